@@ -1,0 +1,152 @@
+"""Load the definitions (datasources/, dashboards/, alerts/) into a `Project`.
+
+Modules are imported as the packages `datasources`, `dashboards` and `alerts` from the project root, so they
+may import each other (an alert links to a dashboard object). Importing has no side effects beyond building
+objects. A module that fails, or lacks the object it should expose, is a one-line `file:line` error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Protocol
+
+from . import source
+from .errors import DefinitionError, LgtmError
+from .model.datasource import Datasource
+from .model.folder import Folder
+from .model.rules import RuleNamespace
+from .source import SourceLocation, display_path
+
+DEFINITION_PACKAGES = ("datasources", "dashboards", "alerts")
+ALERTMANAGER_MODULE = "alertmanager"
+
+
+class DashboardDefinition(Protocol):
+    uid: str
+    title: str
+    folder: Folder
+    location: SourceLocation
+
+    def to_json(self) -> dict[str, Any]: ...
+
+    def source_map(self) -> dict[str, SourceLocation]: ...
+
+
+class AlertmanagerDefinition(Protocol):
+    location: SourceLocation
+
+    def to_api_body(self) -> dict[str, Any]: ...
+
+
+@dataclass
+class Project:
+    root: Path
+    datasources: list[Datasource] = field(default_factory=list)
+    dashboards: list[DashboardDefinition] = field(default_factory=list)
+    rule_namespaces: list[RuleNamespace] = field(default_factory=list)
+    alertmanager: AlertmanagerDefinition | None = None
+
+
+def _definition_modules(root: Path, package: str) -> list[Path]:
+    folder = root / package
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.py") if not p.name.startswith("_"))
+
+
+def _forget_definition_modules() -> None:
+    for name in list(sys.modules):
+        if name.split(".")[0] in DEFINITION_PACKAGES:
+            del sys.modules[name]
+
+
+def _innermost_project_frame(root: Path, tb: traceback.StackSummary) -> str | None:
+    for frame in reversed(tb):
+        path = Path(frame.filename).resolve()
+        if root in path.parents and ".venv" not in path.parts:
+            return f"{display_path(path)}:{frame.lineno}"
+    return None
+
+
+def _import(root: Path, path: Path) -> ModuleType:
+    name = f"{path.parent.name}.{path.stem}"
+    try:
+        return importlib.import_module(name)
+    except LgtmError as err:
+        if err.location is None:
+            err.location = _innermost_project_frame(
+                root, traceback.extract_tb(err.__traceback__)
+            ) or display_path(path)
+            err.args = (f"{err.location}: {err.message}",)
+        raise
+    except SyntaxError as err:
+        where = f"{display_path(err.filename or path)}:{err.lineno or 0}"
+        raise DefinitionError(f"SyntaxError: {err.msg}", where) from None
+    except Exception as err:  # a bug in a definition module: point at its line, no traceback
+        where = (
+            _innermost_project_frame(root, traceback.extract_tb(err.__traceback__))
+            or f"{display_path(path)}:1"
+        )
+        raise DefinitionError(f"{type(err).__name__}: {err}", where) from None
+
+
+def _expect(
+    module: ModuleType, path: Path, attr: str, kind: type | tuple[type, ...] | None, what: str
+) -> Any:
+    if not hasattr(module, attr):
+        raise DefinitionError(f"module defines no `{attr}` ({what} expected)", f"{display_path(path)}:1")
+    value = getattr(module, attr)
+    if kind is not None and not isinstance(value, kind):
+        raise DefinitionError(
+            f"`{attr}` should be {what}, got {type(value).__name__}", f"{display_path(path)}:1"
+        )
+    return value
+
+
+def load_project(root: Path) -> Project:
+    root = root.resolve()
+    source.set_project_root(root)
+    source.clear()
+    _forget_definition_modules()
+    sys.path.insert(0, str(root))
+    try:
+        project = Project(root=root)
+        for path in _definition_modules(root, "datasources"):
+            module = _import(root, path)
+            if hasattr(module, "datasources"):
+                items = list(module.datasources)
+            else:
+                items = [_expect(module, path, "datasource", Datasource, "a Datasource")]
+            for item in items:
+                if not isinstance(item, Datasource):
+                    raise DefinitionError(
+                        f"`datasources` holds a {type(item).__name__}", f"{display_path(path)}:1"
+                    )
+            project.datasources.extend(items)
+        for path in _definition_modules(root, "dashboards"):
+            module = _import(root, path)
+            board = _expect(module, path, "dashboard", None, "a dashboard (lgtm_dash.model.dashboard.Board)")
+            if not all(hasattr(board, a) for a in ("uid", "folder", "to_json", "source_map")):
+                raise DefinitionError(
+                    f"`dashboard` should be a Board, got {type(board).__name__}", f"{display_path(path)}:1"
+                )
+            project.dashboards.append(board)
+        for path in _definition_modules(root, "alerts"):
+            module = _import(root, path)
+            if path.stem == ALERTMANAGER_MODULE:
+                am = _expect(module, path, "alertmanager", None, "an Alertmanager configuration")
+                if not hasattr(am, "to_api_body"):
+                    raise DefinitionError("`alertmanager` has no to_api_body()", f"{display_path(path)}:1")
+                project.alertmanager = am
+            else:
+                project.rule_namespaces.append(
+                    _expect(module, path, "namespace", RuleNamespace, "a RuleNamespace")
+                )
+        return project
+    finally:
+        sys.path.remove(str(root))

@@ -1,0 +1,1 @@
+"""Definition objects: what datasources/, dashboards/ and alerts/ modules build."""

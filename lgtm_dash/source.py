@@ -1,0 +1,72 @@
+"""Where a definition object was written: the Python `file:line` behind every compiled object.
+
+Toolkit constructors call `record()` so that lint findings and build errors can point at the line to edit.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+# Paths are shown relative to the project root being loaded (set by the loader).
+_project_root: Path | None = None
+# id(obj) -> (obj, location); the object is kept so that its id stays unique while the build runs.
+_locations: dict[int, tuple[object, SourceLocation]] = {}
+_TOOLKIT_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True, order=True)
+class SourceLocation:
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    @classmethod
+    def parse(cls, text: str) -> SourceLocation:
+        file, _, line = text.rpartition(":")
+        return cls(file, int(line)) if file and line.isdigit() else cls(text, 0)
+
+
+def set_project_root(root: Path | None) -> None:
+    global _project_root
+    _project_root = root.resolve() if root else None
+
+
+def display_path(path: str | Path) -> str:
+    """A path relative to the project root when it lies inside it, else as given."""
+    resolved = Path(path).resolve()
+    if _project_root is not None:
+        try:
+            return resolved.relative_to(_project_root).as_posix()
+        except ValueError:
+            pass
+    return str(path)
+
+
+def caller_location() -> SourceLocation:
+    """The first stack frame outside the toolkit: the definition line a user wrote."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = Path(frame.f_code.co_filename).resolve()
+        if _TOOLKIT_DIR not in filename.parents and filename.name != "<frozen>":
+            return SourceLocation(display_path(filename), frame.f_lineno)
+        frame = frame.f_back
+    return SourceLocation("<unknown>", 0)
+
+
+def record(obj: object, location: SourceLocation | None = None) -> object:
+    """Remember where `obj` was defined (default: the caller's definition line). Returns `obj`."""
+    _locations[id(obj)] = (obj, location or caller_location())
+    return obj
+
+
+def location_of(obj: object) -> SourceLocation | None:
+    entry = _locations.get(id(obj))
+    return entry[1] if entry and entry[0] is obj else None
+
+
+def clear() -> None:
+    _locations.clear()

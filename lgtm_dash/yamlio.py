@@ -1,0 +1,64 @@
+"""Deterministic, review-friendly YAML: insertion order kept, multi-line strings as `|` blocks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from .errors import DefinitionError
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    if "\n" in data:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def dump_yaml(data: object) -> str:
+    return yaml.dump(
+        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False
+    )
+
+
+def load_yaml_file(path: Path) -> object:
+    """Parse a YAML file; a syntax error becomes a one-line `file:line` error."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark else 0
+        raise DefinitionError(f"invalid YAML: {err.problem or err}", f"{path}:{line}") from None
+    except (OSError, yaml.YAMLError) as err:
+        raise DefinitionError(f"cannot read YAML: {err}", path) from None
+
+
+def key_lines(path: Path) -> dict[tuple[str, ...], int]:
+    """Line number (1-based) of every mapping key path in a YAML file, for pointing errors at lines."""
+    lines: dict[tuple[str, ...], int] = {}
+
+    def walk(node: yaml.Node, prefix: tuple[str, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                path_ = (*prefix, str(key.value))
+                lines[path_] = key.start_mark.line + 1
+                walk(value, path_)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                lines[(*prefix, str(i))] = item.start_mark.line + 1
+                walk(item, (*prefix, str(i)))
+
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError):
+        return lines
+    if root is not None:
+        walk(root, ())
+    return lines

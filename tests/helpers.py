@@ -1,0 +1,56 @@
+"""Shared test helpers: where the corpora and the real tools are, and how a missing one is reported.
+
+Locally a missing tool or corpus skips with the reason; under CI=true it fails (a skip would hide it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+CORPORA = SHARED / "corpora"
+LGTM = [sys.executable, "-m", "lgtm_dash.cli"]
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def missing(reason: str) -> None:
+    """Skip locally, fail in CI."""
+    if in_ci():
+        pytest.fail(f"{reason} (required under CI=true)")
+    pytest.skip(reason)
+
+
+def require_binary(name: str) -> str:
+    """Absolute path of a real tool (promtool, amtool, prometheus-alertmanager, mariadbd...)."""
+    path = shutil.which(name) or next(
+        (str(p) for p in (Path("/usr/sbin") / name, Path("/usr/bin") / name) if p.exists()), None
+    )
+    if not path:
+        missing(f"{name} is not installed: run `make tools` (as root on Debian)")
+    return path
+
+
+def corpus(relative: str) -> Path:
+    path = CORPORA / relative
+    if not path.exists():
+        missing(f"corpus {path} is not present")
+    return path
+
+
+def run_cli(
+    *args: str, cwd: Path = REPO, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `lgtm-dash` as a user would (a separate process), capturing its output."""
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("LGTM_DASH_DEBUG", None)
+    return subprocess.run([*LGTM, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300)
