@@ -1,0 +1,1 @@
+"""This team's dashboards: one module each, exposing `dashboard` (a Board)."""

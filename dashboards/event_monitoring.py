@@ -1,0 +1,8 @@
+"""Event Monitoring (placeholder: panels to come)."""
+
+from grafanalib.core import Dashboard
+
+from dashboards._folders import QGX
+from lgtm_dash.model.dashboard import Board
+
+dashboard = Board(Dashboard(title="Event Monitoring", uid="qgx-event-monitoring", panels=[]), folder=QGX)
