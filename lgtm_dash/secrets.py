@@ -16,6 +16,9 @@ from .errors import DefinitionError, UsageError
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # `$$` (an escaped dollar) or `${VAR}` / `$VAR` (a placeholder), in one pass so `$${X}` stays literal.
 _TOKEN = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+# Mimir artifacts (rules, Alertmanager config) hold Go templates full of `$labels`, `$value`: there only
+# `${VAR}` is a placeholder and nothing is escaped.
+_BRACED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 REDACTED = "<redacted>"
 
 
@@ -68,8 +71,14 @@ def placeholders_in(value: object) -> set[str]:
     return found
 
 
-def expand(value: object, environ: Mapping[str, str] | None = None, *, context: str = "") -> object:
-    """Undo provisioning escapes and fill placeholders from the environment (for API calls)."""
+def expand(
+    value: object, environ: Mapping[str, str] | None = None, *, context: str = "", grafana_escapes: bool = True
+) -> object:
+    """Fill placeholders from the environment (for API calls).
+
+    With `grafana_escapes` (Grafana provisioning files) `$$` becomes `$` and `$VAR` counts too; without it
+    (Mimir rules and Alertmanager config, full of Go templates) only `${VAR}` is replaced.
+    """
     env = os.environ if environ is None else environ
     if isinstance(value, str):
 
@@ -82,11 +91,11 @@ def expand(value: object, environ: Mapping[str, str] | None = None, *, context: 
                 raise UsageError(f"environment variable {name} is not set{where}")
             return env[name]
 
-        return _TOKEN.sub(substitute, value)
+        return (_TOKEN if grafana_escapes else _BRACED).sub(substitute, value)
     if isinstance(value, Mapping):
-        return {k: expand(v, env, context=context) for k, v in value.items()}
+        return {k: expand(v, env, context=context, grafana_escapes=grafana_escapes) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [expand(v, env, context=context) for v in value]
+        return [expand(v, env, context=context, grafana_escapes=grafana_escapes) for v in value]
     return value
 
 

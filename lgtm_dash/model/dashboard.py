@@ -17,6 +17,8 @@ from .folder import Folder
 from .uid import check_uid
 
 SCHEMA_VERSION = 41
+# Every dashboard built here carries this tag: `publish --prune` only ever deletes dashboards that have it.
+MANAGED_TAG = "lgtm-dash"
 
 
 def strip_nulls(value: Any) -> Any:
@@ -33,6 +35,7 @@ def dashboard_json(dashboard: Dashboard) -> dict[str, Any]:
     data = strip_nulls(data)
     data.pop("id", None)
     data["schemaVersion"] = SCHEMA_VERSION
+    data["tags"] = sorted(set(data.get("tags") or []) | {MANAGED_TAG})
     return data
 
 
