@@ -1,7 +1,12 @@
-"""Prometheus/Mimir rule groups as code: one `RuleNamespace` per Mimir ruler namespace."""
+"""Prometheus/Mimir rule groups as code: one `RuleNamespace` per Mimir ruler namespace.
+
+A namespace also carries its unit tests (`RuleTest`: input series, evaluation times, expected alerts or
+samples), written beside the rules and compiled to promtool test files by `lgtm_dash.promtool`.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -89,11 +94,107 @@ class RuleGroup:
 
 
 @dataclass(frozen=True)
+class ExpectedAlert:
+    """One alert a unit test expects, with its exact labels and rendered annotations."""
+
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str | EnvironmentValue] = field(default_factory=dict)
+
+    def to_dict(self, env: Any = None) -> dict[str, Any]:
+        return {
+            "exp_labels": dict(self.labels),
+            "exp_annotations": {k: _render_value(v, env) for k, v in self.annotations.items()},
+        }
+
+
+@dataclass(frozen=True)
+class AlertCheck:
+    """At `at` (a duration from the test start), `alertname` fires exactly `firing`; `()` = must not fire."""
+
+    alertname: str
+    at: str
+    firing: tuple[ExpectedAlert, ...] = ()
+    location: SourceLocation = field(default_factory=caller_location, compare=False)
+
+    def __post_init__(self) -> None:
+        _check_duration(self.at, "eval time", self.location)
+
+    def to_dict(self, env: Any = None) -> dict[str, Any]:
+        return {
+            "eval_time": self.at,
+            "alertname": self.alertname,
+            "exp_alerts": [alert.to_dict(env) for alert in self.firing],
+        }
+
+
+@dataclass(frozen=True)
+class SampleCheck:
+    """At `at`, `expr` returns exactly `samples` (`'metric{label="v"}'` -> value): checks recording rules."""
+
+    expr: str
+    at: str
+    samples: Mapping[str, float]
+    location: SourceLocation = field(default_factory=caller_location, compare=False)
+
+    def __post_init__(self) -> None:
+        _check_duration(self.at, "eval time", self.location)
+
+    def to_dict(self, env: Any = None) -> dict[str, Any]:
+        return {
+            "expr": self.expr,
+            "eval_time": self.at,
+            "exp_samples": [{"labels": labels, "value": value} for labels, value in self.samples.items()],
+        }
+
+
+@dataclass(frozen=True)
+class RuleTest:
+    """A promtool unit test: input series (`'metric{l="v"}'` -> promtool values like `0+1x30`) and checks."""
+
+    name: str
+    series: Mapping[str, str]
+    checks: tuple[AlertCheck | SampleCheck, ...]
+    interval: str = "1m"
+    external_labels: Mapping[str, str] = field(default_factory=dict)
+    location: SourceLocation = field(default_factory=caller_location, compare=False)
+
+    def __post_init__(self) -> None:
+        _check_duration(self.interval, "interval", self.location)
+        if not self.checks:
+            raise DefinitionError(f"rule test {self.name!r} checks nothing", self.location)
+
+    def to_dict(self, env: Any = None) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name, "interval": self.interval}
+        if self.external_labels:
+            data["external_labels"] = dict(self.external_labels)
+        data["input_series"] = [{"series": s, "values": v} for s, v in self.series.items()]
+        alert_checks = [c.to_dict(env) for c in self.checks if isinstance(c, AlertCheck)]
+        sample_checks = [c.to_dict(env) for c in self.checks if isinstance(c, SampleCheck)]
+        if alert_checks:
+            data["alert_rule_test"] = alert_checks
+        if sample_checks:
+            data["promql_expr_test"] = sample_checks
+        return data
+
+
+_DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
+
+
+def _check_duration(value: str, what: str, location: SourceLocation) -> None:
+    if not _DURATION.match(value):
+        raise DefinitionError(f"invalid {what} {value!r} (expected a duration like 90s, 5m, 1h30m)", location)
+
+
+@dataclass(frozen=True)
 class RuleNamespace:
-    """A Mimir ruler namespace: compiled to out/mimir/rules/<name>.yaml (mimirtool's format)."""
+    """A Mimir ruler namespace: compiled to out/mimir/rules/<name>.yaml (mimirtool's format).
+
+    `tests` are its promtool unit tests; they are not part of the compiled rules.
+    """
 
     name: str
     groups: tuple[RuleGroup, ...]
+    tests: tuple[RuleTest, ...] = ()
     location: SourceLocation = field(default_factory=caller_location, compare=False)
 
     def __post_init__(self) -> None:
@@ -104,6 +205,41 @@ class RuleNamespace:
                     f"duplicate rule group {group.name!r} in namespace {self.name!r}", group.location
                 )
             seen.add(group.name)
+        names = set(self.alert_names())
+        for test in self.tests:
+            for check in test.checks:
+                if isinstance(check, AlertCheck) and check.alertname not in names:
+                    raise DefinitionError(
+                        f"rule test {test.name!r} checks alert {check.alertname!r}, "
+                        f"which namespace {self.name!r} does not define",
+                        check.location,
+                    )
+
+    def alerts(self) -> list[Alert]:
+        return [rule for group in self.groups for rule in group.rules if isinstance(rule, Alert)]
+
+    def alert_names(self) -> list[str]:
+        return list(dict.fromkeys(alert.name for alert in self.alerts()))
+
+    def untested_alerts(self) -> list[str]:
+        """One message per alert lacking a unit-test case where it fires or one where it must not."""
+        fires: set[str] = set()
+        silent: set[str] = set()
+        for test in self.tests:
+            for check in test.checks:
+                if isinstance(check, AlertCheck):
+                    (fires if check.firing else silent).add(check.alertname)
+        gaps: list[str] = []
+        for name in self.alert_names():
+            missing = [
+                what for what, seen in (("fires", fires), ("must not fire", silent)) if name not in seen
+            ]
+            if missing:
+                gaps.append(
+                    f"{self.name}: alert {name} has no test case where it "
+                    + " and none where it ".join(missing)
+                )
+        return gaps
 
     def to_file(self, env: Any = None) -> dict[str, Any]:
         """mimirtool's file format; `env` renders environment-specific annotation values."""

@@ -19,7 +19,7 @@ import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from .faults import HTTPEmulator, Request, Response, Route, match_route
 
@@ -33,6 +33,24 @@ GENERAL_FOLDER_UID = "general"
 SEARCH_DEFAULT_LIMIT = 1000
 SEARCH_MAX_LIMIT = 5000
 DATASOURCE_LIST_LIMIT = 5000
+
+# Fields of a `GET /api/datasources` list item (no secureJsonFields, no version).
+_DS_LIST_KEYS = (
+    "id",
+    "uid",
+    "orgId",
+    "name",
+    "type",
+    "typeLogoUrl",
+    "access",
+    "url",
+    "user",
+    "database",
+    "basicAuth",
+    "isDefault",
+    "jsonData",
+    "readOnly",
+)
 
 # Types whose `url` is "host:port" without a scheme.
 _SQL_TYPES = {"mysql", "postgres", "grafana-postgresql-datasource", "mssql"}
@@ -213,7 +231,7 @@ class GrafanaEmulator(HTTPEmulator):
     def add_datasource(
         self,
         name: str,
-        type: str,  # noqa: A002 - mirrors the API field
+        type: str,
         uid: str | None = None,
         *,
         url: str = "",
@@ -264,7 +282,12 @@ class GrafanaEmulator(HTTPEmulator):
             if parent_uid and parent_uid not in self.folders:
                 raise KeyError(f"parent folder {parent_uid!r} does not exist")
             folder = StoredFolder(
-                id=self._take_id(), uid=uid, title=title, parent_uid=parent_uid or "", created_by=user, updated_by=user
+                id=self._take_id(),
+                uid=uid,
+                title=title,
+                parent_uid=parent_uid or "",
+                created_by=user,
+                updated_by=user,
             )
             self.folders[uid] = folder
             return folder
@@ -359,7 +382,9 @@ class GrafanaEmulator(HTTPEmulator):
             ("GET", ("api", "search"), self._search),
         ]
 
-    _PUBLIC = {("api", "health"), ("api", "frontend", "settings")}
+    _PUBLIC: ClassVar[frozenset[tuple[str, ...]]] = frozenset(
+        {("api", "health"), ("api", "frontend", "settings")}
+    )
 
     def handle(self, request: Request) -> Response:
         segments = request.segments
@@ -426,8 +451,15 @@ class GrafanaEmulator(HTTPEmulator):
         return Response.json(503 if self.database_down else 200, body)
 
     def _frontend_settings(self, request: Request, identity: _Identity | None) -> Response:
-        build = {"version": self.grafana_version, "commit": "emulator", "edition": "Open Source", "env": "production"}
-        return Response.json(200, {"buildInfo": build, "appSubUrl": "", "featureToggles": {"nestedFolders": True}})
+        build = {
+            "version": self.grafana_version,
+            "commit": "emulator",
+            "edition": "Open Source",
+            "env": "production",
+        }
+        return Response.json(
+            200, {"buildInfo": build, "appSubUrl": "", "featureToggles": {"nestedFolders": True}}
+        )
 
     # ================================================================================ datasources
 
@@ -437,9 +469,7 @@ class GrafanaEmulator(HTTPEmulator):
         return out
 
     def _ds_list_item(self, dto: dict[str, Any]) -> dict[str, Any]:
-        keys = (
-            "id uid orgId name type typeLogoUrl access url user database basicAuth isDefault jsonData readOnly"
-        ).split()
+        keys = _DS_LIST_KEYS
         item = {k: copy.deepcopy(dto.get(k)) for k in keys}
         item["typeName"] = dto["type"]
         return item
@@ -553,10 +583,19 @@ class GrafanaEmulator(HTTPEmulator):
         # Stored version becomes cmd.version + 1; with a version given, the row is only updated where the
         # stored version is lower than that (so a stale version changes nothing → conflict).
         if cmd_version != 0 and not stored["version"] < cmd_version + 1:
-            raise _err(409, "Datasource has already been updated by someone else. Please reload and try again")
+            raise _err(
+                409, "Datasource has already been updated by someone else. Please reload and try again"
+            )
         secure = dict(self._ds_secrets.get(uid, {}))
         secure.update(fields.pop("_secure"))  # keys left out are kept
-        dto = {"id": stored["id"], "uid": uid, "orgId": 1, **fields, "version": cmd_version + 1, "readOnly": False}
+        dto = {
+            "id": stored["id"],
+            "uid": uid,
+            "orgId": 1,
+            **fields,
+            "version": cmd_version + 1,
+            "readOnly": False,
+        }
         if dto["isDefault"]:
             for other in self.datasources.values():
                 other["isDefault"] = False
@@ -564,7 +603,12 @@ class GrafanaEmulator(HTTPEmulator):
         self._ds_secrets[uid] = secure
         return Response.json(
             200,
-            {"message": "Datasource updated", "id": dto["id"], "name": dto["name"], "datasource": self._ds_public(dto)},
+            {
+                "message": "Datasource updated",
+                "id": dto["id"],
+                "name": dto["name"],
+                "datasource": self._ds_public(dto),
+            },
         )
 
     def _ds_delete(self, identity: _Identity | None, dto: dict[str, Any]) -> Response:
@@ -621,7 +665,9 @@ class GrafanaEmulator(HTTPEmulator):
         if folder.parent_uid:
             dto["parentUid"] = folder.parent_uid
             if with_parents:
-                dto["parents"] = [self._folder_dto(p, identity, with_parents=False) for p in self._folder_chain(folder.uid)]
+                dto["parents"] = [
+                    self._folder_dto(p, identity, with_parents=False) for p in self._folder_chain(folder.uid)
+                ]
         return dto
 
     def _folder_depth(self, uid: str) -> int:
@@ -689,7 +735,8 @@ class GrafanaEmulator(HTTPEmulator):
         limit = _query_int(request, "limit", 1000)
         page = max(_query_int(request, "page", 1), 1)
         children = sorted(
-            (f for f in self.folders.values() if f.parent_uid == parent), key=lambda f: (f.title.lower(), f.uid)
+            (f for f in self.folders.values() if f.parent_uid == parent),
+            key=lambda f: (f.title.lower(), f.uid),
         )
         if limit > 0:
             children = children[(page - 1) * limit : page * limit]
@@ -734,7 +781,10 @@ class GrafanaEmulator(HTTPEmulator):
                 raise _err(400, "failed to move folder: circular reference detected")
             if self._folder_depth(parent) + self._subtree_height(uid) > self.max_folder_depth:
                 raise _err(
-                    400, "Maximum nested folder depth reached", messageId="folder.maximum-depth-reached", statusCode=400
+                    400,
+                    "Maximum nested folder depth reached",
+                    messageId="folder.maximum-depth-reached",
+                    statusCode=400,
                 )
         folder.parent_uid = parent
         folder.version += 1
@@ -894,7 +944,9 @@ class GrafanaEmulator(HTTPEmulator):
             if existing.provisioned and not existing.allow_ui_updates:
                 raise _err(400, "Cannot save provisioned dashboard")
         data["uid"] = uid or _generate_uid()
-        stored = self._store_dashboard(data, folder_uid, existing, identity.login if identity else "admin", message)
+        stored = self._store_dashboard(
+            data, folder_uid, existing, identity.login if identity else "admin", message
+        )
         return Response.json(
             200,
             {

@@ -1,0 +1,229 @@
+"""The Grafana HTTP API as lgtm-dash uses it, over grafana-client.
+
+Every call goes through one place (`_call`) that retries transient failures, turns 401/403 into a one-line
+`AuthError` naming the credential variable, 404 on a read into `None`, 409/412 into `VersionConflict`, and
+anything else into a `RemoteError` naming the object. Secret values never reach a message: they are
+redacted from everything the server or the HTTP library says.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from .environments import GrafanaTarget
+from .errors import RemoteError, UsageError
+from .publish.remote import (
+    AuthError,
+    RetryPolicy,
+    TransientError,
+    VersionConflict,
+    auth_message,
+    is_retryable_status,
+    parse_retry_after,
+)
+from .secrets import redact
+
+T = TypeVar("T")
+DEFAULT_TIMEOUT = 30.0
+
+
+class Grafana:
+    """One Grafana organisation. Thread-safe: each worker thread gets its own HTTP session."""
+
+    def __init__(
+        self,
+        target: GrafanaTarget,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        secrets: Mapping[str, str] | None = None,
+    ) -> None:
+        if not target.token and not (target.user and target.password):
+            raise UsageError(
+                f"no Grafana credentials: set {target.token_env} (service-account token) "
+                f"or {target.user_env}/{target.password_env}"
+            )
+        self.target = target
+        self.url = target.url.rstrip("/")
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self._secrets = {**(secrets or {}), "token": target.token or "", "password": target.password or ""}
+        self._local = threading.local()
+
+    # --- plumbing -------------------------------------------------------------------------------------
+
+    def _api(self) -> Any:
+        api = getattr(self._local, "api", None)
+        if api is None:
+            from grafana_client import GrafanaApi
+
+            credential: Any = self.target.token or (self.target.user, self.target.password)
+            api = GrafanaApi.from_url(self.url, credential=credential, timeout=self.timeout)
+            if self.target.org_id != 1:
+                api.client.s.headers["X-Grafana-Org-Id"] = str(self.target.org_id)
+            # grafana-client raises without the response headers; keep Retry-After from a hook.
+            api.client.s.hooks["response"].append(self._remember_response)
+            self._local.api = api
+        return api
+
+    def _remember_response(self, response: Any, *args: Any, **kwargs: Any) -> Any:
+        self._local.retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        return response
+
+    def _clean(self, text: object) -> str:
+        return redact(" ".join(str(text).split()), self._secrets)
+
+    def _call(self, what: str, operation: Callable[[Any], T], *, missing_ok: bool = False) -> T | None:
+        """Run `operation(api)` with retries; `what` names the object for error messages."""
+        from grafana_client.client import GrafanaException
+        from niquests.exceptions import RequestException
+
+        def attempt() -> T | None:
+            self._local.retry_after = None
+            try:
+                return operation(self._api())
+            except GrafanaException as err:
+                status = int(err.status_code or 0)
+                detail = self._clean(_server_message(err.response) or err.message)
+                if status in (401, 403):
+                    raise AuthError(
+                        auth_message("Grafana", self.url, status, self.target.credential_name, detail)
+                    ) from None
+                if status == 404 and missing_ok:
+                    return None
+                if status in (409, 412):
+                    raise VersionConflict(f"{what}: {detail}") from None
+                if status == 0 or is_retryable_status(status):
+                    raise TransientError(
+                        f"{what}: {detail}", status or None, getattr(self._local, "retry_after", None)
+                    ) from None
+                raise RemoteError(f"{what}: Grafana answered HTTP {status}: {detail}") from None
+            except RequestException as err:
+                raise TransientError(f"{what}: cannot reach Grafana at {self.url}: {self._clean(err)}") from None
+
+        try:
+            return self.retry.run(attempt)
+        except TransientError as err:
+            raise RemoteError(f"{err.message} (gave up after {self.retry.attempts} attempts)") from None
+
+    # --- datasources ----------------------------------------------------------------------------------
+
+    def list_datasources(self) -> list[dict[str, Any]]:
+        return self._call("list datasources", lambda api: api.datasource.list_datasources()) or []
+
+    def get_datasource(self, uid: str) -> dict[str, Any] | None:
+        return self._call(
+            f"datasource {uid}", lambda api: api.datasource.get_datasource_by_uid(uid), missing_ok=True
+        )
+
+    def create_datasource(self, body: dict[str, Any]) -> None:
+        self._call(f"datasource {body.get('uid')}", lambda api: api.datasource.create_datasource(body))
+
+    def update_datasource(self, uid: str, body: dict[str, Any]) -> None:
+        self._call(f"datasource {uid}", lambda api: api.datasource.update_datasource_by_uid(uid, body))
+
+    def delete_datasource(self, uid: str) -> None:
+        self._call(f"datasource {uid}", lambda api: api.datasource.delete_datasource_by_uid(uid))
+
+    # --- folders --------------------------------------------------------------------------------------
+
+    def get_folder(self, uid: str) -> dict[str, Any] | None:
+        return self._call(f"folder {uid}", lambda api: api.folder.get_folder(uid), missing_ok=True)
+
+    def list_folders(self) -> list[dict[str, Any]]:
+        """Every folder of the organisation, parents before children (`GET /api/folders` per level)."""
+        found: list[dict[str, Any]] = []
+        pending: list[str | None] = [None]
+        while pending:
+            parent = pending.pop(0)
+            page = 1
+            while True:
+                hits = self._call(
+                    "list folders",
+                    lambda api, p=parent, n=page: api.client.GET(
+                        "/folders", params={"limit": 1000, "page": n, **({"parentUid": p} if p else {})}
+                    ),
+                )
+                hits = hits or []
+                for hit in hits:
+                    found.append({**hit, "parentUid": hit.get("parentUid") or parent or ""})
+                    pending.append(hit["uid"])
+                if len(hits) < 1000:
+                    break
+                page += 1
+        return found
+
+    def create_folder(self, uid: str, title: str, parent_uid: str | None, description: str) -> None:
+        body: dict[str, Any] = {"uid": uid, "title": title, "description": description}
+        if parent_uid:
+            body["parentUid"] = parent_uid
+        self._call(f"folder {uid}", lambda api: api.client.POST("/folders", json=body))
+
+    def update_folder(self, uid: str, title: str, description: str, version: int | None) -> None:
+        body: dict[str, Any] = {"title": title, "description": description}
+        body.update({"version": version} if version is not None else {"overwrite": True})
+        self._call(f"folder {uid}", lambda api: api.client.PUT(f"/folders/{uid}", json=body))
+
+    def move_folder(self, uid: str, parent_uid: str | None) -> None:
+        self._call(f"folder {uid}", lambda api: api.folder.move_folder(uid, parent_uid or ""))
+
+    def delete_folder(self, uid: str) -> None:
+        self._call(f"folder {uid}", lambda api: api.folder.delete_folder(uid))
+
+    # --- dashboards -----------------------------------------------------------------------------------
+
+    def search_dashboards(self, tag: str | None = None, folder_uid: str | None = None) -> list[dict[str, Any]]:
+        hits: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            batch = self._call(
+                "search dashboards",
+                lambda api, n=page: api.search.search_dashboards(
+                    tag=tag, type_="dash-db", folder_uids=folder_uid, limit=5000, page=n
+                ),
+            )
+            hits.extend(batch or [])
+            if len(batch or []) < 5000:
+                return hits
+            page += 1
+
+    def get_dashboard(self, uid: str) -> dict[str, Any] | None:
+        """`{"dashboard": {...}, "meta": {...}}` or None."""
+        return self._call(f"dashboard {uid}", lambda api: api.dashboard.get_dashboard(uid), missing_ok=True)
+
+    def latest_version_message(self, uid: str) -> str | None:
+        """The `message` of the newest saved version (who saved it last, in effect)."""
+        answer = self._call(
+            f"dashboard {uid} versions",
+            lambda api: api.client.GET(f"/dashboards/uid/{uid}/versions", params={"limit": 1}),
+            missing_ok=True,
+        )
+        # Older Grafana returns a bare list; current Grafana {"continueToken", "versions"}.
+        rows = answer.get("versions") if isinstance(answer, dict) else answer
+        if not rows:
+            return None
+        newest = max(rows, key=lambda row: row.get("version") or 0)
+        return newest.get("message") or ""
+
+    def save_dashboard(
+        self, dashboard: dict[str, Any], folder_uid: str, message: str, *, version: int | None, overwrite: bool
+    ) -> None:
+        """POST /api/dashboards/db. Without `overwrite`, `version` guards against a concurrent UI edit."""
+        data = {**dashboard, "id": None}
+        if version is not None:
+            data["version"] = version
+        else:
+            data.pop("version", None)
+        body = {"dashboard": data, "folderUid": folder_uid, "message": message, "overwrite": overwrite}
+        self._call(f"dashboard {dashboard.get('uid')}", lambda api: api.dashboard.update_dashboard(body))
+
+    def delete_dashboard(self, uid: str) -> None:
+        self._call(f"dashboard {uid}", lambda api: api.dashboard.delete_dashboard(uid))
+
+
+def _server_message(response: object) -> str:
+    if isinstance(response, dict):
+        return str(response.get("message") or "")
+    return str(response or "")

@@ -1,0 +1,151 @@
+"""Mimir's ruler config API and Alertmanager config API, over requests.
+
+Every request carries `X-Scope-OrgID` (the tenant) and, when configured, basic auth. Ruler routes live
+under the environment's `ruler_prefix` (default `/prometheus`); the Alertmanager config API has no prefix
+(`/api/v1/alerts`). Path segments are percent-encoded, as Mimir expects.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import yaml
+
+from .environments import MimirTarget
+from .errors import RemoteError
+from .publish.remote import (
+    AuthError,
+    RetryPolicy,
+    TransientError,
+    auth_message,
+    is_retryable_status,
+    parse_retry_after,
+)
+from .secrets import redact
+from .yamlio import dump_yaml
+
+DEFAULT_TIMEOUT = 30.0
+
+
+class Mimir:
+    """One Mimir tenant. Thread-safe: each worker thread gets its own `requests.Session`."""
+
+    def __init__(
+        self,
+        target: MimirTarget,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        secrets: Mapping[str, str] | None = None,
+    ) -> None:
+        self.target = target
+        self.url = target.address.rstrip("/")
+        prefix = target.ruler_prefix.strip("/")
+        self.rules_base = f"{self.url}/{prefix}/config/v1/rules" if prefix else f"{self.url}/config/v1/rules"
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self._secrets = {**(secrets or {}), "key": target.key or ""}
+        self._local = threading.local()
+
+    def _session(self) -> Any:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            import requests
+
+            session = requests.Session()
+            session.headers["X-Scope-OrgID"] = self.target.tenant
+            if self.target.key:
+                # Like mimirtool: a key without a user authenticates as the tenant.
+                session.auth = (self.target.user or self.target.tenant, self.target.key)
+            self._local.session = session
+        return session
+
+    def _request(
+        self, method: str, url: str, what: str, *, body: str | None = None, missing_ok: bool = False
+    ) -> str | None:
+        """The response text of a successful request; None for a tolerated 404."""
+        import requests
+
+        def attempt() -> str | None:
+            try:
+                response = self._session().request(
+                    method,
+                    url,
+                    data=body.encode("utf-8") if body is not None else None,
+                    headers={"Content-Type": "application/yaml"} if body is not None else None,
+                    timeout=self.timeout,
+                )
+            except requests.RequestException as err:
+                message = redact(" ".join(str(err).split()), self._secrets)
+                raise TransientError(f"{what}: cannot reach Mimir at {self.url}: {message}") from None
+            status = response.status_code
+            if status < 300:
+                return response.text
+            detail = redact(" ".join(response.text.split())[:300], self._secrets)
+            if status in (401, 403):
+                raise AuthError(
+                    auth_message(
+                        f"Mimir (tenant {self.target.tenant})",
+                        self.url,
+                        status,
+                        self.target.credential_name + " and MIMIR_TENANT_ID",
+                        detail,
+                    )
+                )
+            if status == 404 and missing_ok:
+                return None
+            if is_retryable_status(status):
+                raise TransientError(
+                    f"{what}: Mimir answered HTTP {status}: {detail}",
+                    status,
+                    parse_retry_after(response.headers.get("Retry-After")),
+                )
+            raise RemoteError(f"{what}: Mimir answered HTTP {status}: {detail}")
+
+        try:
+            return self.retry.run(attempt)
+        except TransientError as err:
+            raise RemoteError(f"{err.message} (gave up after {self.retry.attempts} attempts)") from None
+
+    # --- rules ----------------------------------------------------------------------------------------
+
+    def list_rules(self) -> dict[str, list[dict[str, Any]]]:
+        """Every namespace of the tenant: `{namespace: [group, ...]}` as Mimir stores them."""
+        text = self._request("GET", self.rules_base, "list rule groups")
+        data = yaml.safe_load(text or "") or {}
+        if not isinstance(data, dict):
+            raise RemoteError(f"list rule groups: Mimir at {self.url} returned something other than a mapping")
+        return {str(ns): list(groups or []) for ns, groups in data.items()}
+
+    def set_rule_group(self, namespace: str, group: dict[str, Any]) -> None:
+        """Create or replace one group (Mimir upserts by name; other groups are untouched)."""
+        self._request(
+            "POST",
+            f"{self.rules_base}/{quote(namespace, safe='')}",
+            f"rule group {namespace}/{group.get('name')}",
+            body=dump_yaml(group),
+        )
+
+    def delete_rule_group(self, namespace: str, name: str) -> None:
+        self._request(
+            "DELETE",
+            f"{self.rules_base}/{quote(namespace, safe='')}/{quote(name, safe='')}",
+            f"rule group {namespace}/{name}",
+            missing_ok=True,  # already gone: the goal is reached
+        )
+
+    # --- Alertmanager ---------------------------------------------------------------------------------
+
+    def get_alertmanager(self) -> dict[str, Any] | None:
+        """`{"template_files": {...}, "alertmanager_config": "<yaml>"}`, or None when none is stored."""
+        text = self._request("GET", f"{self.url}/api/v1/alerts", "Alertmanager config", missing_ok=True)
+        if text is None:
+            return None
+        data = yaml.safe_load(text) or {}
+        return data if isinstance(data, dict) else None
+
+    def set_alertmanager(self, body: dict[str, Any]) -> None:
+        self._request("POST", f"{self.url}/api/v1/alerts", "Alertmanager config", body=dump_yaml(body))
