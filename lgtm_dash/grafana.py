@@ -101,7 +101,9 @@ class Grafana:
                     ) from None
                 raise RemoteError(f"{what}: Grafana answered HTTP {status}: {detail}") from None
             except RequestException as err:
-                raise TransientError(f"{what}: cannot reach Grafana at {self.url}: {self._clean(err)}") from None
+                raise TransientError(
+                    f"{what}: cannot reach Grafana at {self.url}: {self._clean(err)}"
+                ) from None
 
         try:
             return self.retry.run(attempt)
@@ -174,7 +176,9 @@ class Grafana:
 
     # --- dashboards -----------------------------------------------------------------------------------
 
-    def search_dashboards(self, tag: str | None = None, folder_uid: str | None = None) -> list[dict[str, Any]]:
+    def search_dashboards(
+        self, tag: str | None = None, folder_uid: str | None = None
+    ) -> list[dict[str, Any]]:
         hits: list[dict[str, Any]] = []
         page = 1
         while True:
@@ -208,7 +212,13 @@ class Grafana:
         return newest.get("message") or ""
 
     def save_dashboard(
-        self, dashboard: dict[str, Any], folder_uid: str, message: str, *, version: int | None, overwrite: bool
+        self,
+        dashboard: dict[str, Any],
+        folder_uid: str,
+        message: str,
+        *,
+        version: int | None,
+        overwrite: bool,
     ) -> None:
         """POST /api/dashboards/db. Without `overwrite`, `version` guards against a concurrent UI edit."""
         data = {**dashboard, "id": None}

@@ -117,7 +117,9 @@ class Mimir:
         text = self._request("GET", self.rules_base, "list rule groups")
         data = yaml.safe_load(text or "") or {}
         if not isinstance(data, dict):
-            raise RemoteError(f"list rule groups: Mimir at {self.url} returned something other than a mapping")
+            raise RemoteError(
+                f"list rule groups: Mimir at {self.url} returned something other than a mapping"
+            )
         return {str(ns): list(groups or []) for ns, groups in data.items()}
 
     def set_rule_group(self, namespace: str, group: dict[str, Any]) -> None:

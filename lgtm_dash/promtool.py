@@ -58,7 +58,8 @@ def write_namespace_files(namespace: RuleNamespace, env: Any, directory: Path) -
     return rules_path, tests_path
 
 
-def _run(command: list[str], cwd: Path | None = None) -> ToolResult:
+def run_tool(command: list[str], cwd: Path | None = None) -> ToolResult:
+    """Run a real tool with a bounded time; its exit code and combined output."""
     done = subprocess.run(
         command, cwd=cwd, capture_output=True, text=True, timeout=TOOL_TIMEOUT_SECONDS, check=False
     )
@@ -67,9 +68,9 @@ def _run(command: list[str], cwd: Path | None = None) -> ToolResult:
 
 def check_rules(promtool: str, rule_files: Iterable[Path]) -> ToolResult:
     """`promtool check rules` on Prometheus rule files (strip Mimir keys first: see `prometheus_groups`)."""
-    return _run([promtool, "check", "rules", *map(str, rule_files)])
+    return run_tool([promtool, "check", "rules", *map(str, rule_files)])
 
 
 def run_rule_tests(promtool: str, test_file: Path) -> ToolResult:
     """`promtool test rules`, run beside the test file so its relative `rule_files` resolve."""
-    return _run([promtool, "test", "rules", test_file.name], cwd=test_file.parent)
+    return run_tool([promtool, "test", "rules", test_file.name], cwd=test_file.parent)

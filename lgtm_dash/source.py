@@ -51,7 +51,8 @@ def caller_location() -> SourceLocation:
     frame = sys._getframe(1)
     while frame is not None:
         filename = Path(frame.f_code.co_filename).resolve()
-        if _TOOLKIT_DIR not in filename.parents and filename.name != "<frozen>":
+        # Generated code is skipped too: a dataclass's __init__ runs in "<string>", importlib in "<frozen ...>".
+        if _TOOLKIT_DIR not in filename.parents and not frame.f_code.co_filename.startswith("<"):
             return SourceLocation(display_path(filename), frame.f_lineno)
         frame = frame.f_back
     return SourceLocation("<unknown>", 0)

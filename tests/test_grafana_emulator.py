@@ -36,7 +36,15 @@ def api(grafana: GrafanaEmulator) -> GrafanaApi:
 
 
 def _dash(uid: str = "svc-overview", title: str = "Svc overview", **extra):
-    return {"id": None, "uid": uid, "title": title, "tags": ["gen"], "schemaVersion": 41, "panels": [], **extra}
+    return {
+        "id": None,
+        "uid": uid,
+        "title": title,
+        "tags": ["gen"],
+        "schemaVersion": 41,
+        "panels": [],
+        **extra,
+    }
 
 
 def _raises(exc_type, call, *args, **kwargs):
@@ -67,7 +75,9 @@ def test_grafana_client_health_check_and_version(grafana: GrafanaEmulator):
     assert api.version == "12.1.0"
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic Zm9vOmJhcg=="}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic Zm9vOmJhcg=="}]
+)
 def test_missing_or_wrong_credentials_get_401(grafana: GrafanaEmulator, headers):
     r = requests.get(f"{grafana.url}/api/search", headers=headers, timeout=5)
     assert r.status_code == 401
@@ -97,7 +107,9 @@ def test_viewer_token_can_read_but_not_write(grafana: GrafanaEmulator):
     viewer = GrafanaApi.from_url(grafana.url, credential=VIEWER)
     got = viewer.dashboard.get_dashboard("svc-overview")
     assert got["meta"]["canSave"] is False
-    err = _raises(GrafanaClientError, viewer.dashboard.update_dashboard, {"dashboard": _dash(), "overwrite": True})
+    err = _raises(
+        GrafanaClientError, viewer.dashboard.update_dashboard, {"dashboard": _dash(), "overwrite": True}
+    )
     assert err.status_code == 403
     assert err.response == {"message": "Access denied to save dashboard"}
     for call, args in [
@@ -182,7 +194,9 @@ def test_mysql_url_without_scheme_is_accepted(api: GrafanaApi):
 
 
 def test_update_replaces_json_data_and_merges_secrets(api: GrafanaApi, grafana: GrafanaEmulator):
-    api.datasource.create_datasource({**LOKI, "secureJsonData": {"httpHeaderValue1": "a", "basicAuthPassword": "p"}})
+    api.datasource.create_datasource(
+        {**LOKI, "secureJsonData": {"httpHeaderValue1": "a", "basicAuthPassword": "p"}}
+    )
     body = {**LOKI, "jsonData": {"timeout": 30}, "secureJsonData": {"httpHeaderValue1": "b"}, "version": 1}
     resp = api.datasource.update_datasource_by_uid("loki", body)
     assert resp["message"] == "Datasource updated"
@@ -209,18 +223,32 @@ def test_update_with_stale_version_409_and_without_version_forced(api: GrafanaAp
 
 
 def test_update_unknown_datasource_404_and_name_clash_409(api: GrafanaApi):
-    assert _raises(GrafanaClientError, api.datasource.update_datasource_by_uid, "nope", LOKI).status_code == 404
+    assert (
+        _raises(GrafanaClientError, api.datasource.update_datasource_by_uid, "nope", LOKI).status_code == 404
+    )
     api.datasource.create_datasource(LOKI)
     api.datasource.create_datasource({"name": "Tempo", "type": "tempo", "uid": "tempo"})
-    err = _raises(GrafanaClientError, api.datasource.update_datasource_by_uid, "tempo", {"name": "Loki", "type": "tempo"})
+    err = _raises(
+        GrafanaClientError,
+        api.datasource.update_datasource_by_uid,
+        "tempo",
+        {"name": "Loki", "type": "tempo"},
+    )
     assert err.status_code == 409
     assert err.response["message"].startswith("Failed to update datasource")
 
 
 def test_read_only_datasource_cannot_be_updated_or_deleted(api: GrafanaApi, grafana: GrafanaEmulator):
-    seeded = grafana.add_datasource("Mimir", "prometheus", "mimir", url="http://mimir/prometheus", read_only=True)
+    seeded = grafana.add_datasource(
+        "Mimir", "prometheus", "mimir", url="http://mimir/prometheus", read_only=True
+    )
     assert seeded["readOnly"] is True
-    upd = _raises(GrafanaClientError, api.datasource.update_datasource_by_uid, "mimir", {"name": "Mimir", "type": "prometheus"})
+    upd = _raises(
+        GrafanaClientError,
+        api.datasource.update_datasource_by_uid,
+        "mimir",
+        {"name": "Mimir", "type": "prometheus"},
+    )
     assert (upd.status_code, upd.response) == (403, {"message": "Cannot update read-only data source"})
     dele = _raises(GrafanaClientError, api.datasource.delete_datasource_by_uid, "mimir")
     assert (dele.status_code, dele.response) == (403, {"message": "Cannot delete read-only data source"})
@@ -229,7 +257,10 @@ def test_read_only_datasource_cannot_be_updated_or_deleted(api: GrafanaApi, graf
 
 def test_delete_datasource(api: GrafanaApi, grafana: GrafanaEmulator):
     created = api.datasource.create_datasource(LOKI)
-    assert api.datasource.delete_datasource_by_uid("loki") == {"message": "Data source deleted", "id": created["id"]}
+    assert api.datasource.delete_datasource_by_uid("loki") == {
+        "message": "Data source deleted",
+        "id": created["id"],
+    }
     assert grafana.datasources == {}
     assert _raises(GrafanaClientError, api.datasource.delete_datasource_by_uid, "loki").status_code == 404
 
@@ -254,7 +285,9 @@ def test_list_folders_returns_immediate_children_only(api: GrafanaApi):
     api.folder.create_folder("Child", uid="c", parent_uid="a")
     api.folder.create_folder("Grandchild", uid="g", parent_uid="c")
     assert [f["uid"] for f in api.folder.get_all_folders()] == ["a", "b"]
-    assert api.folder.get_all_folders(parent_uid="a") == [{"id": 3, "uid": "c", "title": "Child", "parentUid": "a"}]
+    assert api.folder.get_all_folders(parent_uid="a") == [
+        {"id": 3, "uid": "c", "title": "Child", "parentUid": "a"}
+    ]
 
 
 def test_get_unknown_folder_404(api: GrafanaApi):
@@ -279,7 +312,10 @@ def test_create_folder_validation_400(api: GrafanaApi, title, uid, message):
 def test_create_folder_same_uid_409(api: GrafanaApi, grafana: GrafanaEmulator):
     api.folder.create_folder("Team A", uid="team-a")
     err = _raises(GrafanaClientError, api.folder.create_folder, "Other", uid="team-a")
-    assert (err.status_code, err.response) == (409, {"message": "a folder/dashboard with the same uid already exists"})
+    assert (err.status_code, err.response) == (
+        409,
+        {"message": "a folder/dashboard with the same uid already exists"},
+    )
     grafana.seed_dashboard(_dash(uid="dash-uid"))
     assert _raises(GrafanaClientError, api.folder.create_folder, "X", uid="dash-uid").status_code == 409
 
@@ -377,7 +413,9 @@ def test_get_unknown_dashboard_404(api: GrafanaApi):
     assert (err.status_code, err.response) == (404, {"message": "Dashboard not found"})
 
 
-def test_resave_without_overwrite_is_412_and_with_overwrite_bumps_version(api: GrafanaApi, grafana: GrafanaEmulator):
+def test_resave_without_overwrite_is_412_and_with_overwrite_bumps_version(
+    api: GrafanaApi, grafana: GrafanaEmulator
+):
     api.dashboard.update_dashboard({"dashboard": _dash()})
     err = _raises(GrafanaClientError, api.dashboard.update_dashboard, {"dashboard": _dash()})
     assert (err.status_code, err.response) == (
@@ -418,7 +456,9 @@ def test_update_by_id_may_change_uid(api: GrafanaApi, grafana: GrafanaEmulator):
 
 
 def test_folder_not_found_is_400(api: GrafanaApi):
-    err = _raises(GrafanaBadInputError, api.dashboard.update_dashboard, {"dashboard": _dash(), "folderUid": "nope"})
+    err = _raises(
+        GrafanaBadInputError, api.dashboard.update_dashboard, {"dashboard": _dash(), "folderUid": "nope"}
+    )
     assert err.response == {"message": "folder not found"}
 
 
@@ -433,8 +473,14 @@ def test_update_without_folder_moves_dashboard_to_general(api: GrafanaApi, grafa
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ({"dashboard": _dash(title="  ")}, {"status": "empty-name", "message": "Dashboard title cannot be empty"}),
-        ({"dashboard": _dash(title="x" * 5001)}, {"status": "title-too-long", "message": "Dashboard title cannot be longer than 5000 characters"}),
+        (
+            {"dashboard": _dash(title="  ")},
+            {"status": "empty-name", "message": "Dashboard title cannot be empty"},
+        ),
+        (
+            {"dashboard": _dash(title="x" * 5001)},
+            {"status": "title-too-long", "message": "Dashboard title cannot be longer than 5000 characters"},
+        ),
         ({"dashboard": _dash(uid="bad uid")}, {"message": "uid contains illegal characters"}),
         ({"dashboard": _dash(uid="x" * 41)}, {"message": "uid too long, max 40 characters"}),
         ({"dashboard": _dash(), "message": "m" * 501}, {"message": "message too long, max 500 characters"}),
@@ -467,12 +513,18 @@ def test_server_trims_title_and_uid_and_generates_missing_uid(api: GrafanaApi, g
 def test_provisioned_and_plugin_dashboards(api: GrafanaApi, grafana: GrafanaEmulator):
     grafana.seed_dashboard(_dash(uid="prov"), provisioned=True)
     assert api.dashboard.get_dashboard("prov")["meta"]["provisioned"] is True
-    save = _raises(GrafanaBadInputError, api.dashboard.update_dashboard, {"dashboard": _dash(uid="prov"), "overwrite": True})
+    save = _raises(
+        GrafanaBadInputError,
+        api.dashboard.update_dashboard,
+        {"dashboard": _dash(uid="prov"), "overwrite": True},
+    )
     assert save.response == {"message": "Cannot save provisioned dashboard"}
     delete = _raises(GrafanaBadInputError, api.dashboard.delete_dashboard, "prov")
     assert delete.response == {"message": "provisioned dashboard cannot be deleted"}
     grafana.seed_dashboard(_dash(uid="plug"), plugin_id="kubernetes-app")
-    err = _raises(GrafanaClientError, api.dashboard.update_dashboard, {"dashboard": _dash(uid="plug", version=1)})
+    err = _raises(
+        GrafanaClientError, api.dashboard.update_dashboard, {"dashboard": _dash(uid="plug", version=1)}
+    )
     assert (err.status_code, err.response["status"]) == (412, "plugin-dashboard")
     assert api.dashboard.update_dashboard({"dashboard": _dash(uid="plug"), "overwrite": True})["version"] == 2
 
@@ -480,7 +532,11 @@ def test_provisioned_and_plugin_dashboards(api: GrafanaApi, grafana: GrafanaEmul
 def test_delete_dashboard(api: GrafanaApi, grafana: GrafanaEmulator):
     api.dashboard.update_dashboard({"dashboard": _dash()})
     resp = api.dashboard.delete_dashboard("svc-overview")
-    assert resp == {"title": "Svc overview", "message": "Dashboard Svc overview deleted", "uid": "svc-overview"}
+    assert resp == {
+        "title": "Svc overview",
+        "message": "Dashboard Svc overview deleted",
+        "uid": "svc-overview",
+    }
     assert grafana.dashboards == {}
     assert _raises(GrafanaClientError, api.dashboard.delete_dashboard, "svc-overview").status_code == 404
 
@@ -509,7 +565,9 @@ def test_dashboard_versions_newest_first_with_messages(api: GrafanaApi, grafana:
 def populated(grafana: GrafanaEmulator) -> GrafanaEmulator:
     grafana.seed_folder("team-a", "Team A")
     grafana.seed_folder("team-b", "Team B", parent_uid="team-a")
-    grafana.seed_dashboard(_dash(uid="logs", title="Backend logs", tags=["logs", "backend"]), folder_uid="team-a")
+    grafana.seed_dashboard(
+        _dash(uid="logs", title="Backend logs", tags=["logs", "backend"]), folder_uid="team-a"
+    )
     grafana.seed_dashboard(_dash(uid="pods", title="Pod monitoring", tags=["k8s"]), folder_uid="team-b")
     grafana.seed_dashboard(_dash(uid="events", title="Event monitoring", tags=["backend"]))
     return grafana
@@ -525,7 +583,11 @@ def test_search_all_types_folders_first(api: GrafanaApi, populated: GrafanaEmula
         ("dash-db", "pods"),
     ]
     logs = hits[2]
-    assert (logs["folderUid"], logs["folderTitle"], logs["url"]) == ("team-a", "Team A", "/d/logs/backend-logs")
+    assert (logs["folderUid"], logs["folderTitle"], logs["url"]) == (
+        "team-a",
+        "Team A",
+        "/d/logs/backend-logs",
+    )
     assert "folderUid" not in hits[3]  # root items have no folder fields
 
 
@@ -548,8 +610,10 @@ def test_search_limit_default_1000_max_5000(api: GrafanaApi, grafana: GrafanaEmu
     for i in range(5001):
         grafana.seed_dashboard({"uid": f"d{i:05d}", "title": f"D {i:05d}"})
     assert len(api.search.search_dashboards(type_="dash-db")) == 1000
-    assert len(api.search.search_dashboards(type_="dash-db", limit=10000)) == 5000
+    assert len(api.search.search_dashboards(type_="dash-db", limit=5000)) == 5000
     assert [h["uid"] for h in api.search.search_dashboards(type_="dash-db", limit=5000, page=2)] == ["d05000"]
+    too_many = _raises(GrafanaClientError, api.search.search_dashboards, limit=5001)
+    assert too_many.status_code == 422
 
 
 # ============================================================================================ faults + request log
@@ -605,7 +669,9 @@ def test_429_carries_retry_after_zero(grafana: GrafanaEmulator):
     r = requests.get(f"{grafana.url}/api/search", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
     assert r.status_code == 429
     assert r.headers["Retry-After"] == "0"
-    assert requests.get(f"{grafana.url}/api/search", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5).ok
+    assert requests.get(
+        f"{grafana.url}/api/search", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5
+    ).ok
 
 
 def test_connection_reset_is_a_connection_error(grafana: GrafanaEmulator):

@@ -26,7 +26,9 @@ def parse_config(arts: Artifacts) -> tuple[dict[str, Any], dict[str, str]]:
     try:
         config = yaml.safe_load(text) if isinstance(text, str) else text
     except yaml.YAMLError as err:
-        raise DefinitionError(f"alertmanager_config is not valid YAML: {err}", arts.root / "mimir/alertmanager.yaml") from None
+        raise DefinitionError(
+            f"alertmanager_config is not valid YAML: {err}", arts.root / "mimir/alertmanager.yaml"
+        ) from None
     return config or {}, dict(body.get("template_files") or {})
 
 
@@ -45,7 +47,9 @@ def flatten_routes(route: dict[str, Any], path: str = "root") -> list[tuple[str,
         child_path = f"{path} > {matchers_text(child)}"
         siblings[child_path] = siblings.get(child_path, 0) + 1
         if siblings[child_path] > 1:  # same matchers twice: tell them apart by receiver, then count
-            child_path += f" → {child.get('receiver', '?')}" + (f" #{siblings[child_path]}" if siblings[child_path] > 2 else "")
+            child_path += f" → {child.get('receiver', '?')}" + (
+                f" #{siblings[child_path]}" if siblings[child_path] > 2 else ""
+            )
         for sub_path, sub_position, sub in flatten_routes(child, child_path):
             flat.append((sub_path, position if sub_path == child_path else sub_position, sub))
     return flat
@@ -72,7 +76,16 @@ def route_details(old: dict[str, Any], new: dict[str, Any]) -> list[Detail]:
             )
             continue
         if a[0] != b[0]:  # order decides which route matches first
-            details.append(Detail(change=MOVED, scope="route", name=path, field="position", old=str(a[0] + 1), new=str(b[0] + 1)))
+            details.append(
+                Detail(
+                    change=MOVED,
+                    scope="route",
+                    name=path,
+                    field="position",
+                    old=str(a[0] + 1),
+                    new=str(b[0] + 1),
+                )
+            )
         details += field_details(a[1], b[1], scope="route", name=path)
     return details
 
@@ -137,8 +150,13 @@ def inhibition_details(old: dict[str, Any], new: dict[str, Any]) -> list[Detail]
             equal = (b or a or {}).get("equal")
             text = f"equal {equal}" if equal else None
             details.append(
-                Detail(change=ADDED if a is None else REMOVED, scope="inhibit rule", name=key,
-                       old=text if b is None else None, new=text if a is None else None)
+                Detail(
+                    change=ADDED if a is None else REMOVED,
+                    scope="inhibit rule",
+                    name=key,
+                    old=text if b is None else None,
+                    new=text if a is None else None,
+                )
             )
             continue
         details += field_details(a, b, scope="inhibit rule", name=key)
@@ -164,7 +182,11 @@ def diff_alertmanager(old: Artifacts, new: Artifacts) -> list[ObjectChange]:
     source = (new if new.alertmanager is not None else old).sourcemap.get("alertmanager")
     if old.alertmanager is None or new.alertmanager is None:
         status = ADDED if old.alertmanager is None else REMOVED
-        return [ObjectChange(kind="alertmanager", key="alertmanager", title="Alertmanager", status=status, source=source)]
+        return [
+            ObjectChange(
+                kind="alertmanager", key="alertmanager", title="Alertmanager", status=status, source=source
+            )
+        ]
     (old_config, old_templates), (new_config, new_templates) = parse_config(old), parse_config(new)
     details = route_details(old_config, new_config)
     details += receiver_details(old_config, new_config)
@@ -180,6 +202,11 @@ def diff_alertmanager(old: Artifacts, new: Artifacts) -> list[ObjectChange]:
         return []
     return [
         ObjectChange(
-            kind="alertmanager", key="alertmanager", title="Alertmanager", status=CHANGED, details=tuple(details), source=source
+            kind="alertmanager",
+            key="alertmanager",
+            title="Alertmanager",
+            status=CHANGED,
+            details=tuple(details),
+            source=source,
         )
     ]

@@ -37,12 +37,16 @@ def flatten_panels(dashboard: dict[str, Any]) -> list[FlatPanel]:
         if panel.get("type") == "row":
             row = panel.get("title") or ""
             flat.append(FlatPanel(panel.get("id"), row, "", panel))
-            flat.extend(FlatPanel(p.get("id"), p.get("title") or "", row, p) for p in panel.get("panels") or [])
+            flat.extend(
+                FlatPanel(p.get("id"), p.get("title") or "", row, p) for p in panel.get("panels") or []
+            )
         else:
             flat.append(FlatPanel(panel.get("id"), panel.get("title") or "", row, panel))
     for legacy in dashboard.get("rows") or []:
         title = legacy.get("title") or ""
-        flat.extend(FlatPanel(p.get("id"), p.get("title") or "", title, p) for p in legacy.get("panels") or [])
+        flat.extend(
+            FlatPanel(p.get("id"), p.get("title") or "", title, p) for p in legacy.get("panels") or []
+        )
     return flat
 
 
@@ -59,7 +63,11 @@ def match_panels(
             index.setdefault(key(panel), []).append(panel)
         for panel in list(left):
             candidates = index.get(key(panel)) or []
-            if key(panel) is not None and len(candidates) == 1 and sum(key(p) == key(panel) for p in left) == 1:
+            if (
+                key(panel) is not None
+                and len(candidates) == 1
+                and sum(key(p) == key(panel) for p in left) == 1
+            ):
                 pairs.append((panel, candidates[0]))
                 left.remove(panel)
                 right.remove(candidates[0])
@@ -86,7 +94,7 @@ def target_details(scope: str, name: str, old: list[dict], new: list[dict]) -> l
         if a == b:
             continue
         if a is None or b is None:
-            field_name, text = query_text(b if a is None else a)
+            _, text = query_text(b if a is None else a)
             details.append(
                 Detail(
                     change=ADDED if a is None else REMOVED,
@@ -101,9 +109,7 @@ def target_details(scope: str, name: str, old: list[dict], new: list[dict]) -> l
         old_field, old_query = query_text(a)
         new_field, new_query = query_text(b)
         if old_query != new_query:
-            details.append(
-                value_detail(scope, name, f"query {ref}", old_query, new_query, always_diff=True)
-            )
+            details.append(value_detail(scope, name, f"query {ref}", old_query, new_query, always_diff=True))
         rest_a = {k: v for k, v in a.items() if k not in (old_field, "refId")}
         rest_b = {k: v for k, v in b.items() if k not in (new_field, "refId")}
         details += field_details(rest_a, rest_b, scope=scope, name=name, prefix=f"query {ref}")
@@ -126,12 +132,23 @@ def panel_details(old: FlatPanel, new: FlatPanel) -> list[Detail]:
     scope, name = "panel", new.label
     details: list[Detail] = []
     if old.title != new.title:
-        details.append(Detail(change=RENAMED, scope=scope, name=name, field="title", old=old.title, new=new.title))
+        details.append(
+            Detail(change=RENAMED, scope=scope, name=name, field="title", old=old.title, new=new.title)
+        )
     if old.id != new.id:
-        details.append(Detail(change=MOVED, scope=scope, name=name, field="id", old=f"#{old.id}", new=f"#{new.id}"))
+        details.append(
+            Detail(change=MOVED, scope=scope, name=name, field="id", old=f"#{old.id}", new=f"#{new.id}")
+        )
     if old.row != new.row:
         details.append(
-            Detail(change=MOVED, scope=scope, name=name, field="row", old=old.row or "(top)", new=new.row or "(top)")
+            Detail(
+                change=MOVED,
+                scope=scope,
+                name=name,
+                field="row",
+                old=old.row or "(top)",
+                new=new.row or "(top)",
+            )
         )
     grid_a, grid_b = old.data.get("gridPos") or {}, new.data.get("gridPos") or {}
     if (grid_a.get("x"), grid_a.get("y")) != (grid_b.get("x"), grid_b.get("y")):
@@ -230,11 +247,17 @@ def dashboard_change(
     source = arts.sourcemap.get(f"dashboard:{current.uid}")
     if old is None or new is None:
         return ObjectChange(
-            kind="dashboard", key=current.uid, title=title, status=ADDED if old is None else REMOVED, source=source
+            kind="dashboard",
+            key=current.uid,
+            title=title,
+            status=ADDED if old is None else REMOVED,
+            source=source,
         )
     details: list[Detail] = []
     if old.data.get("title") != new.data.get("title"):
-        details.append(Detail(change=RENAMED, field="title", old=old.data.get("title"), new=new.data.get("title")))
+        details.append(
+            Detail(change=RENAMED, field="title", old=old.data.get("title"), new=new.data.get("title"))
+        )
     if old.folder_uid != new.folder_uid:
         details.append(
             Detail(
@@ -253,7 +276,9 @@ def dashboard_change(
     details += [Detail(change=ADDED, scope="panel", name=p.label) for p in added]
     if not details:
         return None
-    return ObjectChange(kind="dashboard", key=current.uid, title=title, status=CHANGED, details=tuple(details), source=source)
+    return ObjectChange(
+        kind="dashboard", key=current.uid, title=title, status=CHANGED, details=tuple(details), source=source
+    )
 
 
 def folder_titles(arts: Artifacts) -> dict[str, str]:
@@ -284,11 +309,20 @@ def diff_folders(old: Artifacts, new: Artifacts) -> list[ObjectChange]:
         source = (new if b is not None else old).sourcemap.get(f"folder:{uid}")
         if a is None or b is None:
             status = ADDED if a is None else REMOVED
-            changes.append(ObjectChange(kind="folder", key=str(uid), title=title, status=status, source=source))
+            changes.append(
+                ObjectChange(kind="folder", key=str(uid), title=title, status=status, source=source)
+            )
             continue
         details = field_details(a, b, ignore=("uid", "id", "version"))
         if details:
             changes.append(
-                ObjectChange(kind="folder", key=str(uid), title=title, status=CHANGED, details=tuple(details), source=source)
+                ObjectChange(
+                    kind="folder",
+                    key=str(uid),
+                    title=title,
+                    status=CHANGED,
+                    details=tuple(details),
+                    source=source,
+                )
             )
     return changes

@@ -85,7 +85,9 @@ class ObjectChange:
         """e.g. "3 panels changed, 1 variable added" (or the object's own status)."""
         if self.status != CHANGED:
             return self.status
-        counts: Counter[tuple[str, str]] = Counter((scope, change) for (scope, _), change in self.parts().items())
+        counts: Counter[tuple[str, str]] = Counter(
+            (scope, change) for (scope, _), change in self.parts().items()
+        )
         pieces = [f"{n} {plural(scope, n)} {change}" for (scope, change), n in counts.items()]
         own = [d for d in self.details if not d.scope]
         if own:
@@ -111,7 +113,8 @@ class DiffReport:
         order = list(PLURALS)
         ordered = sorted(table, key=lambda k: order.index(k) if k in order else len(order))
         return {
-            PLURALS.get(kind, kind): {c: table[kind][c] for c in (ADDED, REMOVED, CHANGED)} for kind in ordered
+            PLURALS.get(kind, kind): {c: table[kind][c] for c in (ADDED, REMOVED, CHANGED)}
+            for kind in ordered
         }
 
     def summary_line(self) -> str:

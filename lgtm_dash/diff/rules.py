@@ -58,11 +58,15 @@ def group_details(group_name: str, old: dict[str, Any] | None, new: dict[str, An
         rules = present.get("rules") or []
         what = ", ".join(f"{rule_kind(r)} {rule_name(r)}" for r in rules)
         change = ADDED if old is None else REMOVED
-        detail = Detail(change=change, scope="group", name=group_name, old=what if new is None else None,
-                        new=what if old is None else None)
+        detail = Detail(
+            change=change,
+            scope="group",
+            name=group_name,
+            old=what if new is None else None,
+            new=what if old is None else None,
+        )
         return [detail] + [
-            Detail(change=change, scope=kind, name=name)
-            for (kind, name) in index_rules(group_name, rules)
+            Detail(change=change, scope=kind, name=name) for (kind, name) in index_rules(group_name, rules)
         ]
     details = field_details(
         {k: v for k, v in old.items() if k not in ("rules", "name")},
@@ -114,7 +118,11 @@ def diff_rules(old: Artifacts, new: Artifacts) -> list[ObjectChange]:
         status = CHANGED if in_old and in_new else ADDED if in_new else REMOVED
         changes.append(
             ObjectChange(
-                kind="rule namespace", key=namespace, title=namespace, status=status, details=tuple(details),
+                kind="rule namespace",
+                key=namespace,
+                title=namespace,
+                status=status,
+                details=tuple(details),
                 source=source,
             )
         )

@@ -53,9 +53,13 @@ def value_detail(
 ) -> Detail:
     """A field whose value went from `old` to `new` (None: absent), as old → new or as a text diff."""
     if old is None:
-        return Detail(change=change if change != CHANGED else ADDED, scope=scope, name=name, field=field, new=fmt(new))
+        return Detail(
+            change=change if change != CHANGED else ADDED, scope=scope, name=name, field=field, new=fmt(new)
+        )
     if new is None:
-        return Detail(change=change if change != CHANGED else REMOVED, scope=scope, name=name, field=field, old=fmt(old))
+        return Detail(
+            change=change if change != CHANGED else REMOVED, scope=scope, name=name, field=field, old=fmt(old)
+        )
     old_text, new_text = fmt(old), fmt(new)
     if always_diff or is_long(old_text) or is_long(new_text):
         if not isinstance(old, str) or not isinstance(new, str):
@@ -89,7 +93,9 @@ def field_details(
         if masker is not None:
             a, b = masker(path, a), masker(path, b)
             if a == b:  # both secret literals: say that it changed, never what to
-                details.append(Detail(change=CHANGED, scope=scope, name=name, field=path, old=REDACTED, new=REDACTED))
+                details.append(
+                    Detail(change=CHANGED, scope=scope, name=name, field=path, old=REDACTED, new=REDACTED)
+                )
                 continue
         details.append(value_detail(scope, name, path, a, b))
     return details
@@ -108,7 +114,9 @@ def mask_secrets(path: str, value: Any, *, urls_too: bool = False) -> Any:
     return REDACTED
 
 
-def match_by(items: Iterable[dict[str, Any]], key: Callable[[dict[str, Any]], str]) -> dict[str, dict[str, Any]]:
+def match_by(
+    items: Iterable[dict[str, Any]], key: Callable[[dict[str, Any]], str]
+) -> dict[str, dict[str, Any]]:
     """Index items by a key; repeated keys get `#2`, `#3`… so nothing is silently dropped."""
     indexed: dict[str, dict[str, Any]] = {}
     for item in items:

@@ -23,10 +23,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
+
+from .querytext import in_spans, string_spans
 
 # Grafana's own variable pattern: $name | [[name(:format)]] | ${name(.fieldpath)(:format)}
 VARIABLE_PATTERN = re.compile(
@@ -131,18 +133,21 @@ class Interpolator:
     def __call__(self, text: str) -> str:
         return self.interpolate(text)
 
+    def with_options(self, *, keep_range_macros: bool = False, keep_macros: bool = False) -> Interpolator:
+        return replace(self, keep_range_macros=keep_range_macros, keep_macros=keep_macros)
+
     def interpolate(self, text: str, _expanding: frozenset[str] = frozenset()) -> str:
         """`text` with every variable replaced. Raises InterpolationError for an invalid expression."""
         if "$" not in text and "[[" not in text:
             return text
-        strings = _string_spans(text)
+        strings = string_spans(text)
         out: list[str] = []
         pos = 0
         for match in VARIABLE_PATTERN.finditer(text):
             start, end = match.span()
             out.append(text[pos:start])
             pos = end
-            out.append(self._replacement(text, match, _in_span(strings, start), _expanding))
+            out.append(self._replacement(text, match, in_spans(strings, start), _expanding))
         out.append(text[pos:])
         return "".join(out)
 
@@ -281,32 +286,8 @@ def _format_date(epoch_ms: int, fmt: str) -> str:
     raise InterpolationError(f"unsupported momentjs time format: {style}")
 
 
-# ----------------------------------------------------------------- strings
-
-
-def _string_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of every quoted string ("...", '...', `...`), honouring backslash escapes."""
-    spans: list[tuple[int, int]] = []
-    i, n = 0, len(text)
-    while i < n:
-        char = text[i]
-        if char in "\"'`":
-            j = i + 1
-            while j < n and text[j] != char:
-                j += 2 if text[j] == "\\" and char != "`" else 1
-            spans.append((i, min(j, n)))
-            i = j + 1
-        else:
-            i += 1
-    return spans
-
-
-def _in_span(spans: list[tuple[int, int]], at: int) -> bool:
-    return any(start < at < end for start, end in spans)
-
-
 def _enclosing_quote(text: str, at: int) -> str:
-    for start, end in _string_spans(text):
+    for start, end in string_spans(text):
         if start < at < end:
             return text[start]
     return '"'

@@ -1,6 +1,9 @@
 """Dashboards: a grafanalib `Dashboard` placed in a folder, rendered to modern, null-free Grafana JSON.
 
-(Minimal version from the foundation; the dashboards work extends it with panel helpers.)
+grafanalib (0.7) still writes fields of Grafana 4-7 (schemaVersion 12, `rows`, `style`, `hideControls`,
+`sharedCrosshair`, the old bar-gauge `fieldOptions`, variable tags...) and `null` for every unset option.
+`dashboard_json()` is the one place that turns its output into what a current Grafana saves; the panel and
+variable helpers live in `panels.py` and `variables.py`.
 """
 
 from __future__ import annotations
@@ -30,13 +33,107 @@ def strip_nulls(value: Any) -> Any:
     return value
 
 
+# Dashboard keys of Grafana < 5 (rows, style...) or instance state that only makes diffs noisy (id, version).
+_LEGACY_DASHBOARD_KEYS = ("__inputs", "__requires", "rows", "style", "hideControls", "sharedCrosshair", "id", "version", "gnetId")
+# Panel keys Grafana dropped long ago; grafanalib's fixed maxDataPoints=100 would also cap every graph's resolution.
+_LEGACY_PANEL_KEYS = ("editable", "error", "height", "span", "minSpan", "maxDataPoints", "cacheTimeout")
+# The Grafana 7 table's options, superseded by fieldConfig.
+_LEGACY_TABLE_KEYS = ("columns", "fontSize", "mappings", "color")
+# Keys that only mean something at their default are dropped when they hold it.
+_PANEL_DEFAULTS = {"hideTimeOverride": False, "transparent": False, "links": [], "transformations": [], "description": ""}
+_ROW_KEYS = ("type", "title", "id", "gridPos", "collapsed", "panels", "repeat")
+_VARIABLE_TAG_KEYS = ("useTags", "tagsQuery", "tagValuesQuery")
+_INTERVAL_KEYS = ("auto", "auto_min", "auto_count")
+
+
 def dashboard_json(dashboard: Dashboard) -> dict[str, Any]:
     data = json.loads(json.dumps(dashboard.to_json_data(), cls=DashboardEncoder))
     data = strip_nulls(data)
-    data.pop("id", None)
+    for key in _LEGACY_DASHBOARD_KEYS:
+        data.pop(key, None)
+    for key in ("description", "links"):
+        if not data.get(key):
+            data.pop(key, None)
+    data.get("timepicker", {}).pop("time_options", None)  # Grafana 7's quick ranges, not read any more
     data["schemaVersion"] = SCHEMA_VERSION
     data["tags"] = sorted(set(data.get("tags") or []) | {MANAGED_TAG})
+    data["panels"] = [_modern_panel(panel) for panel in data.get("panels", [])]
+    for variable in data.get("templating", {}).get("list", []):
+        _modern_variable(variable)
     return data
+
+
+def _modern_panel(panel: dict[str, Any]) -> dict[str, Any]:
+    if panel.get("type") == "row":
+        row = {key: panel[key] for key in _ROW_KEYS if key in panel}
+        row["panels"] = [_modern_panel(p) for p in row.get("panels", [])]
+        return row
+    for key in _LEGACY_PANEL_KEYS:
+        panel.pop(key, None)
+    for key, default in _PANEL_DEFAULTS.items():
+        if panel.get(key) == default:
+            panel.pop(key)
+    if "repeat" not in panel:
+        panel.pop("repeatDirection", None)
+        panel.pop("maxPerRow", None)
+    if panel.get("type") == "table":
+        for key in _LEGACY_TABLE_KEYS:
+            panel.pop(key, None)
+    if panel.get("type") == "bargauge":
+        _modern_bar_gauge(panel)
+    config = panel.setdefault("fieldConfig", {})
+    defaults = config.setdefault("defaults", {})
+    config.setdefault("overrides", [])
+    _modern_thresholds(defaults)
+    for key in ("mappings", "links", "custom"):
+        if defaults.get(key) in ([], {}):
+            defaults.pop(key)
+    return panel
+
+
+def _modern_thresholds(defaults: dict[str, Any]) -> None:
+    steps = defaults.get("thresholds", {}).get("steps")
+    if not isinstance(steps, list) or not steps:
+        defaults.pop("thresholds", None)  # Grafana fills in its default scale
+        return
+    steps = [{"color": step["color"], "value": step.get("value")} for step in steps]
+    # The first step is Grafana's base step: it has no lower bound, which Grafana itself saves as null.
+    steps[0]["value"] = None
+    defaults["thresholds"]["steps"] = steps
+
+
+def _modern_bar_gauge(panel: dict[str, Any]) -> None:
+    """grafanalib writes Grafana 6's `options.fieldOptions`; move it to reduceOptions and fieldConfig."""
+    options = panel.setdefault("options", {})
+    legacy = options.pop("fieldOptions", {})
+    options.pop("showThresholdLabels", None)  # gauge options, not bar gauge ones
+    options.pop("showThresholdMarkers", None)
+    reduce = {"calcs": legacy.get("calcs", ["lastNotNull"]), "values": legacy.get("values", False), "fields": ""}
+    if "limit" in legacy:
+        reduce["limit"] = legacy["limit"]
+    options["reduceOptions"] = reduce
+    options.setdefault("showUnfilled", True)
+    defaults = panel.setdefault("fieldConfig", {}).setdefault("defaults", {})
+    for key, value in legacy.get("defaults", {}).items():
+        if key in ("unit", "decimals", "min", "max", "links"):
+            defaults.setdefault(key, value)
+
+
+def _modern_variable(variable: dict[str, Any]) -> None:
+    for key in _VARIABLE_TAG_KEYS:
+        variable.pop(key, None)
+    kind = variable.get("type")
+    if kind != "interval":
+        for key in _INTERVAL_KEYS:
+            variable.pop(key, None)
+    if kind not in ("query", "datasource"):
+        variable.pop("refresh", None)
+        variable.pop("sort", None)
+    current = variable.get("current")
+    if isinstance(current, dict):
+        current.pop("tags", None)
+        if "text" not in current or "value" not in current:
+            variable.pop("current")  # no default: Grafana selects the first value
 
 
 @dataclass(frozen=True)
@@ -65,8 +162,8 @@ class Board:
         """`panel:<id>` for every panel whose constructor recorded its definition line."""
         entries: dict[str, SourceLocation] = {}
         panels = list(self.dashboard.panels or [])
-        for row in self.dashboard.rows or []:
-            panels.extend(getattr(row, "panels", []) or [])
+        for row in [*(self.dashboard.rows or []), *panels]:
+            panels.extend(getattr(row, "panels", []) or [])  # legacy rows and collapsed row panels
         for panel in panels:
             loc = location_of(panel)
             if loc is not None and getattr(panel, "id", None) is not None:

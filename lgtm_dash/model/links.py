@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,17 @@ def dashboard_path(uid: str, title: str, params: Mapping[str, str | list[str]] |
     """`/d/<uid>/<slug>?…`: the path Grafana serves a dashboard at."""
     path = f"/d/{uid}/{slugify(title)}"
     return f"{path}?{_query(params)}" if params else path
+
+
+def explore_path(datasource: Mapping[str, str], query: Mapping[str, Any], *, time_from: str, time_to: str) -> str:
+    """`/explore?…`: Grafana Explore running one `query` on `datasource` (a `{"type","uid"}` ref) over a range."""
+    pane = {
+        "datasource": datasource["uid"],
+        "queries": [{"refId": "A", "datasource": dict(datasource), **query}],
+        "range": {"from": time_from, "to": time_to},
+    }
+    panes = json.dumps({"explore": pane}, separators=(",", ":"), sort_keys=True)
+    return "/explore?" + _query({"schemaVersion": "1", "panes": panes})
 
 
 @dataclass(frozen=True)

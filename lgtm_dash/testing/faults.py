@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
 __all__ = [
@@ -357,7 +357,7 @@ class HTTPEmulator:
             )
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> HTTPEmulator:
+    def start(self) -> Self:
         if self._server is not None:
             return self
         handler = type(f"{type(self).__name__}Handler", (_Handler,), {"emulator": self})
@@ -382,7 +382,7 @@ class HTTPEmulator:
         self._server = None
         self._thread = None
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -448,7 +448,8 @@ def match_route(
 ) -> tuple[Callable[..., Response] | None, list[str], bool]:
     """Find the handler for ``method`` + path ``segments``.
 
-    A route pattern is a tuple of literal segments and ``"{}"`` placeholders. Returns
+    A route pattern is a tuple of literal segments and ``"{}"`` placeholders (which never match an empty
+    segment). Returns
     ``(handler, captured, path_known)``; ``handler`` is ``None`` when nothing matches, and ``path_known``
     then tells whether some route matched the path with another method (405 rather than 404).
     """
@@ -458,7 +459,7 @@ def match_route(
             continue
         captured: list[str] = []
         for want, got in zip(pattern, segments, strict=True):
-            if want == "{}":
+            if want == "{}" and got != "":
                 captured.append(got)
             elif want != got:
                 break

@@ -185,10 +185,10 @@ class GrafanaEmulator(HTTPEmulator):
     def __init__(
         self,
         tokens: Iterable[str] | Mapping[str, str] | None = None,
-        basic_auth: Iterable[tuple[str, str]] | None = None,
+        basic_auth: Iterable[tuple[str, str]] | tuple[str, str] | None = None,
         *,
         viewer_tokens: Iterable[str] | Mapping[str, str] | None = None,
-        viewer_basic_auth: Iterable[tuple[str, str]] | None = None,
+        viewer_basic_auth: Iterable[tuple[str, str]] | tuple[str, str] | None = None,
         version: str = "12.1.0",
         max_folder_depth: int = 4,
         min_refresh_interval: float = 5.0,
@@ -198,13 +198,15 @@ class GrafanaEmulator(HTTPEmulator):
         for src, can_write in ((tokens, True), (viewer_tokens, False)):
             if src is None:
                 continue
+            if isinstance(src, str):
+                src = {src}
             items = src.items() if isinstance(src, Mapping) else ((t, "sa-publisher") for t in src)
             for token, login in items:
                 self._tokens[token] = _Identity(login, can_write)
         self._basic: dict[tuple[str, str], _Identity] = {}
-        for user, password in {("admin", "admin")} if basic_auth is None else basic_auth:
+        for user, password in _pairs({("admin", "admin")} if basic_auth is None else basic_auth):
             self._basic[(user, password)] = _Identity(user, True)
-        for user, password in viewer_basic_auth or ():
+        for user, password in _pairs(viewer_basic_auth or ()):
             self._basic[(user, password)] = _Identity(user, False)
         self.grafana_version = version
         self.max_folder_depth = max_folder_depth
@@ -893,8 +895,8 @@ class GrafanaEmulator(HTTPEmulator):
         return ""
 
     def _dash_save(self, request: Request, identity: _Identity | None) -> Response:
-        body = self._body(request)
         self._require_write(identity, "Access denied to save dashboard")
+        body = self._body(request)
         dash = body.get("dashboard")
         if not isinstance(dash, dict):
             raise _err(400, "bad request data")
@@ -1052,7 +1054,10 @@ class GrafanaEmulator(HTTPEmulator):
         limit = _query_int(request, "limit", SEARCH_DEFAULT_LIMIT)
         if limit <= 0:
             limit = SEARCH_DEFAULT_LIMIT
-        limit = min(limit, SEARCH_MAX_LIMIT)
+        if limit > SEARCH_MAX_LIMIT:
+            raise _err(
+                422, "Limit is above maximum allowed (5000), use page parameter to access hits beyond limit"
+            )
         page = max(_query_int(request, "page", 1), 1)
         folder_filter = {"" if u == GENERAL_FOLDER_UID else u for u in folder_uids}
 
@@ -1118,6 +1123,13 @@ class GrafanaEmulator(HTTPEmulator):
         hit["folderUid"] = folder.uid
         hit["folderTitle"] = folder.title
         hit["folderUrl"] = self._folder_url(folder)
+
+
+def _pairs(value: Iterable[tuple[str, str]] | tuple[str, str]) -> list[tuple[str, str]]:
+    """Accept one ``(user, password)`` pair or an iterable of them."""
+    if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, str) for v in value):
+        return [value]  # type: ignore[list-item]
+    return [tuple(p) for p in value]  # type: ignore[misc]
 
 
 def _query_int(request: Request, name: str, default: int) -> int:

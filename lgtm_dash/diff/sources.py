@@ -1,0 +1,83 @@
+"""Where the two sides of a diff come from: a git ref built in a scratch tree, or the live instance."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+from ..errors import DefinitionError, UsageError
+
+
+def git(cwd: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(["git", "-C", str(cwd), *args], capture_output=True, check=False)
+    except FileNotFoundError:
+        raise UsageError("`--base` needs git, which is not installed") from None
+
+
+def git_output(cwd: Path, *args: str) -> str:
+    return git(cwd, *args).stdout.decode().strip()
+
+
+def export_ref(project: Path, ref: str, dest: Path) -> Path:
+    """Extract the tree of `ref` into `dest` and return the project's directory inside it.
+
+    `git archive` reads the object store only: unlike a worktree, nothing in .git changes and there is
+    nothing to clean up there if the run is interrupted.
+    """
+    toplevel = git_output(project, "rev-parse", "--show-toplevel")
+    if not toplevel:
+        raise UsageError(f"`--base` needs a git repository, and {project} is not in one")
+    commit = git(project, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if commit.returncode != 0:
+        raise UsageError(f"unknown git ref {ref!r} (try a branch, tag or commit of this repository)")
+    archive = git(Path(toplevel), "archive", "--format=tar", commit.stdout.decode().strip())
+    if archive.returncode != 0:
+        raise UsageError(f"cannot read {ref!r}: {archive.stderr.decode().strip().splitlines()[-1:]}")
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(dest, filter="data")
+    return dest / project.resolve().relative_to(Path(toplevel).resolve())
+
+
+def build_ref(project: Path, ref: str, env_name: str | None, scratch: Path, out_dir: Path) -> None:
+    """Build `ref`'s artifacts with that ref's own definitions (and its own toolkit when it holds one).
+
+    The build runs in a separate process so the two trees' definition modules never share an import cache.
+    """
+    tree = scratch / "tree"
+    base_project = export_ref(project, ref, tree)
+    env = dict(os.environ)
+    if (tree / "lgtm_dash").is_dir():  # the toolkit as it was at that ref: its output is what ref built
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(tree), env.get("PYTHONPATH")) if p)
+    command = [
+        sys.executable,
+        "-m",
+        "lgtm_dash.cli",
+        "--project",
+        str(base_project),
+        "build",
+        "--out",
+        str(out_dir),
+    ]
+    if env_name:
+        command += ["--env", env_name]
+    result = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        reason = lines[-1] if lines else f"exit {result.returncode}"
+        raise DefinitionError(f"cannot build the base {ref!r}: {reason.removeprefix('error: ')}")
+
+
+def export_live_state(project: Path, env_name: str | None, dest: Path) -> None:
+    """The live Grafana and Mimir state in the out/ layout, normalised like the publish plan."""
+    from ..environments import resolve_environment
+
+    try:
+        from ..publish import export_live  # type: ignore[attr-defined]
+    except ImportError:
+        raise UsageError("`--live` needs lgtm_dash.publish.export_live, which this version lacks") from None
+    export_live(resolve_environment(project, env_name), dest)

@@ -1,0 +1,143 @@
+"""SQL checks for MySQL targets and template variables (the work itself is in `lgtm_dash.lint.sql`).
+
+Every query is rendered once per run as Grafana would send it (variables, then macros) and analysed once per
+distinct rendered text; each check below reports the problems of its own rule id.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterable, Mapping
+from typing import ClassVar
+
+from ..context import LintContext, Query
+from ..findings import Finding, Severity, one_line
+from ..registry import Check, register
+from ..sql import (
+    RenderedSql,
+    Schema,
+    SqlProblem,
+    SqlRenderer,
+    analyse_sql,
+    has_time_filter,
+    load_schema,
+    render_target,
+)
+
+# Per lint run: the renderer of each dashboard and the problems of each query (shared by the checks below).
+_RUNS: weakref.WeakKeyDictionary[LintContext, _RunState] = weakref.WeakKeyDictionary()
+
+
+class _RunState:
+    def __init__(self, ctx: LintContext):
+        self.schema = _schema_of(ctx)
+        self.renderers: dict[int, SqlRenderer] = {}
+        self.problems: dict[tuple[int, str, str, str], tuple[SqlProblem, ...]] = {}
+
+
+def _schema_of(ctx: LintContext) -> Schema | None:
+    """The schema named by the catalog (`mysql: {schema: path}`, relative to the project), if any."""
+    catalog = ctx.catalog
+    relative = (
+        catalog.mysql.get("schema") if catalog is not None and isinstance(catalog.mysql, Mapping) else None
+    )
+    if not isinstance(relative, str) or not relative or ctx.project is None:
+        return None
+    return load_schema(ctx.project / relative)
+
+
+def target_format(query: Query) -> str:
+    """The `format` of the panel target a query came from ("table" when unset, as in current Grafana)."""
+    if query.origin != "panel" or query.panel is None:
+        return "table"
+    for target in query.panel.data.get("targets") or []:
+        if isinstance(target, Mapping) and str(target.get("refId") or "") == query.ref:
+            return str(target.get("format") or "table")
+    return "table"
+
+
+def sql_problems(query: Query, ctx: LintContext) -> tuple[SqlProblem, ...]:
+    """All SQL problems of one query, computed once per run whichever check asks first."""
+    state = _RUNS.get(ctx)
+    if state is None:
+        state = _RUNS[ctx] = _RunState(ctx)
+    fmt = target_format(query)
+    dashboard_key = id(query.dashboard)
+    key = (dashboard_key, query.origin, fmt, query.text)
+    cached = state.problems.get(key)
+    if cached is not None:
+        return cached
+    renderer = state.renderers.get(dashboard_key)
+    if renderer is None:
+        templating = query.dashboard.templating if query.dashboard is not None else []
+        renderer = state.renderers[dashboard_key] = SqlRenderer.for_templating(templating)
+    rendered: RenderedSql = render_target(query.text, renderer)
+    problems: tuple[SqlProblem, ...]
+    if rendered.problem is not None or rendered.text is None:
+        problems = (rendered.problem,) if rendered.problem else ()
+    else:
+        problems = analyse_sql(rendered.text, schema=state.schema, fmt=fmt)
+        if fmt == "time_series" and not has_time_filter(query.text):
+            problems += (
+                SqlProblem(
+                    "sql/time-filter",
+                    Severity.WARNING,
+                    "a time_series query without $__timeFilter(col) (or $__unixEpochFilter) reads the whole table",
+                ),
+            )
+    state.problems[key] = problems
+    return problems
+
+
+class _SqlCheck(Check):
+    languages: ClassVar[frozenset[str]] = frozenset({"sql"})
+
+    def check_query(self, query: Query, ctx: LintContext) -> Iterable[Finding]:
+        for problem in sql_problems(query, ctx):
+            if problem.rule == self.id:
+                message = f"{query.label}: {problem.message}: {one_line(query.text, 100)}"
+                yield self.report(ctx, message, severity=problem.severity, query=query)
+
+
+@register
+class SqlSyntax(_SqlCheck):
+    id = "sql/syntax"
+    severity = Severity.ERROR
+    summary = "MySQL queries parse (sqlglot, MySQL dialect) after Grafana macro and variable expansion"
+
+
+@register
+class SqlMacro(_SqlCheck):
+    id = "sql/macro"
+    severity = Severity.ERROR
+    summary = (
+        "Grafana SQL macros exist and have valid arguments ($__timeGroup needs a column and an interval)"
+    )
+
+
+@register
+class SqlUnknownTable(_SqlCheck):
+    id = "sql/unknown-table"
+    severity = Severity.ERROR
+    summary = "MySQL queries read only tables of the schema named in catalog.yaml"
+
+
+@register
+class SqlUnknownColumn(_SqlCheck):
+    id = "sql/unknown-column"
+    severity = Severity.ERROR
+    summary = "MySQL queries refer only to columns of their tables (aliases, CTEs and subqueries understood)"
+
+
+@register
+class SqlTimeSeriesShape(_SqlCheck):
+    id = "sql/time-series-shape"
+    severity = Severity.WARNING
+    summary = "a time_series MySQL query returns a column named time"
+
+
+@register
+class SqlTimeFilter(_SqlCheck):
+    id = "sql/time-filter"
+    severity = Severity.WARNING
+    summary = "a time_series MySQL query limits itself to the dashboard's time range"

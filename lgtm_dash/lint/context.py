@@ -1,0 +1,368 @@
+"""The state one lint run shares between checks: what is known (datasources, dashboards, recording rules,
+the metric catalog), every query found in the input with its language, and parse caches.
+
+Built once per run; queries are parsed at most once per distinct interpolated text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from ..errors import DefinitionError
+from ..yamlio import load_yaml_file
+from .findings import Finding, Severity, one_line
+from .inputs import DashboardDoc, LintInput, PanelDoc, RuleDoc
+from .interpolate import InterpolationError, Interpolator
+
+# Datasource plugin type -> query language the linter understands.
+LANGUAGES = {"prometheus": "promql", "loki": "logql", "mysql": "sql"}
+# Names that give away a datasource's type when only a name is known (legacy string references).
+NAME_HINTS = (("loki", "logql"), ("prom", "promql"), ("mimir", "promql"), ("thanos", "promql"),
+              ("cortex", "promql"), ("mysql", "sql"))  # fmt: skip
+BUILTIN_DATASOURCES = {"grafana", "-- grafana --", "-- mixed --", "-- dashboard --", "__expr__", "-100", "mixed"}
+DATASOURCE_VARIABLE = re.compile(r"^\$\{?(\w+)(?::\w+)?\}?$|^\[\[(\w+)\]\]$")
+HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+
+
+@dataclass(frozen=True)
+class Query:
+    """One query the linter checks: a panel target, a template variable query, an annotation or a rule expr."""
+
+    text: str
+    language: str  # "promql", "logql" or "sql"
+    origin: str  # "panel", "variable", "annotation" or "rule"
+    # True when the datasource's type is known; False when the language was guessed from the target's fields.
+    certain: bool
+    dashboard: DashboardDoc | None = None
+    panel: PanelDoc | None = None
+    ref: str = ""  # target refId, variable name or annotation name
+    rule: RuleDoc | None = None
+    interpolator: Interpolator | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def label(self) -> str:
+        if self.rule is not None:
+            return self.rule.label
+        parts = [self.dashboard.label] if self.dashboard else []
+        if self.panel is not None:
+            parts.append(f"panel {self.panel.title or f'id {self.panel.id}'!r}")
+        if self.origin == "variable":
+            parts.append(f"variable {self.ref!r}")
+        elif self.origin == "annotation":
+            parts.append(f"annotation {self.ref!r}")
+        elif self.ref:
+            parts.append(f"query {self.ref}")
+        return ", ".join(parts)
+
+    def interpolated(self) -> str:
+        """The text with Grafana variables replaced as this language's parser needs. May raise InterpolationError."""
+        if self.interpolator is None:
+            return self.text
+        if self.language == "logql":
+            return self.interpolator.with_options(keep_range_macros=True)(self.text)
+        if self.language == "sql":
+            return self.interpolator.with_options(keep_macros=True)(self.text)
+        return self.interpolator(self.text)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The metric catalog (`catalog.yaml`): which metrics and labels exist, and their types."""
+
+    metrics: Mapping[str, Mapping[str, Any]]
+    common_labels: frozenset[str]
+    loki: Mapping[str, Any]
+    mysql: Mapping[str, Any]
+
+    @classmethod
+    def load(cls, path: Path) -> Catalog:
+        data = load_yaml_file(path) or {}
+        if not isinstance(data, Mapping) or not isinstance(data.get("metrics") or {}, Mapping):
+            raise DefinitionError("catalog must be a mapping with a `metrics:` mapping", f"{path}:1")
+        metrics: dict[str, Mapping[str, Any]] = {}
+        for name, spec in (data.get("metrics") or {}).items():
+            spec = spec if isinstance(spec, Mapping) else {}
+            metrics[str(name)] = spec
+            if spec.get("type") == "histogram":  # the series a classic histogram really exposes
+                labels = list(spec.get("labels") or [])
+                metrics[f"{name}_bucket"] = {"type": "counter", "labels": [*labels, "le"]}
+                metrics[f"{name}_sum"] = {"type": "counter", "labels": labels}
+                metrics[f"{name}_count"] = {"type": "counter", "labels": labels}
+        return cls(
+            metrics=metrics,
+            common_labels=frozenset(str(x) for x in data.get("common_labels") or []),
+            loki=data.get("loki") or {},
+            mysql=data.get("mysql") or {},
+        )
+
+    def metric_type(self, name: str) -> str | None:
+        spec = self.metrics.get(name)
+        return str(spec.get("type")) if spec and spec.get("type") else None
+
+    def labels_of(self, name: str) -> frozenset[str]:
+        spec = self.metrics.get(name) or {}
+        return frozenset(str(x) for x in spec.get("labels") or []) | self.common_labels
+
+
+class LintContext:
+    """Everything a check may consult. `queries` lists every query of the input once."""
+
+    def __init__(self, lint_input: LintInput, catalog: Catalog | None = None, project: Path | None = None):
+        self.input = lint_input
+        self.catalog = catalog
+        self.project = project
+        self.datasources: dict[str, Mapping[str, Any]] | None = None
+        if lint_input.datasources is not None:
+            self.datasources = {}
+            for ds in lint_input.datasources:
+                for key in (ds.get("uid"), ds.get("name")):
+                    if isinstance(key, str) and key:
+                        self.datasources[key] = ds
+        self.dashboard_uids = {d.uid for d in lint_input.dashboards if d.uid}
+        self.recording_rules: dict[str, RuleDoc] = {}
+        for group in lint_input.rule_groups:
+            for rule in group.rules:
+                if isinstance(rule.data.get("record"), str):
+                    self.recording_rules.setdefault(rule.data["record"], rule)
+        self._parse_cache: dict[tuple[str, str], tuple[Any, str | None]] = {}
+
+    # ------------------------------------------------------------- queries
+
+    @cached_property
+    def queries(self) -> list[Query]:
+        found: list[Query] = []
+        for dash in self.input.dashboards:
+            found.extend(self._dashboard_queries(dash))
+        for group in self.input.rule_groups:
+            for rule in group.rules:
+                expr = rule.data.get("expr")
+                if isinstance(expr, str | int | float) and not isinstance(expr, bool):
+                    found.append(Query(text=str(expr), language="promql", origin="rule", certain=True, rule=rule))
+        return found
+
+    def _dashboard_queries(self, dash: DashboardDoc) -> Iterator[Query]:
+        interpolator = Interpolator.for_templating(dash.templating)
+        default = self._default_language(dash)
+        for panel in dash.panels:
+            panel_ds = panel.data.get("datasource")
+            for target in panel.data.get("targets") or []:
+                if not isinstance(target, Mapping) or target.get("hide") is True:
+                    continue
+                ds = target.get("datasource")
+                if ds is None or _is_mixed(ds):
+                    ds = panel_ds
+                language, certain = self.language_of(dash, ds, default)
+                text, language, certain = _query_text(target, language, certain)
+                if text is None or language is None:
+                    continue
+                yield Query(text=text, language=language, origin="panel", certain=certain, dashboard=dash,
+                            panel=panel, ref=str(target.get("refId") or ""), interpolator=interpolator)  # fmt: skip
+        for variable in dash.templating:
+            if variable.get("type") != "query":
+                continue
+            query = variable.get("query")
+            if isinstance(query, Mapping):
+                query = query.get("query") or query.get("expr")
+            if not isinstance(query, str) or not query.strip():
+                continue
+            language, certain = self.language_of(dash, variable.get("datasource"), default)
+            if language in ("promql", "sql"):
+                yield Query(text=query, language=language, origin="variable", certain=certain, dashboard=dash,
+                            ref=str(variable.get("name") or ""), interpolator=interpolator)  # fmt: skip
+        annotations = (dash.data.get("annotations") or {}).get("list") or []
+        for annotation in annotations if isinstance(annotations, list) else []:
+            if not isinstance(annotation, Mapping) or not isinstance(annotation.get("expr"), str):
+                continue
+            language, certain = self.language_of(dash, annotation.get("datasource"), default)
+            if language in ("promql", "logql") and annotation["expr"].strip():
+                yield Query(text=annotation["expr"], language=language, origin="annotation", certain=certain,
+                            dashboard=dash, ref=str(annotation.get("name") or ""), interpolator=interpolator)  # fmt: skip
+
+    def _default_language(self, dash: DashboardDoc) -> str | None:
+        """The language of a panel without a datasource: the dashboard's datasource variables, if of one type."""
+        types = {
+            str(v.get("query")) for v in dash.templating if v.get("type") == "datasource" and v.get("query")
+        }
+        languages = {LANGUAGES.get(t.lower()) for t in types}
+        if len(languages) == 1:
+            return languages.pop()
+        if self.datasources:
+            default = next((d for d in self.datasources.values() if d.get("isDefault")), None)
+            if default:
+                return LANGUAGES.get(str(default.get("type")))
+        return None
+
+    def language_of(self, dash: DashboardDoc, ref: Any, default: str | None) -> tuple[str | None, bool]:
+        """(language, certain) of a datasource reference; (None, False) when unknown."""
+        kind = self.datasource_type(dash, ref)
+        if kind is not None:
+            return LANGUAGES.get(kind.lower()), True
+        if ref is None or ref == "" or (isinstance(ref, Mapping) and not ref.get("uid") and not ref.get("type")):
+            return default, default is not None
+        return None, False
+
+    def datasource_type(self, dash: DashboardDoc, ref: Any) -> str | None:
+        """The plugin type a datasource reference resolves to, or None."""
+        if isinstance(ref, Mapping):
+            if isinstance(ref.get("type"), str) and ref["type"] and "$" not in ref["type"]:
+                return ref["type"]
+            ref = ref.get("uid")
+        if not isinstance(ref, str) or not ref:
+            return None
+        variable = datasource_variable_name(ref)
+        if variable is not None:
+            for entry in dash.templating:
+                if entry.get("name") == variable and entry.get("type") == "datasource" and entry.get("query"):
+                    return str(entry["query"])
+            for item in dash.data.get("__inputs") or []:
+                if isinstance(item, Mapping) and item.get("name") == variable and item.get("pluginId"):
+                    return str(item["pluginId"])
+            return None
+        if self.datasources and ref in self.datasources:
+            return str(self.datasources[ref].get("type"))
+        lowered = ref.lower()
+        for hint, language in NAME_HINTS:
+            if hint in lowered:
+                return next(t for t, lang in LANGUAGES.items() if lang == language)
+        return None
+
+    # ------------------------------------------------------------- parsing
+
+    def parse(self, query: Query) -> tuple[Any, str | None]:
+        """(AST or summary, error message). Cached per language and interpolated text."""
+        try:
+            text = query.interpolated()
+        except InterpolationError as err:
+            return None, f"cannot interpolate Grafana variables: {err}"
+        if query.origin == "variable" and query.language == "promql":
+            text = variable_query_promql(text)
+            if text is None:
+                return None, None  # label_names(), metrics(...): nothing to parse
+        key = (query.language, text)
+        cached = self._parse_cache.get(key)
+        if cached is None:
+            cached = self._parse_cache[key] = _parse(query.language, text)
+        return cached
+
+    # ------------------------------------------------------------- findings
+
+    def finding(self, rule: str, severity: Severity, message: str, *, query: Query | None = None,
+                dashboard: DashboardDoc | None = None, panel: PanelDoc | None = None,
+                rule_doc: RuleDoc | None = None, file: str | None = None, line: int = 0) -> Finding:  # fmt: skip
+        """A finding located at the Python definition when the source map knows it, else at the input file."""
+        if query is not None:
+            dashboard, panel, rule_doc = query.dashboard, query.panel, query.rule
+        if rule_doc is not None:
+            location = rule_doc.location()
+        elif dashboard is not None:
+            location = dashboard.location(panel)
+        else:
+            location = None
+        return Finding(
+            file=location.file if location else (file or ""),
+            line=location.line if location else line,
+            rule=rule,
+            severity=severity,
+            message=message,
+            dashboard=dashboard.uid if dashboard else None,
+            panel=(panel.title or f"id {panel.id}") if panel else None,
+            query=one_line(query.text) if query else None,
+        )
+
+
+VARIABLE_FUNCTION = re.compile(r"^\s*(label_names|label_values|metrics|query_result)\s*\((.*)\)\s*$", re.DOTALL)
+
+
+def variable_query_promql(text: str) -> str | None:
+    """The PromQL inside a Prometheus template variable query (Grafana's `label_values(...)` & co)."""
+    match = VARIABLE_FUNCTION.match(text)
+    if match is None:
+        return text  # any other text is run as a series query
+    function, inner = match.groups()
+    if function == "query_result":
+        return inner
+    if function == "label_values":
+        comma = _last_top_level_comma(inner)
+        return inner[:comma] if comma is not None else None
+    if function == "label_names" and inner.strip():
+        return inner
+    return None
+
+
+def _last_top_level_comma(text: str) -> int | None:
+    depth, quote, last, any_last = 0, "", None, None
+    for i, char in enumerate(text):
+        if char == ",":
+            any_last = i
+        if quote:
+            if char == quote and text[i - 1] != "\\":
+                quote = ""
+        elif char in "\"'`":
+            quote = char
+        elif char in "({[":
+            depth += 1
+        elif char in ")}]":
+            depth -= 1
+        elif char == "," and depth == 0:
+            last = i
+    return last if depth == 0 else any_last  # unbalanced: the label is still after the last comma
+
+
+def datasource_variable_name(ref: str) -> str | None:
+    match = DATASOURCE_VARIABLE.match(ref.strip())
+    return (match.group(1) or match.group(2)) if match else None
+
+
+def _is_mixed(ref: Any) -> bool:
+    uid = ref.get("uid") if isinstance(ref, Mapping) else ref
+    return isinstance(uid, str) and uid.lower() in ("-- mixed --", "mixed")
+
+
+def _query_text(
+    target: Mapping[str, Any], language: str | None, certain: bool
+) -> tuple[str | None, str | None, bool]:
+    """The query text of a target and its language; guessed from the fields when the datasource is unknown."""
+    expr, raw_sql = target.get("expr"), target.get("rawSql")
+    if language in ("promql", "logql"):
+        return (expr if isinstance(expr, str) else None), language, certain
+    if language == "sql":
+        if target.get("rawQuery") is False and target.get("editorMode") == "builder":
+            return None, None, certain  # the visual query builder: rawSql is generated by Grafana
+        return (raw_sql if isinstance(raw_sql, str) else None), language, certain
+    if language is None and not certain:
+        if isinstance(expr, str):
+            return expr, "promql", False
+        if isinstance(raw_sql, str):
+            return raw_sql, "sql", False
+    return None, None, certain
+
+
+def _parse(language: str, text: str) -> tuple[Any, str | None]:
+    if language == "promql":
+        import promql_parser
+
+        if not text.strip():
+            return None, "empty query"
+        try:
+            return promql_parser.parse(text), None
+        except BaseException as err:  # the Rust parser raises ValueError, or panics on odd input
+            if isinstance(err, KeyboardInterrupt | SystemExit):
+                raise
+            return None, " ".join(str(err).split()) or type(err).__name__
+    if language == "logql":
+        from .logql import LogQLSyntaxError, parse_logql
+
+        if not text.strip():
+            return None, "empty query"
+        try:
+            return parse_logql(text), None
+        except LogQLSyntaxError as err:
+            return None, err.message
+        except RecursionError:
+            return None, "query is nested too deeply"
+    return None, None  # SQL is parsed by the SQL checks themselves

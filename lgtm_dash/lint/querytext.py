@@ -1,0 +1,99 @@
+"""Reading raw query text (before parsing): quoted strings and `[...]` range windows as written."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+RANGE_CALL = re.compile(r"\b(rate|irate|increase)\s*\(")
+
+
+def string_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every quoted string ("...", '...', `...`), honouring backslash escapes."""
+    spans: list[tuple[int, int]] = []
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if char in "\"'`":
+            j = i + 1
+            while j < n and text[j] != char:
+                j += 2 if text[j] == "\\" and char != "`" else 1
+            spans.append((i, min(j, n)))
+            i = j + 1
+        else:
+            i += 1
+    return spans
+
+
+def in_spans(spans: list[tuple[int, int]], at: int) -> bool:
+    return any(start < at < end for start, end in spans)
+
+
+def range_windows(text: str) -> Iterator[tuple[int, str]]:
+    """(offset, window as written) of every `[...]` outside strings and label braces; `[[var]]` is a variable."""
+    strings = string_spans(text)
+    braces = 0
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char in "\"'`":
+            span = next((e for s, e in strings if s == i), i)
+            i = span + 1
+            continue
+        if char == "{":
+            braces += 1
+        elif char == "}":
+            braces = max(0, braces - 1)
+        elif char == "[" and braces == 0:
+            end = _closing_bracket(text, i)
+            yield i, _window(text[i + 1 : end])
+            i = end
+        i += 1
+
+
+def _window(content: str) -> str:
+    content = content.strip()
+    if content.startswith("${"):
+        return content[: content.find("}") + 1] if "}" in content else content
+    if content.startswith("[[") and "]]" in content:
+        return content[: content.find("]]") + 2]
+    return content.split(":")[0].strip()  # a subquery's [range:step]
+
+
+def _closing_bracket(text: str, opening: int) -> int:
+    depth = 0
+    for i in range(opening, len(text)):
+        if text[i] == "[":
+            depth += 1
+        elif text[i] == "]":
+            depth -= 1
+            if depth == 0:
+                return i
+    return len(text)
+
+
+def rate_windows(text: str) -> Iterator[tuple[str, str]]:
+    """(function, window as written) of every rate/irate/increase call: the first window inside its parentheses."""
+    strings = string_spans(text)
+    windows = list(range_windows(text))
+    for match in RANGE_CALL.finditer(text):
+        if in_spans(strings, match.start()):
+            continue
+        close = _closing_paren(text, match.end() - 1, strings)
+        window = next((w for at, w in windows if match.end() <= at < close), None)
+        if window is not None:
+            yield match.group(1), window
+
+
+def _closing_paren(text: str, opening: int, strings: list[tuple[int, int]]) -> int:
+    depth = 0
+    for i in range(opening, len(text)):
+        if in_spans(strings, i):
+            continue
+        if text[i] == "(":
+            depth += 1
+        elif text[i] == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    return len(text)

@@ -1,0 +1,466 @@
+"""Panels as the screen reads them: thin helpers over grafanalib's modern panels, their queries, and a row layout.
+
+A dashboard module writes `layout(row("Title", timeseries(...), stat(...)), row(...))`: panels are placed left
+to right, rows top to bottom on Grafana's 24-column grid, ids are numbered in that order. Every helper records
+the line that called it, so `Board.source_map()` points each panel at the exact line of the dashboard module.
+
+Numeric panels take a mandatory `unit` (Grafana unit id: "reqps", "percentunit", "ms", "bytes", "short"...).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import textwrap
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import attr
+from grafanalib.core import BarGauge, GridPos, Logs, Panel, PieChartv2, RowPanel, Stat, Table, TimeSeries
+
+from ..errors import DefinitionError
+from ..source import SourceLocation, caller_location, location_of, record
+
+GRID_WIDTH = 24
+DEFAULT_HEIGHT = 8
+ROW_HEADER_HEIGHT = 1
+
+DatasourceRef = Mapping[str, str]
+Thresholds = Sequence[tuple[str, float | None]]
+# A neutral single-colour scale: panels whose colour carries no meaning.
+NEUTRAL: Thresholds = (("green", None),)
+
+# --- Queries ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PromQuery:
+    """A PromQL query (Mimir, Thanos, Prometheus)."""
+
+    expr: str
+    legend: str = ""
+    instant: bool = False
+    ref_id: str = ""
+    # Table format: one row per series (labels as columns), for Table panels.
+    table: bool = False
+
+    def to_json_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "refId": self.ref_id,
+            "expr": self.expr,
+            "editorMode": "code",
+            "range": not self.instant,
+            "instant": self.instant,
+        }
+        if self.legend:
+            data["legendFormat"] = self.legend
+        if self.table:
+            data["format"] = "table"
+        return data
+
+
+@dataclass(frozen=True)
+class LokiQuery:
+    """A LogQL query: a log query for a Logs panel, or a metric query."""
+
+    expr: str
+    legend: str = ""
+    instant: bool = False
+    ref_id: str = ""
+
+    def to_json_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "refId": self.ref_id,
+            "expr": self.expr,
+            "editorMode": "code",
+            "queryType": "instant" if self.instant else "range",
+        }
+        if self.legend:
+            data["legendFormat"] = self.legend
+        return data
+
+
+@dataclass(frozen=True)
+class SqlQuery:
+    """Raw SQL for Grafana's SQL datasources (macros such as `$__timeFilter(col)` are expanded by Grafana)."""
+
+    sql: str
+    format: Literal["time_series", "table"] = "time_series"
+    ref_id: str = ""
+
+    def to_json_data(self) -> dict[str, Any]:
+        return {
+            "refId": self.ref_id,
+            "rawSql": self.sql,
+            "format": self.format,
+            "rawQuery": True,
+            "editorMode": "code",
+        }
+
+
+Query = PromQuery | LokiQuery | SqlQuery
+
+
+def prom_target(expr: str, legend: str = "", *, instant: bool = False, table: bool = False) -> PromQuery:
+    return record(PromQuery(_dedent(expr), legend, instant or table, table=table))  # type: ignore[return-value]
+
+
+def loki_target(expr: str, legend: str = "", *, instant: bool = False) -> LokiQuery:
+    return record(LokiQuery(_dedent(expr), legend, instant))  # type: ignore[return-value]
+
+
+def sql_target(sql: str, *, format: Literal["time_series", "table"] = "time_series") -> SqlQuery:
+    return record(SqlQuery(_dedent(sql), format))  # type: ignore[return-value]
+
+
+def _dedent(text: str) -> str:
+    """Queries written as indented triple-quoted strings: drop the common indentation and outer blank lines."""
+    return textwrap.dedent(text).strip()
+
+
+def _with_ref_ids(targets: Iterable[Query]) -> list[Query]:
+    """Give the targets refIds A, B, C... in order, keeping where each was written."""
+    named: list[Query] = []
+    for index, target in enumerate(targets):
+        if not isinstance(target, PromQuery | LokiQuery | SqlQuery):
+            raise DefinitionError(f"not a query: {target!r}", caller_location())
+        renamed = dataclasses.replace(target, ref_id=chr(ord("A") + index))
+        record(renamed, location_of(target))
+        named.append(renamed)
+    return named
+
+
+# --- Field config pieces ------------------------------------------------------------------------------------
+
+
+def thresholds(*steps: tuple[str, float | None]) -> Thresholds:
+    """`thresholds(("green", None), ("red", 0.05))`: the first step is Grafana's base (value null)."""
+    if not steps or steps[0][1] is not None:
+        raise DefinitionError("the first threshold step is the base step: (colour, None)", caller_location())
+    return tuple(steps)
+
+
+def _threshold_steps(steps: Thresholds) -> list[dict[str, Any]]:
+    return [{"color": color, "value": value} for color, value in steps]
+
+
+def series_color(name: str, color: str) -> dict[str, Any]:
+    """Override: the series (or field) called `name` always gets `color` (e.g. a log level)."""
+    return field_override(name, color={"mode": "fixed", "fixedColor": color})
+
+
+def field_override(name: str, **properties: Any) -> dict[str, Any]:
+    """Override properties of the field called `name`: `field_override("trace_id", links=[...])`.
+
+    Property ids with dots are written with `__`: `custom__hidden=True` sets `custom.hidden`.
+    """
+    return {
+        "matcher": {"id": "byName", "options": name},
+        "properties": [{"id": key.replace("__", "."), "value": value} for key, value in properties.items()],
+    }
+
+
+def regex_override(pattern: str, **properties: Any) -> dict[str, Any]:
+    """Override properties of every series whose name matches `pattern`."""
+    return {
+        "matcher": {"id": "byRegexp", "options": pattern},
+        "properties": [{"id": key.replace("__", "."), "value": value} for key, value in properties.items()],
+    }
+
+
+def data_link(title: str, url: str, *, new_tab: bool = False) -> dict[str, Any]:
+    """A data link on values (`${__value.raw}`, `${__field.labels.x}`, `${__data.fields.y}` in `url`)."""
+    return {"title": title, "url": url, "targetBlank": new_tab}
+
+
+# --- Panels ---------------------------------------------------------------------------------------------------
+
+
+def _size(width: int | None, height: int | None) -> GridPos | None:
+    """The requested size; `layout()` places the panel. Zero means "share the row" / "the row's height"."""
+    if width is not None and not 1 <= width <= GRID_WIDTH:
+        raise DefinitionError(f"panel width {width} is outside 1..{GRID_WIDTH}", caller_location())
+    if height is not None and height < 1:
+        raise DefinitionError(f"panel height {height} must be positive", caller_location())
+    return GridPos(h=height or 0, w=width or 0, x=0, y=0)
+
+
+def _panel(cls: type[Panel], title: str, targets: Sequence[Query], **kwargs: Any) -> Any:
+    width, height = kwargs.pop("width", None), kwargs.pop("height", None)
+    description = kwargs.pop("description", "")
+    links = kwargs.pop("links", ())
+    panel = cls(
+        title=title,
+        targets=_with_ref_ids(targets),
+        gridPos=_size(width, height),
+        description=description or None,
+        links=list(links),
+        **kwargs,
+    )
+    return record(panel)
+
+
+def timeseries(
+    title: str,
+    *targets: Query,
+    datasource: DatasourceRef,
+    unit: str,
+    description: str = "",
+    stack: bool = False,
+    fill: int = 10,
+    bars: bool = False,
+    legend_calcs: Sequence[str] = (),
+    legend_table: bool = False,
+    overrides: Sequence[Mapping[str, Any]] = (),
+    links: Sequence[Mapping[str, Any]] = (),
+    min_value: int | None = None,
+    max_value: int | None = None,
+    width: int | None = None,
+    height: int | None = None,
+) -> TimeSeries:
+    """A time series graph (lines, or bars with `bars=True`); `stack=True` stacks the series."""
+    return _panel(
+        TimeSeries,
+        title,
+        targets,
+        dataSource=dict(datasource),
+        unit=unit,
+        description=description,
+        stacking={"mode": "normal", "group": "A"} if stack else {},
+        fillOpacity=100 if bars else fill,
+        drawStyle="bars" if bars else "line",
+        showPoints="never",
+        lineInterpolation="smooth" if not bars else "linear",
+        legendCalcs=list(legend_calcs),
+        legendDisplayMode="table" if legend_table else "list",
+        tooltipMode="multi",
+        tooltipSort="desc",
+        overrides=[dict(o) for o in overrides],
+        links=links,
+        valueMin=min_value,
+        valueMax=max_value,
+        width=width,
+        height=height,
+    )
+
+
+def stat(
+    title: str,
+    *targets: Query,
+    datasource: DatasourceRef,
+    unit: str,
+    description: str = "",
+    colors: Thresholds = NEUTRAL,
+    reduce: str = "lastNotNull",
+    sparkline: bool = True,
+    decimals: int | None = None,
+    overrides: Sequence[Mapping[str, Any]] = (),
+    links: Sequence[Mapping[str, Any]] = (),
+    width: int | None = None,
+    height: int | None = None,
+) -> Stat:
+    """A big number (one per series), coloured by `colors` thresholds."""
+    return _panel(
+        Stat,
+        title,
+        targets,
+        dataSource=dict(datasource),
+        format=unit,
+        description=description,
+        thresholds=_threshold_steps(colors),
+        color={"mode": "thresholds"},
+        reduceCalc=reduce,
+        graphMode="area" if sparkline else "none",
+        decimals=decimals,
+        noValue=None,
+        overrides=[dict(o) for o in overrides],
+        links=links,
+        width=width,
+        height=height,
+    )
+
+
+def bar_gauge(
+    title: str,
+    *targets: Query,
+    datasource: DatasourceRef,
+    unit: str,
+    description: str = "",
+    colors: Thresholds = NEUTRAL,
+    reduce: str = "lastNotNull",
+    all_values: bool = False,
+    links: Sequence[Mapping[str, Any]] = (),
+    width: int | None = None,
+    height: int | None = None,
+) -> BarGauge:
+    """Horizontal bars, one per series (or per row with `all_values=True`): rankings, top-N."""
+    return _panel(
+        BarGauge,
+        title,
+        targets,
+        dataSource=dict(datasource),
+        format=unit,
+        description=description,
+        thresholds=_threshold_steps(colors),
+        calc=reduce,
+        allValues=all_values,
+        displayMode="gradient",
+        min=None,
+        max=None,
+        dataLinks=list(links),
+        width=width,
+        height=height,
+    )
+
+
+def pie_chart(
+    title: str,
+    *targets: Query,
+    datasource: DatasourceRef,
+    unit: str,
+    description: str = "",
+    overrides: Sequence[Mapping[str, Any]] = (),
+    width: int | None = None,
+    height: int | None = None,
+) -> PieChartv2:
+    """A donut of the series' last values, with their share in the legend."""
+    return _panel(
+        PieChartv2,
+        title,
+        targets,
+        dataSource=dict(datasource),
+        unit=unit,
+        description=description,
+        pieType="donut",
+        legendDisplayMode="table",
+        legendPlacement="right",
+        legendValues=["value", "percent"],
+        overrides=[dict(o) for o in overrides],
+        width=width,
+        height=height,
+    )
+
+
+def table(
+    title: str,
+    *targets: Query,
+    datasource: DatasourceRef,
+    unit: str,
+    description: str = "",
+    overrides: Sequence[Mapping[str, Any]] = (),
+    transformations: Sequence[Mapping[str, Any]] = (),
+    sort_by: str | None = None,
+    descending: bool = True,
+    width: int | None = None,
+    height: int | None = None,
+) -> Table:
+    """Rows of table-format queries; `overrides` style single columns (units, links, hidden helpers),
+    `transformations` join and rename them (`merge`, `organize`)."""
+    from grafanalib.core import TableSortByField
+
+    return _panel(
+        Table,
+        title,
+        targets,
+        dataSource=dict(datasource),
+        unit=unit,
+        description=description,
+        filterable=True,
+        overrides=[dict(o) for o in overrides],
+        transformations=[dict(t) for t in transformations],
+        sortBy=[TableSortByField(displayName=sort_by, desc=descending)] if sort_by else [],
+        width=width,
+        height=height,
+    )
+
+
+def logs(
+    title: str,
+    *targets: LokiQuery,
+    datasource: DatasourceRef,
+    description: str = "",
+    width: int | None = None,
+    height: int | None = None,
+) -> Logs:
+    """Log lines, newest first, with details (where derived fields such as trace links show)."""
+    return _panel(
+        Logs,
+        title,
+        targets,
+        dataSource=dict(datasource),
+        description=description,
+        showTime=True,
+        wrapLogMessages=True,
+        enableLogDetails=True,
+        prettifyLogMessage=False,
+        width=width,
+        height=height,
+    )
+
+
+# --- Layout ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """A horizontal band of panels under an optional row header."""
+
+    title: str | None
+    panels: tuple[Panel, ...]
+    height: int = DEFAULT_HEIGHT
+    location: SourceLocation = field(default_factory=caller_location, compare=False)
+
+
+def row(title: str | None, *panels: Panel, height: int = DEFAULT_HEIGHT) -> Row:
+    """Panels left to right (wrapping past 24 columns); `title=None` for a band without a header."""
+    return Row(title, tuple(panels), height, caller_location())
+
+
+def layout(*rows: Row) -> list[Panel]:
+    """Place the rows top to bottom, give every panel its gridPos and an id in reading order."""
+    placed: list[Panel] = []
+    y = 0
+    next_id = 1
+    for band in rows:
+        if band.title is not None:
+            header = RowPanel(
+                title=band.title,
+                id=next_id,
+                gridPos=GridPos(h=ROW_HEADER_HEIGHT, w=GRID_WIDTH, x=0, y=y),
+            )
+            placed.append(record(header, band.location))  # type: ignore[arg-type]
+            next_id += 1
+            y += ROW_HEADER_HEIGHT
+        widths = _widths(band)
+        x = 0
+        line_height = 0
+        for panel, width in zip(band.panels, widths):
+            height = panel.gridPos.h or band.height
+            if x + width > GRID_WIDTH:  # wrap to the next line of the band
+                y += line_height
+                x, line_height = 0, 0
+            moved = attr.evolve(panel, id=next_id, gridPos=GridPos(h=height, w=width, x=x, y=y))
+            placed.append(record(moved, location_of(panel)))  # type: ignore[arg-type]
+            next_id += 1
+            x += width
+            line_height = max(line_height, height)
+        y += line_height
+    return placed
+
+
+def _widths(band: Row) -> list[int]:
+    """Requested widths as given; the others share what is left of the first line equally."""
+    requested = [getattr(p.gridPos, "w", 0) or 0 for p in band.panels]
+    auto = [i for i, w in enumerate(requested) if not w]
+    if not auto:
+        return requested
+    free = GRID_WIDTH - sum(requested)
+    if free < len(auto):
+        raise DefinitionError(
+            f"row {band.title!r}: no room left for {len(auto)} panel(s) without a width", band.location
+        )
+    share, extra = divmod(free, len(auto))
+    widths = list(requested)
+    for n, index in enumerate(auto):
+        widths[index] = share + (1 if n < extra else 0)
+    return widths

@@ -1,0 +1,240 @@
+"""Bring desired (out/) and live (Grafana, Mimir) objects to one comparable form.
+
+Used by `plan`/`publish` to decide create / update / unchanged, and by `diff --live` (through
+`lgtm_dash.publish.export_live`) so both show the same differences. What is dropped and why:
+
+- dashboards: `id`, `version`, `iteration` (server bookkeeping); key order never matters.
+- datasources: `id`, `orgId`, `version`, `readOnly`, `typeLogoUrl`, `typeName`, `editable` (server
+  bookkeeping or provisioning-only), empty defaults the server fills in (`user: ""`, `basicAuth: false`…);
+  `secureJsonData` values are compared by key only, because the server never returns secrets.
+- rule groups: exactly what Mimir stores (its `RuleGroupDesc`): durations in canonical form (`60s` →
+  `1m`), zero durations and empty fields omitted, unknown keys dropped.
+- Alertmanager: the config string parsed and compared as a structure; templates by content.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from .model.dashboard import MANAGED_TAG
+
+# Datasources published by lgtm-dash carry this jsonData key, so `--prune` knows which ones it owns.
+DATASOURCE_MARKER = "lgtmDashManaged"
+# Folders created by lgtm-dash carry this description, for the same reason.
+FOLDER_MARKER = "Managed by lgtm-dash"
+SECRET_SET = "<secret>"
+
+_DASHBOARD_BOOKKEEPING = ("id", "version", "iteration")
+_DATASOURCE_BOOKKEEPING = ("id", "orgId", "version", "readOnly", "typeLogoUrl", "typeName", "editable")
+# Top-level datasource fields whose empty value is the server's default.
+_DATASOURCE_DEFAULTS: dict[str, Any] = {
+    "user": "",
+    "database": "",
+    "basicAuth": False,
+    "basicAuthUser": "",
+    "withCredentials": False,
+    "isDefault": False,
+    "jsonData": {},
+    "access": "proxy",
+    "url": "",
+}
+
+
+def canonical_json(data: Any) -> str:
+    """Key-order-free text of a JSON value, for equality and unified diffs."""
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+# --- dashboards ---------------------------------------------------------------------------------------
+
+
+def normalize_dashboard(data: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(dict(data))
+    for key in _DASHBOARD_BOOKKEEPING:
+        out.pop(key, None)
+    for key in ("uid", "title"):
+        if isinstance(out.get(key), str):
+            out[key] = out[key].strip()  # Grafana trims both on save
+    return out
+
+
+def is_managed_dashboard(data: Mapping[str, Any]) -> bool:
+    return MANAGED_TAG in (data.get("tags") or [])
+
+
+# --- datasources --------------------------------------------------------------------------------------
+
+
+def normalize_datasource(entry: Mapping[str, Any], *, secure_keys: set[str] | None = None) -> dict[str, Any]:
+    """A datasource API body (desired) or DTO (live) in comparable form.
+
+    Secure fields become `{"secureJsonData": {key: "<secret>"}}`; for a live DTO pass nothing and the
+    keys are read from `secureJsonFields`.
+    """
+    out = copy.deepcopy(dict(entry))
+    for key in _DATASOURCE_BOOKKEEPING:
+        out.pop(key, None)
+    if secure_keys is None:
+        secure_keys = set(out.pop("secureJsonData", {}) or {})
+        secure_keys |= {k for k, v in (out.pop("secureJsonFields", {}) or {}).items() if v}
+    else:
+        out.pop("secureJsonData", None)
+        out.pop("secureJsonFields", None)
+    for key, default in _DATASOURCE_DEFAULTS.items():
+        if key in out and (out[key] is None or out[key] == default):
+            del out[key]
+    if secure_keys:
+        out["secureJsonData"] = {key: SECRET_SET for key in sorted(secure_keys)}
+    return out
+
+
+def is_managed_datasource(dto: Mapping[str, Any]) -> bool:
+    return bool((dto.get("jsonData") or {}).get(DATASOURCE_MARKER))
+
+
+# --- folders ------------------------------------------------------------------------------------------
+
+
+def normalize_folder(folder: Mapping[str, Any]) -> dict[str, Any]:
+    out = {"uid": folder["uid"], "title": str(folder.get("title") or "").strip()}
+    if folder.get("parentUid"):
+        out["parentUid"] = folder["parentUid"]
+    return out
+
+
+# --- rule groups --------------------------------------------------------------------------------------
+
+_DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
+_UNIT_MS = (
+    ("y", 365 * 86_400_000),
+    ("w", 7 * 86_400_000),
+    ("d", 86_400_000),
+    ("h", 3_600_000),
+    ("m", 60_000),
+    ("s", 1000),
+    ("ms", 1),
+)
+
+
+def duration_ms(text: object) -> int | None:
+    """Prometheus duration text → milliseconds; None when it is not a duration (left for Mimir to reject)."""
+    value = str(text).strip()
+    if value == "0":
+        return 0
+    match = _DURATION.match(value)
+    if not value or match is None:
+        return None
+    return sum(int(n) * ms for n, (_, ms) in zip(match.groups(), _UNIT_MS) if n)
+
+
+def canonical_duration(text: object) -> str | None:
+    """Prometheus' canonical spelling (`60s` → `1m`, `90s` → `1m30s`); None for zero."""
+    ms = duration_ms(text)
+    if ms is None:
+        return str(text)
+    if ms == 0:
+        return None
+    parts = []
+    for unit, size in _UNIT_MS:
+        if unit in ("y", "w") and ms % size:
+            continue  # years and weeks only when exact, like model.Duration.String()
+        if ms >= size:
+            parts.append(f"{ms // size}{unit}")
+            ms %= size
+    return "".join(parts)
+
+
+_GROUP_DURATIONS = ("interval", "query_offset", "evaluation_delay")
+_RULE_DURATIONS = ("for", "keep_firing_for")
+
+
+def normalize_rule_group(group: Mapping[str, Any]) -> dict[str, Any]:
+    """A rule group as Mimir stores and returns it."""
+    out: dict[str, Any] = {"name": str(group.get("name") or "")}
+    for key in _GROUP_DURATIONS:
+        if group.get(key) not in (None, ""):
+            value = canonical_duration(group[key])
+            if value:
+                out[key] = value
+    rules = []
+    for rule in group.get("rules") or []:
+        item: dict[str, Any] = {}
+        if rule.get("record"):
+            item["record"] = str(rule["record"])
+        else:
+            item["alert"] = str(rule.get("alert") or "")
+        item["expr"] = str(rule.get("expr") or "")
+        for key in _RULE_DURATIONS:
+            if rule.get(key) not in (None, ""):
+                value = canonical_duration(rule[key])
+                if value:
+                    item[key] = value
+        for key in ("labels", "annotations"):
+            if rule.get(key):
+                item[key] = {str(k): str(v) for k, v in sorted(rule[key].items())}
+        rules.append(item)
+    out["rules"] = rules
+    if group.get("source_tenants"):
+        out["source_tenants"] = [str(t) for t in group["source_tenants"]]
+    if group.get("align_evaluation_time_on_interval"):
+        out["align_evaluation_time_on_interval"] = True
+    return out
+
+
+def dropped_group_fields(group: Mapping[str, Any]) -> list[str]:
+    """Keys of a desired group that Mimir would silently drop (so they would never take effect)."""
+    known = {"name", "rules", "source_tenants", "align_evaluation_time_on_interval", *_GROUP_DURATIONS}
+    return sorted(k for k, v in group.items() if k not in known and v not in (None, "", [], {}))
+
+
+# --- Alertmanager -------------------------------------------------------------------------------------
+
+# Keys whose values are credentials in an Alertmanager config (masked in exported live state).
+_ALERTMANAGER_SECRET_KEYS = frozenset(
+    {
+        "api_url",
+        "slack_api_url",
+        "url",
+        "webhook_url",
+        "password",
+        "auth_password",
+        "smtp_auth_password",
+        "api_key",
+        "routing_key",
+        "service_key",
+        "token",
+        "bot_token",
+        "user_key",
+        "credentials",
+        "client_secret",
+        "api_secret",
+    }
+)
+
+
+def normalize_alertmanager(body: Mapping[str, Any]) -> dict[str, Any]:
+    """`{"template_files": {...}, "alertmanager_config": <parsed structure>}`."""
+    raw = body.get("alertmanager_config") or ""
+    try:
+        config = yaml.safe_load(raw) if isinstance(raw, str) else raw
+    except yaml.YAMLError:
+        config = raw  # compared as text; Mimir would have rejected it anyway
+    templates = {str(k): str(v) for k, v in sorted((body.get("template_files") or {}).items())}
+    return {"template_files": templates, "alertmanager_config": config if config is not None else {}}
+
+
+def mask_alertmanager_secrets(value: Any, key: str = "") -> Any:
+    """Replace credential values (Slack URLs, passwords, keys) with a marker, for showing live state."""
+    if isinstance(value, Mapping):
+        return {k: mask_alertmanager_secrets(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_alertmanager_secrets(v, key) for v in value]
+    if key in _ALERTMANAGER_SECRET_KEYS and value not in (None, ""):
+        return SECRET_SET
+    return value
