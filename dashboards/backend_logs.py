@@ -95,9 +95,7 @@ dashboard = Board(
                 "Volume",
                 timeseries(
                     "Log volume by level",
-                    loki_target(
-                        f"sum by (level) (count_over_time({SELECTED} [$__auto]))", "{{level}}"
-                    ),
+                    loki_target(f"sum by (level) (count_over_time({SELECTED} [$__auto]))", "{{level}}"),
                     datasource=LOKI,
                     unit="short",
                     bars=True,
@@ -107,7 +105,9 @@ dashboard = Board(
                 ),
                 timeseries(
                     "Errors and warnings per second",
-                    loki_target(f'sum by (level) (rate({LINES} | level=~"ERROR|WARN" [$__auto]))', "{{level}}"),
+                    loki_target(
+                        f'sum by (level) (rate({LINES} | level=~"ERROR|WARN" [$__auto]))', "{{level}}"
+                    ),
                     datasource=LOKI,
                     unit="cps",
                     overrides=[series_color(level, LEVEL_COLORS[level]) for level in ("ERROR", "WARN")],
@@ -118,7 +118,9 @@ dashboard = Board(
                 bar_gauge(
                     "Top loggers among errors",
                     loki_target(
-                        f"topk(10, sum by (logger) (count_over_time({ERRORS} [$__range])))", "{{logger}}", instant=True
+                        f"topk(10, sum by (logger) (count_over_time({ERRORS} [$__range])))",
+                        "{{logger}}",
+                        instant=True,
                     ),
                     datasource=LOKI,
                     unit="short",
@@ -127,7 +129,9 @@ dashboard = Board(
                 bar_gauge(
                     "Top URIs among errors",
                     loki_target(
-                        f"topk(10, sum by (uri) (count_over_time({ERRORS} [$__range])))", "{{uri}}", instant=True
+                        f"topk(10, sum by (uri) (count_over_time({ERRORS} [$__range])))",
+                        "{{uri}}",
+                        instant=True,
                     ),
                     datasource=LOKI,
                     unit="short",

@@ -2,7 +2,7 @@
 processing takes.
 
 Metrics (see catalog.yaml): `qgx_events_total{type, status}` counts processed events (status "success" or
-"failure"); `qgx_event_processing_duration_seconds{type}` is the processing-time histogram.
+"failed"); `qgx_event_processing_duration_seconds{type}` is the processing-time histogram.
 """
 
 from grafanalib.core import Dashboard, Templating
@@ -23,11 +23,11 @@ from lgtm_dash.model.panels import (
 )
 
 EVENTS = 'cluster=~"$cluster", namespace=~"$namespace", service=~"$service", type=~"$type"'
-FAILED = EVENTS + ', status="failure"'
+FAILED = EVENTS + ', status="failed"'
 SUCCEEDED = EVENTS + ', status="success"'
 RATE = "sum(rate(qgx_events_total{%s}[$__rate_interval]))"
 RATIO_COLORS = thresholds(("green", None), ("orange", 0.01), ("red", 0.05))
-OUTCOME_COLORS = [series_color("success", "green"), series_color("failure", "red")]
+OUTCOME_COLORS = [series_color("success", "green"), series_color("failed", "red")]
 
 
 def latency(quantile: float) -> str:
@@ -52,7 +52,9 @@ dashboard = Board(
                 qgx.prometheus_label("cluster", "qgx_events_total", label="Cluster"),
                 qgx.prometheus_label("namespace", "qgx_events_total", "cluster", label="Namespace"),
                 qgx.prometheus_label("service", "qgx_events_total", "cluster", "namespace", label="Service"),
-                qgx.prometheus_label("type", "qgx_events_total", "cluster", "namespace", "service", label="Event type"),
+                qgx.prometheus_label(
+                    "type", "qgx_events_total", "cluster", "namespace", "service", label="Event type"
+                ),
             ]
         ),
         panels=layout(
@@ -99,7 +101,8 @@ dashboard = Board(
                 timeseries(
                     "Events per second by outcome",
                     prom_target(
-                        f"sum by (status) (rate(qgx_events_total{{{EVENTS}}}[$__rate_interval]))", "{{status}}"
+                        f"sum by (status) (rate(qgx_events_total{{{EVENTS}}}[$__rate_interval]))",
+                        "{{status}}",
                     ),
                     datasource=MIMIR,
                     unit="cps",
@@ -134,7 +137,9 @@ dashboard = Board(
                 ),
                 timeseries(
                     "Failed per second by type",
-                    prom_target(f"sum by (type) (rate(qgx_events_total{{{FAILED}}}[$__rate_interval]))", "{{type}}"),
+                    prom_target(
+                        f"sum by (type) (rate(qgx_events_total{{{FAILED}}}[$__rate_interval]))", "{{type}}"
+                    ),
                     datasource=MIMIR,
                     unit="cps",
                 ),

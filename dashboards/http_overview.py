@@ -84,7 +84,9 @@ dashboard = Board(
             [
                 qgx.prometheus_label("cluster", "qgx_http_requests_total", label="Cluster"),
                 qgx.prometheus_label("namespace", "qgx_http_requests_total", "cluster", label="Namespace"),
-                qgx.prometheus_label("service", "qgx_http_requests_total", "cluster", "namespace", label="Service"),
+                qgx.prometheus_label(
+                    "service", "qgx_http_requests_total", "cluster", "namespace", label="Service"
+                ),
                 qgx.prometheus_label("method", "qgx_http_requests_total", *FILTERS, label="Method"),
                 qgx.prometheus_label("uri", "qgx_http_requests_total", *FILTERS, label="URI"),
                 qgx.prometheus_label("status", "qgx_http_requests_total", *FILTERS, label="Status"),
@@ -93,7 +95,13 @@ dashboard = Board(
         panels=layout(
             row(
                 None,
-                stat("Requests per second", prom_target(REQUEST_RATE), datasource=MIMIR, unit="reqps", links=[LOGS]),
+                stat(
+                    "Requests per second",
+                    prom_target(REQUEST_RATE),
+                    datasource=MIMIR,
+                    unit="reqps",
+                    links=[LOGS],
+                ),
                 stat(
                     "Error ratio",
                     prom_target(f"{ERROR_RATE} / {REQUEST_RATE}"),
@@ -150,7 +158,8 @@ dashboard = Board(
                 timeseries(
                     "Error ratio by uri",
                     prom_target(
-                        f"{by('uri', 'qgx_http_errors_total')} / {by('uri', 'qgx_http_requests_total')}", "{{uri}}"
+                        f"{by('uri', 'qgx_http_errors_total')} / {by('uri', 'qgx_http_requests_total')}",
+                        "{{uri}}",
                     ),
                     datasource=MIMIR,
                     unit="percentunit",
@@ -211,7 +220,11 @@ dashboard = Board(
                             "id": "organize",
                             "options": {
                                 "excludeByName": {"Time": True},
-                                "renameByName": {"Value #A": "Requests/s", "Value #B": "Error ratio", "Value #C": "p99"},
+                                "renameByName": {
+                                    "Value #A": "Requests/s",
+                                    "Value #B": "Error ratio",
+                                    "Value #C": "p99",
+                                },
                             },
                         },
                     ],

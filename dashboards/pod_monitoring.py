@@ -10,8 +10,10 @@ from grafanalib.core import Dashboard, Templating
 from dashboards import _common as qgx
 from dashboards._common import SELECTED_PROMETHEUS as PROMETHEUS
 from datasources.mimir import datasource as mimir
+from datasources.thanos import datasource as thanos
 from lgtm_dash.model.dashboard import Board
 from lgtm_dash.model.panels import (
+    PromQuery,
     bar_gauge,
     layout,
     prom_target,
@@ -27,14 +29,22 @@ from lgtm_dash.model.variables import datasource_variable
 # Label filters of every query; containers additionally exclude the pod-level cgroup.
 PODS = 'cluster=~"$cluster", namespace=~"$namespace", pod=~"$pod"'
 CONTAINERS = PODS + ', container!=""'
-PHASE_COLORS = {"Running": "green", "Pending": "yellow", "Succeeded": "blue", "Failed": "red", "Unknown": "purple"}
+PHASE_COLORS = {
+    "Running": "green",
+    "Pending": "yellow",
+    "Succeeded": "blue",
+    "Failed": "red",
+    "Unknown": "purple",
+}
 
 
-def totals(usage: str, resource: str) -> list:
+def totals(usage: str, resource: str) -> list[PromQuery]:
     """Usage of the selected pods against the sum of their requests and limits of `resource`."""
     return [
         prom_target(f"sum({usage})", "usage"),
-        prom_target(f'sum(kube_pod_container_resource_requests{{resource="{resource}", {PODS}}})', "requests"),
+        prom_target(
+            f'sum(kube_pod_container_resource_requests{{resource="{resource}", {PODS}}})', "requests"
+        ),
         prom_target(f'sum(kube_pod_container_resource_limits{{resource="{resource}", {PODS}}})', "limits"),
     ]
 
@@ -55,10 +65,20 @@ dashboard = Board(
         links=[qgx.QGX_DASHBOARDS],
         templating=Templating(
             [
-                datasource_variable("datasource", "prometheus", default=mimir, label="Metrics"),
+                datasource_variable(
+                    "datasource",
+                    "prometheus",
+                    default=mimir,
+                    label="Metrics",
+                    regex=f"/^({mimir.name}|{thanos.name})$/",
+                ),
                 qgx.prometheus_label("cluster", "kube_pod_info", datasource=PROMETHEUS, label="Cluster"),
-                qgx.prometheus_label("namespace", "kube_pod_info", "cluster", datasource=PROMETHEUS, label="Namespace"),
-                qgx.prometheus_label("pod", "kube_pod_info", "cluster", "namespace", datasource=PROMETHEUS, label="Pod"),
+                qgx.prometheus_label(
+                    "namespace", "kube_pod_info", "cluster", datasource=PROMETHEUS, label="Namespace"
+                ),
+                qgx.prometheus_label(
+                    "pod", "kube_pod_info", "cluster", "namespace", datasource=PROMETHEUS, label="Pod"
+                ),
             ]
         ),
         panels=layout(
@@ -79,7 +99,10 @@ dashboard = Board(
                 ),
                 stat(
                     "Container restarts",
-                    prom_target(f"sum(increase(kube_pod_container_status_restarts_total{{{PODS}}}[$__range]))", instant=True),
+                    prom_target(
+                        f"sum(increase(kube_pod_container_status_restarts_total{{{PODS}}}[$__range]))",
+                        instant=True,
+                    ),
                     datasource=PROMETHEUS,
                     unit="short",
                     sparkline=False,
@@ -88,7 +111,9 @@ dashboard = Board(
                 ),
                 stat(
                     "Last terminated by OOM kill",
-                    prom_target(f'sum(kube_pod_container_status_last_terminated_reason{{reason="OOMKilled", {PODS}}})'),
+                    prom_target(
+                        f'sum(kube_pod_container_status_last_terminated_reason{{reason="OOMKilled", {PODS}}})'
+                    ),
                     datasource=PROMETHEUS,
                     unit="short",
                     colors=thresholds(("green", None), ("red", 1)),

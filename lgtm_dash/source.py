@@ -5,6 +5,7 @@ Toolkit constructors call `record()` so that lint findings and build errors can 
 
 from __future__ import annotations
 
+import functools
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,14 +47,29 @@ def display_path(path: str | Path) -> str:
     return str(path)
 
 
+@functools.lru_cache(maxsize=4096)
+def _definition_file(code_filename: str, project_root: Path | None) -> str | None:
+    """How a frame's file is shown, or None for toolkit and generated code.
+
+    Cached per file and project root: resolving a path costs several system calls, and every panel,
+    target and rule asks for its caller's location.
+    """
+    # Generated code is skipped too: a dataclass's __init__ runs in "<string>", importlib in "<frozen ...>".
+    if code_filename.startswith("<"):
+        return None
+    filename = Path(code_filename).resolve()
+    if _TOOLKIT_DIR in filename.parents:
+        return None
+    return display_path(filename)
+
+
 def caller_location() -> SourceLocation:
     """The first stack frame outside the toolkit: the definition line a user wrote."""
     frame = sys._getframe(1)
     while frame is not None:
-        filename = Path(frame.f_code.co_filename).resolve()
-        # Generated code is skipped too: a dataclass's __init__ runs in "<string>", importlib in "<frozen ...>".
-        if _TOOLKIT_DIR not in filename.parents and not frame.f_code.co_filename.startswith("<"):
-            return SourceLocation(display_path(filename), frame.f_lineno)
+        shown = _definition_file(frame.f_code.co_filename, _project_root)
+        if shown is not None:
+            return SourceLocation(shown, frame.f_lineno)
         frame = frame.f_back
     return SourceLocation("<unknown>", 0)
 

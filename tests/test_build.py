@@ -251,7 +251,7 @@ def test_bad_definitions_fail_cleanly_and_write_nothing(
 def test_unknown_environment(project_copy: Path) -> None:
     result = run_cli("--project", str(project_copy), "build", "--env", "staging")
     assert result.returncode == 2
-    assert "unknown environment 'staging' (known: dev, prod)" in result.stderr
+    assert "unknown environment 'staging' (known: dev, local, prod)" in result.stderr
     assert "environments.yaml" in result.stderr and "Traceback" not in result.stderr
 
 

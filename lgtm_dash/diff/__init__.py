@@ -41,7 +41,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def compute(args: argparse.Namespace, scratch: Path) -> DiffReport:
+def compute(args: argparse.Namespace, scratch: Path, secrets: dict[str, str]) -> DiffReport:
     from ..compile import build
 
     chosen = sum([bool(args.dirs), bool(args.base), bool(args.live)])
@@ -58,10 +58,12 @@ def compute(args: argparse.Namespace, scratch: Path) -> DiffReport:
         # The working tree is built fresh (not read from out/) so uncommitted edits show too.
         build(args.project, args.env, scratch / "head")
         return diff_artifacts(read_artifacts(scratch / "base"), read_artifacts(scratch / "head"))
-    from .sources import export_live_state
+    from .sources import live_and_desired
 
-    export_live_state(args.project, args.env, scratch / "live")
-    return diff_artifacts(read_artifacts(scratch / "live"), read_artifacts(args.out or args.project / "out"))
+    live, desired = live_and_desired(
+        args.project, args.env, args.out or args.project / "out", scratch, secrets
+    )
+    return diff_artifacts(live, desired)
 
 
 def known_secrets(project: Path, env_name: str | None) -> dict[str, str]:
@@ -80,9 +82,9 @@ def run(args: argparse.Namespace) -> int:
     from ..ui import console
     from .render import render_json, render_markdown, render_text
 
-    with tempfile.TemporaryDirectory(prefix="lgtm-dash-diff-") as tmp:
-        report = compute(args, Path(tmp))
     secrets = known_secrets(args.project, args.env)
+    with tempfile.TemporaryDirectory(prefix="lgtm-dash-diff-") as tmp:
+        report = compute(args, Path(tmp), secrets)
     if args.format == "text" and args.output is None:
         text = render_text(report)
         if secrets:

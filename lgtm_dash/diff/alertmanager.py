@@ -15,7 +15,8 @@ from ..errors import DefinitionError
 from .report import ADDED, CHANGED, MOVED, REMOVED, Detail, ObjectChange
 from .values import field_details, mask_secrets, match_by, value_detail
 
-SECTION_KEYS = ("route", "receivers", "inhibit_rules", "templates")
+# Compared part by part below; every other top-level key (global, time_intervals, templates) field by field.
+STRUCTURED_KEYS = ("route", "receivers", "inhibit_rules")
 mask_receiver = partial(mask_secrets, urls_too=True)
 
 
@@ -192,10 +193,9 @@ def diff_alertmanager(old: Artifacts, new: Artifacts) -> list[ObjectChange]:
     details += receiver_details(old_config, new_config)
     details += inhibition_details(old_config, new_config)
     details += template_details(old_templates, new_templates)
-    # Everything else (global, time_intervals, templates list): field by field, credentials masked.
     details += field_details(
-        {k: v for k, v in old_config.items() if k not in SECTION_KEYS[:3]},
-        {k: v for k, v in new_config.items() if k not in SECTION_KEYS[:3]},
+        {k: v for k, v in old_config.items() if k not in STRUCTURED_KEYS},
+        {k: v for k, v in new_config.items() if k not in STRUCTURED_KEYS},
         masker=mask_receiver,
     )
     if not details:

@@ -89,9 +89,12 @@ class ObjectChange:
             (scope, change) for (scope, _), change in self.parts().items()
         )
         pieces = [f"{n} {plural(scope, n)} {change}" for (scope, change), n in counts.items()]
-        own = [d for d in self.details if not d.scope]
-        if own:
-            pieces.insert(0, ", ".join(dict.fromkeys(d.field or d.change for d in own)) + " " + CHANGED)
+        own = [
+            d.change if d.change in (RENAMED, MOVED) else f"{d.field} {CHANGED}"
+            for d in self.details
+            if not d.scope
+        ]
+        pieces[:0] = dict.fromkeys(own)
         return ", ".join(pieces) or CHANGED
 
 

@@ -7,8 +7,10 @@ import os
 import subprocess
 import sys
 import tarfile
+from collections.abc import Mapping
 from pathlib import Path
 
+from ..artifacts import Artifacts
 from ..errors import DefinitionError, UsageError
 
 
@@ -72,12 +74,25 @@ def build_ref(project: Path, ref: str, env_name: str | None, scratch: Path, out_
         raise DefinitionError(f"cannot build the base {ref!r}: {reason.removeprefix('error: ')}")
 
 
-def export_live_state(project: Path, env_name: str | None, dest: Path) -> None:
-    """The live Grafana and Mimir state in the out/ layout, normalised like the publish plan."""
+def live_and_desired(
+    project: Path, env_name: str | None, out_dir: Path, scratch: Path, secrets: Mapping[str, str]
+) -> tuple[Artifacts, Artifacts]:
+    """(live state, out/) both in the out/ layout and normalised the way the publish plan compares them."""
+    from ..artifacts import read_artifacts
     from ..environments import resolve_environment
 
     try:
-        from ..publish import export_live  # type: ignore[attr-defined]
+        from ..publish import export_desired, export_live
     except ImportError:
-        raise UsageError("`--live` needs lgtm_dash.publish.export_live, which this version lacks") from None
-    export_live(resolve_environment(project, env_name), dest)
+        raise UsageError("`--live` needs lgtm_dash.publish, which this installation lacks") from None
+    desired = read_artifacts(out_dir)
+    if env_name and desired.env and desired.env != env_name:
+        raise UsageError(
+            f"{out_dir} was built for {desired.env!r}, not {env_name!r}: build it with --env {env_name} first"
+        )
+    env = resolve_environment(project, env_name or desired.env)
+    export_live(env, scratch / "live", artifacts=desired, secrets=secrets)
+    export_desired(desired, scratch / "desired")
+    live, normalised = read_artifacts(scratch / "live"), read_artifacts(scratch / "desired")
+    normalised.sourcemap = desired.sourcemap  # so every change still points at its Python line
+    return live, normalised

@@ -49,24 +49,20 @@ def is_long(value: Any) -> bool:
 
 
 def value_detail(
-    scope: str, name: str, field: str, old: Any, new: Any, *, change: str = CHANGED, always_diff: bool = False
+    scope: str, name: str, field: str, old: Any, new: Any, *, always_diff: bool = False
 ) -> Detail:
     """A field whose value went from `old` to `new` (None: absent), as old → new or as a text diff."""
     if old is None:
-        return Detail(
-            change=change if change != CHANGED else ADDED, scope=scope, name=name, field=field, new=fmt(new)
-        )
+        return Detail(change=ADDED, scope=scope, name=name, field=field, new=fmt(new))
     if new is None:
-        return Detail(
-            change=change if change != CHANGED else REMOVED, scope=scope, name=name, field=field, old=fmt(old)
-        )
+        return Detail(change=REMOVED, scope=scope, name=name, field=field, old=fmt(old))
     old_text, new_text = fmt(old), fmt(new)
     if always_diff or is_long(old_text) or is_long(new_text):
         if not isinstance(old, str) or not isinstance(new, str):
             old_text = json.dumps(old, indent=2, sort_keys=True, ensure_ascii=False)
             new_text = json.dumps(new, indent=2, sort_keys=True, ensure_ascii=False)
-        return Detail(change=change, scope=scope, name=name, field=field, diff=text_diff(old_text, new_text))
-    return Detail(change=change, scope=scope, name=name, field=field, old=old_text, new=new_text)
+        return Detail(change=CHANGED, scope=scope, name=name, field=field, diff=text_diff(old_text, new_text))
+    return Detail(change=CHANGED, scope=scope, name=name, field=field, old=old_text, new=new_text)
 
 
 def field_details(

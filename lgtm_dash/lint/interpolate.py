@@ -37,8 +37,9 @@ VARIABLE_PATTERN = re.compile(
     r"|\$\{(?P<braced>\w+)(?:\.(?P<fieldpath>[^:^}]+))?(?::(?P<format>[^}]+))?\}"
 )
 RANGE_MACROS = frozenset({"__auto", "__interval", "__range", "__rate_interval"})
-# A duration no dashboard would pick by hand, so that a placeholder is recognisable in messages.
-DURATION_PLACEHOLDER = "8869990787ms"
+# A duration no dashboard would pick by hand, so that a placeholder is recognisable in messages. It is
+# grafana/dashboard-linter's 8869990787ms, spelt in units because promql-parser wraps millisecond counts >= 2^32.
+DURATION_PLACEHOLDER = "102d15h53m10s787ms"
 FROM_MS = 1594671549254
 TO_MS = 1594675149254
 ALL_VALUE = "$__all"

@@ -9,12 +9,17 @@ RANGE_CALL = re.compile(r"\b(rate|irate|increase)\s*\(")
 
 
 def string_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of every quoted string ("...", '...', `...`), honouring backslash escapes."""
+    """(start, end) of every quoted string ("...", '...', `...`, honouring backslash escapes) and `#` comment."""
     spans: list[tuple[int, int]] = []
     i, n = 0, len(text)
     while i < n:
         char = text[i]
-        if char in "\"'`":
+        if char == "#":  # a PromQL/LogQL comment runs to the end of the line; an apostrophe in it is no quote
+            end = text.find("\n", i)
+            end = n if end < 0 else end
+            spans.append((i, end))
+            i = end + 1
+        elif char in "\"'`":
             j = i + 1
             while j < n and text[j] != char:
                 j += 2 if text[j] == "\\" and char != "`" else 1
@@ -36,7 +41,7 @@ def range_windows(text: str) -> Iterator[tuple[int, str]]:
     i = 0
     while i < len(text):
         char = text[i]
-        if char in "\"'`":
+        if char in "\"'`#":
             span = next((e for s, e in strings if s == i), i)
             i = span + 1
             continue

@@ -324,7 +324,12 @@ def _sqlglot_schema(schema: Schema) -> dict[str, dict[str, str]]:
 
 def load_schema(path: Path) -> Schema:
     """The schema in a .sql file; parsed once per file version. Bad SQL → DefinitionError naming file:line."""
-    stat = path.stat()
+    try:
+        stat = path.stat()
+    except OSError:
+        raise DefinitionError(
+            "the MySQL schema named in catalog.yaml (mysql.schema) does not exist", display_path(path)
+        ) from None
     return _load_schema(path.resolve(), stat.st_mtime_ns, stat.st_size)
 
 
@@ -433,8 +438,12 @@ def _analyse(sql: str, schema: Schema | None, fmt: str) -> tuple[SqlProblem, ...
     import sqlglot
     from sqlglot import exp
 
+    dialect = sqlglot.Dialect.get_or_raise("mysql")
     try:
-        statements = [s for s in sqlglot.parse(sql, read="mysql") if s is not None]
+        tokens = dialect.tokenize(sql)
+        if (dangling := _trailing_comma(tokens)) is not None:
+            return (SqlProblem("sql/syntax", Severity.ERROR, f"cannot parse: a comma before {dangling}"),)
+        statements = [s for s in dialect.parser().parse(tokens, sql) if s is not None]
     except sqlglot.errors.ParseError as err:
         return (SqlProblem("sql/syntax", Severity.ERROR, _syntax_message(err, sql)),)
     except sqlglot.errors.TokenError as err:
@@ -444,6 +453,12 @@ def _analyse(sql: str, schema: Schema | None, fmt: str) -> tuple[SqlProblem, ...
 
     problems: list[SqlProblem] = []
     for statement in statements:
+        if isinstance(statement, exp.Command):  # sqlglot's fallback for text it could not parse
+            return (
+                SqlProblem(
+                    "sql/syntax", Severity.ERROR, f"cannot parse: {_first_line(statement.sql())[:60]}"
+                ),
+            )
         if not isinstance(statement, exp.Query):
             continue
         if any(not select.expressions for select in statement.find_all(exp.Select)):
@@ -463,9 +478,29 @@ def _analyse(sql: str, schema: Schema | None, fmt: str) -> tuple[SqlProblem, ...
     return tuple(problems)
 
 
+def _trailing_comma(tokens: Sequence[Any]) -> str | None:
+    """What follows a dangling comma (`SELECT a, FROM t`): sqlglot forgives it, MySQL does not."""
+    from sqlglot.tokens import TokenType
+
+    closing = {TokenType.FROM, TokenType.R_PAREN, TokenType.WHERE, TokenType.GROUP_BY, TokenType.ORDER_BY,
+               TokenType.HAVING, TokenType.LIMIT, TokenType.SEMICOLON, TokenType.UNION}  # fmt: skip
+    for current, following in zip(tokens, [*tokens[1:], None]):
+        if current.token_type == TokenType.COMMA:
+            if following is None:
+                return "the end of the query"
+            if following.token_type in closing:
+                return following.text.upper()
+    return None
+
+
+_MISSING_PART = re.compile(r"Required keyword: '\w+' missing for <class '[\w.]*?(\w+)'>")
+
+
 def _syntax_message(err: Any, sql: str) -> str:
     detail = err.errors[0] if getattr(err, "errors", None) else {}
     description = detail.get("description") or _first_line(str(err))
+    # sqlglot names its own classes ("... missing for <class 'sqlglot...Where'>"): say it in SQL terms
+    description = _MISSING_PART.sub(lambda m: f"incomplete {m.group(1).upper()} expression", description)
     highlight = (detail.get("highlight") or "").strip()
     near = f" near {highlight!r}" if highlight else ""
     line, col = detail.get("line"), detail.get("col")

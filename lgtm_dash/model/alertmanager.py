@@ -150,6 +150,8 @@ def _action_end(text: str, index: int) -> int:
             quote = char
         elif text.startswith("}}", index):
             return index
+        elif text.startswith("{{", index):  # a new action before this one closed
+            return -1
         index += 1
     return -1
 

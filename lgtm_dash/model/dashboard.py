@@ -34,13 +34,29 @@ def strip_nulls(value: Any) -> Any:
 
 
 # Dashboard keys of Grafana < 5 (rows, style...) or instance state that only makes diffs noisy (id, version).
-_LEGACY_DASHBOARD_KEYS = ("__inputs", "__requires", "rows", "style", "hideControls", "sharedCrosshair", "id", "version", "gnetId")
+_LEGACY_DASHBOARD_KEYS = (
+    "__inputs",
+    "__requires",
+    "rows",
+    "style",
+    "hideControls",
+    "sharedCrosshair",
+    "id",
+    "version",
+    "gnetId",
+)
 # Panel keys Grafana dropped long ago; grafanalib's fixed maxDataPoints=100 would also cap every graph's resolution.
 _LEGACY_PANEL_KEYS = ("editable", "error", "height", "span", "minSpan", "maxDataPoints", "cacheTimeout")
 # The Grafana 7 table's options, superseded by fieldConfig.
 _LEGACY_TABLE_KEYS = ("columns", "fontSize", "mappings", "color")
 # Keys that only mean something at their default are dropped when they hold it.
-_PANEL_DEFAULTS = {"hideTimeOverride": False, "transparent": False, "links": [], "transformations": [], "description": ""}
+_PANEL_DEFAULTS = {
+    "hideTimeOverride": False,
+    "transparent": False,
+    "links": [],
+    "transformations": [],
+    "description": "",
+}
 _ROW_KEYS = ("type", "title", "id", "gridPos", "collapsed", "panels", "repeat")
 _VARIABLE_TAG_KEYS = ("useTags", "tagsQuery", "tagValuesQuery")
 _INTERVAL_KEYS = ("auto", "auto_min", "auto_count")
@@ -79,6 +95,9 @@ def _modern_panel(panel: dict[str, Any]) -> dict[str, Any]:
     if panel.get("type") == "table":
         for key in _LEGACY_TABLE_KEYS:
             panel.pop(key, None)
+        custom = panel.get("fieldConfig", {}).get("defaults", {}).get("custom", {})
+        if "displayMode" in custom:  # Grafana 10 replaced the cell display mode with cellOptions
+            custom["cellOptions"] = {"type": custom.pop("displayMode")}
     if panel.get("type") == "bargauge":
         _modern_bar_gauge(panel)
     config = panel.setdefault("fieldConfig", {})
@@ -108,7 +127,11 @@ def _modern_bar_gauge(panel: dict[str, Any]) -> None:
     legacy = options.pop("fieldOptions", {})
     options.pop("showThresholdLabels", None)  # gauge options, not bar gauge ones
     options.pop("showThresholdMarkers", None)
-    reduce = {"calcs": legacy.get("calcs", ["lastNotNull"]), "values": legacy.get("values", False), "fields": ""}
+    reduce = {
+        "calcs": legacy.get("calcs", ["lastNotNull"]),
+        "values": legacy.get("values", False),
+        "fields": "",
+    }
     if "limit" in legacy:
         reduce["limit"] = legacy["limit"]
     options["reduceOptions"] = reduce

@@ -31,7 +31,9 @@ def dashboard_path(uid: str, title: str, params: Mapping[str, str | list[str]] |
     return f"{path}?{_query(params)}" if params else path
 
 
-def explore_path(datasource: Mapping[str, str], query: Mapping[str, Any], *, time_from: str, time_to: str) -> str:
+def explore_path(
+    datasource: Mapping[str, str], query: Mapping[str, Any], *, time_from: str, time_to: str
+) -> str:
     """`/explore?…`: Grafana Explore running one `query` on `datasource` (a `{"type","uid"}` ref) over a range."""
     pane = {
         "datasource": datasource["uid"],

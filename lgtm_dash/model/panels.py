@@ -226,7 +226,7 @@ def timeseries(
         dataSource=dict(datasource),
         unit=unit,
         description=description,
-        stacking={"mode": "normal", "group": "A"} if stack else {},
+        stacking={"mode": "normal" if stack else "none", "group": "A"},
         fillOpacity=100 if bars else fill,
         drawStyle="bars" if bars else "line",
         showPoints="never",

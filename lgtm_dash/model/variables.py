@@ -78,7 +78,9 @@ def custom_variable(
     """A fixed list of values (e.g. log levels)."""
     chosen = default if default is not None else (ALL if include_all else values[0])
     if chosen != ALL and chosen not in values:
-        raise DefinitionError(f"variable {name!r}: default {chosen!r} is not one of {values}", caller_location())
+        raise DefinitionError(
+            f"variable {name!r}: default {chosen!r} is not one of {values}", caller_location()
+        )
     options = [{"selected": chosen == ALL, "text": "All", "value": ALL}] if include_all else []
     options += [{"selected": chosen == value, "text": value, "value": value} for value in values]
     template = Template(

@@ -56,14 +56,23 @@ def _datasource_entry(normalized: dict[str, Any]) -> dict[str, Any]:
         entry["jsonData"] = json_data
     else:
         entry.pop("jsonData", None)
-    result = to_provisioning(entry)  # back to the provisioning file's `$$` spelling, like out/
+    result = to_provisioning(_sorted_keys(entry))  # back to the provisioning file's `$$` spelling
     assert isinstance(result, dict)
     return result
 
 
+def _sorted_keys(value: Any) -> Any:
+    """Mappings with sorted keys (list order kept), so live and desired files compare line by line."""
+    if isinstance(value, Mapping):
+        return {k: _sorted_keys(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_keys(v) for v in value]
+    return value
+
+
 def _alertmanager_file(body: Mapping[str, Any]) -> dict[str, Any]:
     normalized = normalize_alertmanager(body)
-    config = mask_alertmanager_secrets(normalized["alertmanager_config"])
+    config = _sorted_keys(mask_alertmanager_secrets(normalized["alertmanager_config"]))
     return {"template_files": normalized["template_files"], "alertmanager_config": dump_yaml(config)}
 
 
@@ -88,7 +97,8 @@ def _render_tree(
             normalize_dashboard(data)
         )
     for namespace, groups in sorted(rule_namespaces.items()):
-        normalized = [normalize_rule_group(g) for g in groups]
+        # Mimir lists groups by name, whatever order they were written in.
+        normalized = sorted((normalize_rule_group(g) for g in groups), key=lambda g: g["name"])
         files[layout.rules_path(namespace)] = dump_yaml({"namespace": namespace, "groups": normalized})
     if alertmanager is not None:
         files[layout.ALERTMANAGER] = dump_yaml(_alertmanager_file(alertmanager))

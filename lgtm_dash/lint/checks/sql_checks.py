@@ -56,22 +56,33 @@ def target_format(query: Query) -> str:
     return "table"
 
 
-def sql_problems(query: Query, ctx: LintContext) -> tuple[SqlProblem, ...]:
-    """All SQL problems of one query, computed once per run whichever check asks first."""
+def _state(ctx: LintContext) -> _RunState:
     state = _RUNS.get(ctx)
     if state is None:
         state = _RUNS[ctx] = _RunState(ctx)
-    fmt = target_format(query)
+    return state
+
+
+def rendered_sql(query: Query, ctx: LintContext) -> RenderedSql:
+    """A query as MySQL would receive it (variables, then macros), rendered as every SQL check sees it."""
+    state = _state(ctx)
     dashboard_key = id(query.dashboard)
-    key = (dashboard_key, query.origin, fmt, query.text)
-    cached = state.problems.get(key)
-    if cached is not None:
-        return cached
     renderer = state.renderers.get(dashboard_key)
     if renderer is None:
         templating = query.dashboard.templating if query.dashboard is not None else []
         renderer = state.renderers[dashboard_key] = SqlRenderer.for_templating(templating)
-    rendered: RenderedSql = render_target(query.text, renderer)
+    return render_target(query.text, renderer)
+
+
+def sql_problems(query: Query, ctx: LintContext) -> tuple[SqlProblem, ...]:
+    """All SQL problems of one query, computed once per run whichever check asks first."""
+    state = _state(ctx)
+    fmt = target_format(query)
+    key = (id(query.dashboard), query.origin, fmt, query.text)
+    cached = state.problems.get(key)
+    if cached is not None:
+        return cached
+    rendered = rendered_sql(query, ctx)
     problems: tuple[SqlProblem, ...]
     if rendered.problem is not None or rendered.text is None:
         problems = (rendered.problem,) if rendered.problem else ()

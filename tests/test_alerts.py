@@ -1,0 +1,229 @@
+"""Alert and recording rules: structure every alert must have, promtool accepting them, and their unit tests
+run by the real `promtool test rules` (issue 5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lgtm_dash import promtool
+from lgtm_dash.artifacts import read_artifacts
+from lgtm_dash.compile import build
+from lgtm_dash.environments import Environment, resolve_environment
+from lgtm_dash.errors import DefinitionError
+from lgtm_dash.load import Project, load_project
+from lgtm_dash.model.links import DashboardURL
+from lgtm_dash.model.rules import (
+    Alert,
+    AlertCheck,
+    ExpectedAlert,
+    Record,
+    RuleGroup,
+    RuleNamespace,
+    RuleTest,
+)
+from tests.helpers import REPO, require_binary, run_cli
+
+SEVERITIES = {"info", "warning", "critical"}
+ANNOTATIONS = {"summary", "description", "runbook_url", "dashboard_url"}
+NAMESPACES = ["qgx-events", "qgx-http", "qgx-pipeline", "qgx-pods"]
+
+
+@pytest.fixture(scope="module")
+def project() -> Project:
+    return load_project(REPO)
+
+
+@pytest.fixture(scope="module")
+def dev() -> Environment:
+    return resolve_environment(REPO, "dev", environ={})
+
+
+@pytest.fixture(scope="module")
+def namespaces(project: Project) -> dict[str, RuleNamespace]:
+    return {ns.name: ns for ns in project.rule_namespaces}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("out")
+    build(REPO, "dev", out)
+    return out
+
+
+def all_alerts(namespaces: dict[str, RuleNamespace]) -> list[tuple[str, Alert]]:
+    return [(name, alert) for name, ns in namespaces.items() for alert in ns.alerts()]
+
+
+def test_the_issue_s_namespaces_exist_with_alerts_and_recording_rules(namespaces: dict) -> None:
+    assert sorted(namespaces) == NAMESPACES
+    names = {alert.name for _, alert in all_alerts(namespaces)}
+    for required in (
+        "KubePodCrashLooping",
+        "KubePodFrequentRestarts",
+        "KubePodNotReady",
+        "KubeContainerOOMKilled",
+        "KubeContainerCPUThrottling",
+        "KubeContainerMemoryNearLimit",
+        "QgxHttpHighErrorRatio",
+        "QgxHttpHighLatencyP99",
+        "QgxHttpTrafficDrop",
+        "QgxEventsHighFailureRatio",
+        "QgxEventsProcessingStuck",
+        "AlloyDown",
+        "ScrapeTargetsDown",
+        "AlloyRemoteWriteFailing",
+        "MimirDiscardingSamples",
+        "LokiDiscardingSamples",
+    ):
+        assert required in names
+    records = [r for ns in namespaces.values() for g in ns.groups for r in g.rules if isinstance(r, Record)]
+    assert records
+    for record in records:  # level:metric:operations
+        assert len(record.name.split(":")) == 3, record.name
+
+
+def test_every_alert_has_a_severity_the_four_annotations_and_a_comparison(namespaces: dict) -> None:
+    for _, alert in all_alerts(namespaces):
+        assert alert.labels.get("severity") in SEVERITIES, alert.name
+        assert set(alert.annotations) >= ANNOTATIONS, alert.name
+        assert alert.annotations["runbook_url"] == f"https://runbooks.qgx.example.com/{alert.name}"
+        assert any(op in alert.expr for op in (">", "<", "==", "!=")), alert.name
+
+
+def test_dashboard_urls_are_derived_from_the_loaded_dashboards(
+    namespaces: dict, project: Project, dev: Environment
+) -> None:
+    boards = {board.uid: board for board in project.dashboards}
+    for _, alert in all_alerts(namespaces):
+        link = alert.annotations["dashboard_url"]
+        assert isinstance(link, DashboardURL), f"{alert.name}: dashboard_url typed by hand"
+        assert link.uid in boards, alert.name
+        rendered = alert.to_dict(dev)["annotations"]["dashboard_url"]
+        assert rendered.startswith(f"http://localhost:3000/d/{link.uid}/"), rendered
+        assert " " not in rendered  # a space inside `{{ }}` would be percent-encoded and break the template
+
+
+def test_every_alert_has_a_firing_and_a_silent_unit_test(namespaces: dict) -> None:
+    gaps = [gap for ns in namespaces.values() for gap in ns.untested_alerts()]
+    assert gaps == []
+
+
+def test_a_missing_case_is_reported() -> None:
+    alert = Alert("X", "up == 0", labels={"severity": "warning"})
+    ns = RuleNamespace(
+        name="n",
+        groups=(RuleGroup("g", (alert,)),),
+        tests=(RuleTest("t", {"up": "0x5"}, (AlertCheck("X", at="5m", firing=(ExpectedAlert({}),)),)),),
+    )
+    assert ns.untested_alerts() == ["n: alert X has no test case where it must not fire"]
+    bare = RuleNamespace(name="n", groups=(RuleGroup("g", (alert,)),))
+    assert bare.untested_alerts() == [
+        "n: alert X has no test case where it fires and none where it must not fire"
+    ]
+
+
+def test_a_check_of_an_unknown_alert_is_a_definition_error() -> None:
+    with pytest.raises(DefinitionError, match="checks alert 'Nope'"):
+        RuleNamespace(
+            name="n",
+            groups=(RuleGroup("g", (Alert("X", "up == 0"),)),),
+            tests=(RuleTest("t", {"up": "0x5"}, (AlertCheck("Nope", at="5m"),)),),
+        )
+    with pytest.raises(DefinitionError, match="invalid eval time"):
+        AlertCheck("X", at="five minutes")
+
+
+def test_compiled_rules_are_in_mimirtool_format(built: Path) -> None:
+    arts = read_artifacts(built)
+    assert sorted(arts.rule_namespaces) == NAMESPACES
+    for name, path in arts.rule_files.items():
+        data = yaml.safe_load(path.read_text())
+        assert data["namespace"] == name
+        assert path.name == f"{name}.yaml"
+        for group in data["groups"]:
+            assert group["name"] and group["rules"]
+    assert "rule:qgx-pods/pods.alerts/KubePodCrashLooping" in arts.sourcemap
+    assert arts.sourcemap["rule:qgx-pods/pods.alerts/KubePodCrashLooping"].startswith("alerts/pods.py:")
+
+
+def test_promtool_check_rules_accepts_the_compiled_rules(built: Path, tmp_path: Path) -> None:
+    tool = require_binary("promtool")
+    paths = []
+    for name, groups in read_artifacts(built).rule_namespaces.items():
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(promtool.prometheus_groups(groups)))
+        paths.append(path)
+    result = promtool.check_rules(tool, paths)
+    assert result.ok, result.output
+    assert result.output.count("SUCCESS") == len(NAMESPACES)
+
+
+def test_mimir_only_keys_are_stripped_for_promtool(tmp_path: Path) -> None:
+    tool = require_binary("promtool")
+    group = RuleGroup("g", (Record("a:b:c", "sum(up)"),), source_tenants=("t1", "t2"), query_offset="1m")
+    mimir = RuleNamespace("n", (group,)).to_file()
+    raw, stripped = tmp_path / "raw.yaml", tmp_path / "stripped.yaml"
+    raw.write_text(yaml.safe_dump({"groups": mimir["groups"]}))
+    stripped.write_text(yaml.safe_dump(promtool.prometheus_groups(mimir["groups"])))
+    assert not promtool.check_rules(tool, [raw]).ok  # promtool is strict: Mimir's keys are unknown to it
+    result = promtool.check_rules(tool, [stripped])
+    assert result.ok, result.output
+
+
+@pytest.mark.parametrize("name", NAMESPACES)
+def test_unit_tests_pass_on_the_real_promtool(
+    name: str, namespaces: dict, dev: Environment, tmp_path: Path
+) -> None:
+    tool = require_binary("promtool")
+    ns = namespaces[name]
+    assert ns.tests, f"{name} has no unit tests"
+    _, tests_file = promtool.write_namespace_files(ns, dev, tmp_path)
+    compiled = yaml.safe_load(tests_file.read_text())
+    assert len(compiled["tests"]) == len(ns.tests)
+    result = promtool.run_rule_tests(tool, tests_file)
+    assert result.ok, result.output
+    assert "SUCCESS" in result.output
+
+
+def test_a_wrong_expectation_fails_on_promtool(dev: Environment, tmp_path: Path) -> None:
+    """The harness really reports failures: an expected annotation that differs by one word fails."""
+    tool = require_binary("promtool")
+    alert = Alert(
+        "Down",
+        "up == 0",
+        for_="1m",
+        labels={"severity": "critical"},
+        annotations={"summary": "{{ $labels.job }} down"},
+    )
+    fires = AlertCheck(
+        "Down",
+        at="5m",
+        firing=(ExpectedAlert({"job": "api", "severity": "critical"}, {"summary": "web down"}),),
+    )
+    ns = RuleNamespace(
+        "n", (RuleGroup("g", (alert,)),), tests=(RuleTest("t", {'up{job="api"}': "0x10"}, (fires,)),)
+    )
+    _, tests_file = promtool.write_namespace_files(ns, dev, tmp_path)
+    result = promtool.run_rule_tests(tool, tests_file)
+    assert not result.ok
+    assert 'summary="api down"' in result.output and 'summary="web down"' in result.output
+
+
+def test_a_broken_unit_test_in_a_definition_is_a_one_line_error(project_copy: Path) -> None:
+    path = project_copy / "alerts/pods.py"
+    text = path.read_text()
+    path.write_text(
+        text.replace(
+            'AlertCheck("KubePodCrashLooping", at="15m")', 'AlertCheck("KubePodCrashLoop", at="15m")'
+        )
+    )
+    line = next(i for i, row in enumerate(path.read_text().splitlines(), 1) if '"KubePodCrashLoop"' in row)
+    result = run_cli("--project", str(project_copy), "build", "--out", str(project_copy / "out"))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert f"alerts/pods.py:{line}" in result.stderr
+    assert "KubePodCrashLoop" in result.stderr and "Traceback" not in result.stderr
+    assert not (project_copy / "out").exists()

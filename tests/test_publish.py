@@ -1,0 +1,555 @@
+"""`lgtm-dash plan` / `publish` against the Grafana and Mimir emulators (real HTTP on 127.0.0.1).
+
+Each test builds this repository's definitions into a scratch out/, adds one rule namespace and an
+Alertmanager config of its own (so rule and routing behaviour is tested whatever alerts/ holds), and
+publishes through the CLI entry point, exactly as `make publish` would.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lgtm_dash.artifacts import read_artifacts
+from lgtm_dash.cli import main
+from lgtm_dash.compile import build
+from lgtm_dash.model.dashboard import MANAGED_TAG
+from lgtm_dash.testing import GrafanaEmulator, MimirEmulator
+from tests.helpers import REPO, run_cli
+
+TOKEN = "glsa_test-publisher-token-0001"
+MYSQL_PASSWORD = "mysql-pw-7f3e9c"
+SLACK_URL = "https://hooks.slack.com/services/T000/B000/slack-secret-42"
+TEST_NAMESPACE = "lgtm-publish-test"
+
+RULES = f"""\
+namespace: {TEST_NAMESPACE}
+groups:
+- name: http.alerts
+  interval: 60s
+  rules:
+  - alert: TooManyErrors
+    expr: sum(rate(qgx_http_errors_total[5m])) > 1
+    for: 300s
+    keep_firing_for: 120s
+    labels:
+      severity: critical
+    annotations:
+      summary: "{{{{ $value }}}} errors per second"
+- name: http.recording
+  rules:
+  - record: qgx:http_requests:rate5m
+    expr: sum(rate(qgx_http_requests_total[5m]))
+"""
+
+ALERTMANAGER = {
+    "template_files": {"slack.tmpl": '{{ define "slack.title" }}{{ .CommonLabels.alertname }}{{ end }}'},
+    "alertmanager_config": (
+        "route:\n"
+        "  receiver: slack\n"
+        "  group_by: [alertname, namespace]\n"
+        "receivers:\n"
+        "- name: slack\n"
+        "  slack_configs:\n"
+        "  - api_url: ${SLACK_WEBHOOK_URL}\n"
+        "    channel: '#alerts'\n"
+        "    title: '{{ template \"slack.title\" . }}'\n"
+        "templates: [slack.tmpl]\n"
+    ),
+}
+
+
+@dataclass
+class Stack:
+    grafana: GrafanaEmulator
+    mimir: MimirEmulator
+
+    def writes(self) -> int:
+        return self.grafana.write_count() + self.mimir.write_count()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("built") / "out"
+    build(REPO, "dev", out)
+    (out / "mimir" / "rules").mkdir(parents=True, exist_ok=True)
+    (out / "mimir" / "rules" / f"{TEST_NAMESPACE}.yaml").write_text(RULES)
+    (out / "mimir" / "alertmanager.yaml").write_text(yaml.safe_dump(ALERTMANAGER))
+    return out
+
+
+@pytest.fixture
+def out(built: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "out"
+    shutil.copytree(built, copy)
+    return copy
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    with GrafanaEmulator(tokens={TOKEN}) as grafana, MimirEmulator() as mimir:
+        monkeypatch.setenv("GRAFANA_URL", grafana.url)
+        monkeypatch.setenv("GRAFANA_TOKEN", TOKEN)
+        monkeypatch.setenv("MIMIR_ADDRESS", mimir.url)
+        monkeypatch.setenv("QGX_MYSQL_PASSWORD", MYSQL_PASSWORD)
+        monkeypatch.setenv("SLACK_WEBHOOK_URL", SLACK_URL)
+        for name in (
+            "MIMIR_TENANT_ID",
+            "MIMIR_API_USER",
+            "MIMIR_API_KEY",
+            "GRAFANA_USER",
+            "GRAFANA_PASSWORD",
+        ):
+            monkeypatch.delenv(name, raising=False)
+        yield Stack(grafana, mimir)
+
+
+def lgtm(command: str, out: Path, *extra: str) -> int:
+    return main(
+        ["--project", str(REPO), command, "--env", "dev", "--out", str(out), "--retry-delay", "0", *extra]
+    )
+
+
+def edit_dashboard(out: Path, uid: str, **changes: object) -> None:
+    path = next(out.glob(f"grafana/dashboards/*/{uid}.json"))
+    data = json.loads(path.read_text())
+    data.update(changes)
+    path.write_text(json.dumps(data, indent=2))
+
+
+# --- first publish, no-op republish, single change ------------------------------------------------------
+
+
+def test_first_publish_creates_everything_in_out(stack: Stack, out: Path) -> None:
+    arts = read_artifacts(out)
+    assert lgtm("publish", out) == 0
+
+    g, m = stack.grafana, stack.mimir
+    assert set(g.datasources) == {d["uid"] for d in arts.datasources}
+    assert set(g.folders) == {f["uid"] for f in arts.folders}
+    assert set(g.dashboards) == {d.uid for d in arts.dashboards}
+    for art in arts.dashboards:
+        stored = g.dashboards[art.uid]
+        assert stored.folder_uid == art.folder_uid
+        assert stored.versions[-1]["message"].startswith("lgtm-dash publish ")
+    # Secrets come from the environment at publish time; `$$` in the provisioning file is a single `$`.
+    assert g.datasource_secrets("qgx-mysql")["password"] == MYSQL_PASSWORD
+    loki_links = g.datasources["qgx-loki"]["jsonData"]["derivedFields"]
+    assert all("$$" not in f["url"] for f in loki_links) and loki_links[0]["url"].startswith("${")
+    tenant = "qgx-dev"
+    assert set(m.rules(tenant)) == set(arts.rule_namespaces)
+    assert [g["name"] for g in m.rules(tenant)[TEST_NAMESPACE]] == ["http.alerts", "http.recording"]
+    stored_am = m.alertmanager_config(tenant)
+    assert stored_am is not None and SLACK_URL in stored_am["alertmanager_config"]
+    assert "{{ .CommonLabels.alertname }}" in stored_am["template_files"]["slack.tmpl"]
+
+
+def test_republish_with_nothing_changed_makes_no_write_requests(
+    stack: Stack, out: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert lgtm("publish", out) == 0
+    writes = stack.writes()
+    capsys.readouterr()
+
+    assert lgtm("plan", out) == 0
+    assert lgtm("publish", out) == 0
+    assert stack.writes() == writes
+    printed = capsys.readouterr().out
+    assert "0 to create, 0 to update, 0 to delete" in printed
+    assert "Nothing to publish." in printed
+
+
+def test_plan_reports_creations_exits_1_and_writes_nothing(
+    stack: Stack, out: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arts = read_artifacts(out)
+    total = (
+        len(arts.datasources)
+        + len(arts.folders)
+        + len(arts.dashboards)
+        + sum(len(g) for g in arts.rule_namespaces.values())
+        + 1
+    )
+    assert lgtm("plan", out) == 1
+    first_line = capsys.readouterr().out.splitlines()[0]
+    assert f"{total} to create, 0 to update, 0 to delete, 0 unchanged" in first_line
+    assert stack.writes() == 0
+
+
+def test_one_changed_dashboard_updates_only_it(stack: Stack, out: Path) -> None:
+    assert lgtm("publish", out) == 0
+    uid = read_artifacts(out).dashboards[0].uid
+    edit_dashboard(out, uid, title="Renamed in code")
+    stack.grafana.clear_log()
+    stack.mimir.clear_log()
+
+    assert lgtm("publish", out) == 0
+    writes = [r for r in stack.grafana.request_log if r.method != "GET"]
+    assert [(r.method, r.path) for r in writes] == [("POST", "/api/dashboards/db")]
+    assert writes[0].json()["dashboard"]["uid"] == uid
+    assert writes[0].json()["overwrite"] is False
+    assert stack.mimir.write_count() == 0
+    assert stack.grafana.dashboards[uid].title == "Renamed in code"
+
+
+def test_rule_durations_rewritten_by_mimir_are_not_a_change_but_keep_firing_for_is(
+    stack: Stack, out: Path
+) -> None:
+    assert lgtm("publish", out) == 0
+    stored = stack.mimir.rule_group("qgx-dev", TEST_NAMESPACE, "http.alerts")
+    assert stored["interval"] == "1m" and stored["rules"][0]["for"] == "5m"  # Mimir rewrote 60s, 300s
+    assert lgtm("plan", out) == 0
+
+    rules = out / "mimir" / "rules" / f"{TEST_NAMESPACE}.yaml"
+    rules.write_text(rules.read_text().replace("keep_firing_for: 120s", "keep_firing_for: 10m"))
+    before = stack.mimir.write_count()
+    assert lgtm("publish", out) == 0
+    assert stack.mimir.write_count() == before + 1
+    stored = stack.mimir.rule_group("qgx-dev", TEST_NAMESPACE, "http.alerts")
+    assert stored["rules"][0]["keep_firing_for"] == "10m"
+
+
+def test_alertmanager_change_is_detected_structurally(stack: Stack, out: Path) -> None:
+    assert lgtm("publish", out) == 0
+    path = out / "mimir" / "alertmanager.yaml"
+    body = yaml.safe_load(path.read_text())
+    # Same structure, different spelling: not a change.
+    body["alertmanager_config"] = body["alertmanager_config"].replace(
+        "group_by: [alertname, namespace]", "group_by:\n  - alertname\n  - namespace"
+    )
+    path.write_text(yaml.safe_dump(body))
+    assert lgtm("plan", out) == 0
+    body["alertmanager_config"] = body["alertmanager_config"].replace("'#alerts'", "'#alerts-critical'")
+    path.write_text(yaml.safe_dump(body))
+    assert lgtm("publish", out) == 0
+    assert "#alerts-critical" in stack.mimir.alertmanager_config("qgx-dev")["alertmanager_config"]
+
+
+# --- UI edits -----------------------------------------------------------------------------------------------
+
+
+def test_ui_edit_is_never_overwritten_without_force(
+    stack: Stack, out: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert lgtm("publish", out) == 0
+    uid = read_artifacts(out).dashboards[0].uid
+    stack.grafana.ui_edit(uid, lambda d: d.update(title="Tuned by a human"), user="alice")
+    edit_dashboard(out, uid, description="changed in code as well")
+    capsys.readouterr()
+
+    assert lgtm("publish", out) == 1
+    printed = capsys.readouterr().out
+    assert f"conflict dashboard {uid}" in printed and "alice" in printed and "--force" in printed
+    assert '-  "title": "Tuned by a human"' in printed  # a readable diff: live -> out/
+    assert stack.grafana.dashboards[uid].title == "Tuned by a human"
+
+    assert lgtm("publish", out, "--force") == 0
+    assert stack.grafana.dashboards[uid].title != "Tuned by a human"
+    assert lgtm("plan", out) == 0  # our publish is the newest version again
+
+
+def test_ui_edit_that_already_matches_out_is_not_a_conflict(stack: Stack, out: Path) -> None:
+    assert lgtm("publish", out) == 0
+    uid = read_artifacts(out).dashboards[0].uid
+    stack.grafana.ui_edit(uid, lambda d: None, user="alice")  # saved without changes
+    assert lgtm("plan", out) == 0
+
+
+def test_ui_edit_between_plan_and_apply_is_caught_by_the_version_guard(stack: Stack, out: Path) -> None:
+    from lgtm_dash.environments import resolve_environment
+    from lgtm_dash.publish.apply import apply_plan
+    from lgtm_dash.publish.plan import PlanOptions, compute_plan, make_clients
+    from lgtm_dash.publish.remote import RetryPolicy
+
+    assert lgtm("publish", out) == 0
+    uid = read_artifacts(out).dashboards[0].uid
+    edit_dashboard(out, uid, title="Changed in code")
+    env = resolve_environment(REPO, "dev")
+    arts = read_artifacts(out)
+    clients = make_clients(env, arts, PlanOptions(), RetryPolicy(base_delay=0), {})
+    plan = compute_plan(env, arts, clients, PlanOptions())
+    assert [(c.key, c.action) for c in plan.pending] == [(uid, "update")]
+
+    stack.grafana.ui_edit(uid, lambda d: d.update(title="Human, meanwhile"), user="bob")
+    result = apply_plan(plan, clients, message="lgtm-dash publish test")
+    assert [o.status for o in result.outcomes if o.change.key == uid] == ["conflict"]
+    assert stack.grafana.dashboards[uid].title == "Human, meanwhile"
+
+
+# --- prune --------------------------------------------------------------------------------------------------
+
+
+def test_prune_deletes_only_what_lgtm_dash_manages(stack: Stack, out: Path) -> None:
+    g, m = stack.grafana, stack.mimir
+    # Things lgtm-dash does not own, seeded before the first publish.
+    g.add_datasource("Hand-made", "prometheus", "hand-made", url="http://prom:9090")
+    g.seed_folder("team-b", "Team B")
+    g.seed_dashboard({"uid": "team-b-board", "title": "Team B board", "tags": ["team-b"]}, "team-b")
+    m.seed_rule_group(
+        "qgx-dev", "someone-else", {"name": "theirs", "rules": [{"record": "a:b", "expr": "1"}]}
+    )
+    assert lgtm("publish", out) == 0
+    # In a namespace out/ owns, a group nobody defines any more.
+    m.seed_rule_group("qgx-dev", TEST_NAMESPACE, {"name": "stale", "rules": [{"record": "c:d", "expr": "1"}]})
+
+    # Remove a dashboard, the recording group and the Tempo datasource from out/.
+    gone_board = read_artifacts(out).dashboards[0]
+    gone_board.path.unlink()
+    rules = out / "mimir" / "rules" / f"{TEST_NAMESPACE}.yaml"
+    data = yaml.safe_load(rules.read_text())
+    data["groups"] = [grp for grp in data["groups"] if grp["name"] != "http.recording"]
+    rules.write_text(yaml.safe_dump(data))
+
+    assert lgtm("plan", out) == 0  # without --prune nothing is deleted
+    assert lgtm("publish", out, "--prune") == 0
+
+    assert gone_board.uid not in g.dashboards
+    assert {"hand-made"} <= set(g.datasources)
+    assert "team-b" in g.folders and "team-b-board" in g.dashboards
+    assert [grp["name"] for grp in m.rules("qgx-dev")[TEST_NAMESPACE]] == ["http.alerts"]
+    assert m.rules("qgx-dev")["someone-else"][0]["name"] == "theirs"
+    assert lgtm("plan", out, "--prune") == 0
+
+
+def test_prune_removes_a_managed_datasource_and_empty_folder(stack: Stack, out: Path) -> None:
+    assert lgtm("publish", out) == 0
+    stack.grafana.add_datasource(
+        "Old", "prometheus", "old-ds", url="http://old:9090", json_data={"lgtmDashManaged": True}
+    )
+    stack.grafana.seed_folder("unmarked-empty", "Unmarked")
+    # A folder lgtm-dash created earlier and that is now empty.
+    from lgtm_dash.normalize import FOLDER_MARKER
+
+    stack.grafana.seed_folder("old-folder", "Old").description = FOLDER_MARKER
+    assert lgtm("publish", out, "--prune") == 0
+    assert "old-ds" not in stack.grafana.datasources
+    assert "old-folder" not in stack.grafana.folders
+    assert "unmarked-empty" in stack.grafana.folders
+
+
+def test_prune_never_deletes_a_managed_folder_holding_unmanaged_dashboards(stack: Stack, out: Path) -> None:
+    from lgtm_dash.normalize import FOLDER_MARKER
+
+    assert lgtm("publish", out) == 0
+    stack.grafana.seed_folder("old-folder", "Old").description = FOLDER_MARKER
+    stack.grafana.seed_dashboard({"uid": "precious", "title": "Precious"}, "old-folder")
+    assert lgtm("publish", out, "--prune") == 1
+    assert "old-folder" in stack.grafana.folders and "precious" in stack.grafana.dashboards
+
+
+def test_prune_refuses_an_empty_desired_state(stack: Stack, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "build.json").write_text('{"env": "dev"}')
+    stack.grafana.seed_dashboard({"uid": "managed", "title": "Managed", "tags": [MANAGED_TAG]})
+    assert lgtm("publish", empty, "--prune") == 2
+    assert stack.writes() == 0
+    assert "managed" in stack.grafana.dashboards
+
+
+def test_prune_refuses_to_delete_every_dashboard(stack: Stack, out: Path) -> None:
+    assert lgtm("publish", out) == 0
+    shutil.rmtree(out / "grafana" / "dashboards")
+    writes = stack.writes()
+    assert lgtm("publish", out, "--prune") == 2
+    assert stack.writes() == writes
+
+
+# --- failures and retries -----------------------------------------------------------------------------------
+
+
+def test_retries_recover_from_429_5xx_and_connection_resets(stack: Stack, out: Path) -> None:
+    g, m = stack.grafana, stack.mimir
+    g.faults.fail("POST", r"^/api/dashboards/db$", 503, times=2)
+    g.faults.fail("POST", r"^/api/datasources$", 429, times=2)
+    g.faults.reset_connection("GET", r"^/api/folders/", times=1)
+    m.faults.fail("POST", r"/config/v1/rules/", 502, times=2)
+    m.faults.reset_connection("POST", r"^/api/v1/alerts$", times=1)
+
+    assert lgtm("publish", out) == 0
+    arts = read_artifacts(out)
+    assert set(g.dashboards) == {d.uid for d in arts.dashboards}
+    assert set(g.datasources) == {d["uid"] for d in arts.datasources}
+    assert m.alertmanager_config("qgx-dev") is not None
+    assert not g.faults.pending and not m.faults.pending  # every fault was hit, and survived
+    assert lgtm("plan", out) == 0
+
+
+def test_429_retry_after_is_honoured(stack: Stack) -> None:
+    from lgtm_dash.environments import resolve_environment
+    from lgtm_dash.mimir import Mimir
+    from lgtm_dash.publish.remote import RetryPolicy
+
+    waits: list[float] = []
+    stack.mimir.faults.fail("POST", r"^/api/v1/alerts$", 429, times=1, retry_after=7)
+    mimir = Mimir(resolve_environment(REPO, "dev").mimir, retry=RetryPolicy(sleep=waits.append))
+    mimir.set_alertmanager({"alertmanager_config": "route: {receiver: r}\nreceivers: [{name: r}]\n"})
+    assert waits == [7.0]
+    assert stack.mimir.alertmanager_config("qgx-dev") is not None
+
+
+def test_a_failing_object_leaves_the_others_correct_and_a_rerun_converges(
+    stack: Stack, out: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    g, m = stack.grafana, stack.mimir
+    g.faults.fail("POST", r"^/api/folders$", 500, times=None)  # the folder cannot be created
+    assert lgtm("publish", out, "--retries", "2") == 3
+    printed = capsys.readouterr().out
+    assert "failed folder" in printed and "skipped dashboard" in printed
+    arts = read_artifacts(out)
+    assert set(g.datasources) == {d["uid"] for d in arts.datasources}  # earlier stage done
+    assert not g.dashboards  # dependents skipped, not sent into a missing folder
+    assert TEST_NAMESPACE in m.rules("qgx-dev")  # independent stage done
+
+    g.faults.clear()
+    assert lgtm("publish", out) == 0
+    assert set(g.dashboards) == {d.uid for d in arts.dashboards}
+    writes = stack.writes()
+    assert lgtm("publish", out) == 0
+    assert stack.writes() == writes
+
+
+def test_read_only_datasource_that_differs_is_a_conflict_not_a_write(stack: Stack, out: Path) -> None:
+    stack.grafana.add_datasource("Tempo", "tempo", "qgx-tempo", url="http://elsewhere", read_only=True)
+    assert lgtm("publish", out) == 1
+    assert stack.grafana.datasources["qgx-tempo"]["url"] == "http://elsewhere"
+    assert not any(
+        r.path == "/api/datasources/uid/qgx-tempo" and r.method == "PUT" for r in stack.grafana.request_log
+    )
+
+
+# --- credentials, secrets, tenants, environments --------------------------------------------------------------
+
+
+def test_wrong_token_fails_cleanly_without_leaking_it(stack: Stack, out: Path, tmp_path: Path) -> None:
+    canary = "glsa_CANARY-do-not-print-9d1c"
+    report = tmp_path / "report.json"
+    env = {
+        "GRAFANA_URL": stack.grafana.url,
+        "GRAFANA_TOKEN": canary,
+        "MIMIR_ADDRESS": stack.mimir.url,
+        "QGX_MYSQL_PASSWORD": MYSQL_PASSWORD,
+        "SLACK_WEBHOOK_URL": SLACK_URL,
+    }
+    args = ["publish", "--env", "dev", "--out", str(out), "--report", str(report), "--retry-delay", "0"]
+    done = run_cli(*args, env=env)
+    assert done.returncode == 3
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "GRAFANA_TOKEN" in lines[0] and stack.grafana.url in lines[0]
+    assert "Traceback" not in done.stderr
+    for text in (done.stdout, done.stderr, report.read_text() if report.exists() else ""):
+        assert canary not in text and MYSQL_PASSWORD not in text and SLACK_URL not in text
+    assert stack.writes() == 0
+
+
+def test_wrong_mimir_key_names_the_mimir_credentials(out: Path) -> None:
+    with GrafanaEmulator(tokens={TOKEN}) as grafana, MimirEmulator(basic_auth=("qgx-dev", "right")) as mimir:
+        env = {
+            "GRAFANA_URL": grafana.url,
+            "GRAFANA_TOKEN": TOKEN,
+            "MIMIR_ADDRESS": mimir.url,
+            "MIMIR_API_KEY": "wrong-key-canary-1234",
+            "QGX_MYSQL_PASSWORD": MYSQL_PASSWORD,
+            "SLACK_WEBHOOK_URL": SLACK_URL,
+        }
+        done = run_cli("plan", "--env", "dev", "--out", str(out), env=env)
+    assert done.returncode == 3
+    assert "MIMIR_API_USER/MIMIR_API_KEY" in done.stderr and "wrong-key-canary-1234" not in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_secrets_never_appear_in_plan_output_or_report(
+    stack: Stack, out: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = tmp_path / "report.json"
+    assert lgtm("publish", out, "--report", str(report)) == 0
+    path = out / "mimir" / "alertmanager.yaml"
+    body = yaml.safe_load(path.read_text())
+    body["alertmanager_config"] = body["alertmanager_config"].replace("#alerts", "#other")
+    path.write_text(yaml.safe_dump(body))
+    assert lgtm("plan", out, "--verbose", "--update-secrets", "--report", str(report)) == 1
+    printed = capsys.readouterr().out
+    data = json.loads(report.read_text())
+    assert data["env"] == "dev" and data["plan"]["update"] >= 1
+    for text in (printed, report.read_text()):
+        assert SLACK_URL not in text and MYSQL_PASSWORD not in text and TOKEN not in text
+
+
+def test_missing_secret_variable_fails_before_any_request(
+    stack: Stack, out: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("QGX_MYSQL_PASSWORD")
+    assert lgtm("publish", out) == 2
+    assert "QGX_MYSQL_PASSWORD" in capsys.readouterr().err
+    assert stack.writes() == 0
+
+
+def test_artifacts_built_for_another_environment_are_refused(
+    stack: Stack, out: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["--project", str(REPO), "publish", "--env", "prod", "--out", str(out)])
+    assert code == 2
+    assert "built for environment 'dev', not 'prod'" in capsys.readouterr().err
+    assert stack.grafana.requests == [] and stack.mimir.requests == []
+
+
+def test_two_tenants_stay_apart(stack: Stack, out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIMIR_TENANT_ID", "tenant-a")
+    assert lgtm("publish", out) == 0
+    monkeypatch.setenv("MIMIR_TENANT_ID", "tenant-b")
+    rules = out / "mimir" / "rules" / f"{TEST_NAMESPACE}.yaml"
+    data = yaml.safe_load(rules.read_text())
+    data["groups"] = data["groups"][:1]
+    rules.write_text(yaml.safe_dump(data))
+    assert lgtm("publish", out, "--prune") == 0
+
+    m = stack.mimir
+    assert [g["name"] for g in m.rules("tenant-a")[TEST_NAMESPACE]] == ["http.alerts", "http.recording"]
+    assert [g["name"] for g in m.rules("tenant-b")[TEST_NAMESPACE]] == ["http.alerts"]
+    assert {r.headers.get("x-scope-orgid") for r in m.request_log} == {"tenant-a", "tenant-b"}
+
+
+def test_concurrency_option_still_publishes_everything(stack: Stack, out: Path) -> None:
+    assert lgtm("publish", out, "--concurrency", "1") == 0
+    assert lgtm("plan", out, "--concurrency", "16") == 0
+
+
+# --- export for `diff --live` ---------------------------------------------------------------------------------
+
+
+def test_export_live_matches_export_desired_after_publish(stack: Stack, out: Path, tmp_path: Path) -> None:
+    from lgtm_dash.environments import resolve_environment
+    from lgtm_dash.publish import export_desired, export_live
+
+    assert lgtm("publish", out) == 0
+    arts = read_artifacts(out)
+    env = resolve_environment(REPO, "dev")
+    export_live(env, tmp_path / "live", artifacts=arts)
+    export_desired(arts, tmp_path / "desired")
+
+    def files(root: Path) -> dict[str, str]:
+        return {
+            p.relative_to(root).as_posix(): p.read_text()
+            for p in root.rglob("*")
+            if p.is_file() and p.name != "build.json"
+        }
+
+    live, desired = files(tmp_path / "live"), files(tmp_path / "desired")
+    assert live == desired
+    everything = "".join(live.values())
+    assert MYSQL_PASSWORD not in everything and SLACK_URL not in everything
+    assert read_artifacts(tmp_path / "live").env == "dev"
+
+    uid = arts.dashboards[0].uid
+    stack.grafana.ui_edit(uid, lambda d: d.update(title="Edited live"))
+    export_live(env, tmp_path / "live")
+    changed = files(tmp_path / "live")
+    assert [k for k in changed if changed[k] != desired.get(k)] == [
+        f"grafana/dashboards/{arts.dashboards[0].folder_uid}/{uid}.json"
+    ]
