@@ -20,6 +20,7 @@ from .publish.remote import (
     TransientError,
     VersionConflict,
     auth_message,
+    connection_problem,
     is_retryable_status,
     parse_retry_after,
 )
@@ -102,7 +103,7 @@ class Grafana:
                 raise RemoteError(f"{what}: Grafana answered HTTP {status}: {detail}") from None
             except RequestException as err:
                 raise TransientError(
-                    f"{what}: cannot reach Grafana at {self.url}: {self._clean(err)}"
+                    f"{what}: cannot reach Grafana at {self.url}: {self._clean(connection_problem(err))}"
                 ) from None
 
         try:
@@ -137,6 +138,7 @@ class Grafana:
     def list_folders(self) -> list[dict[str, Any]]:
         """Every folder of the organisation, parents before children (`GET /api/folders` per level)."""
         found: list[dict[str, Any]] = []
+        seen: set[str] = set()
         pending: list[str | None] = [None]
         while pending:
             parent = pending.pop(0)
@@ -150,6 +152,10 @@ class Grafana:
                 )
                 hits = hits or []
                 for hit in hits:
+                    # Without nested folders Grafana ignores parentUid and repeats the top level.
+                    if hit["uid"] in seen:
+                        continue
+                    seen.add(hit["uid"])
                     found.append({**hit, "parentUid": hit.get("parentUid") or parent or ""})
                     pending.append(hit["uid"])
                 if len(hits) < 1000:

@@ -21,6 +21,7 @@ from .publish.remote import (
     RetryPolicy,
     TransientError,
     auth_message,
+    connection_problem,
     is_retryable_status,
     parse_retry_after,
 )
@@ -79,7 +80,7 @@ class Mimir:
                     timeout=self.timeout,
                 )
             except requests.RequestException as err:
-                message = redact(" ".join(str(err).split()), self._secrets)
+                message = redact(connection_problem(err), self._secrets)
                 raise TransientError(f"{what}: cannot reach Mimir at {self.url}: {message}") from None
             status = response.status_code
             if status < 300:

@@ -117,9 +117,17 @@ class MariaDB:
                 self.process.wait(timeout=10)
 
     def _client(
-        self, sql: str, *, database: str | None = None, check: bool = True
+        self, sql: str, *, database: str | None = None, check: bool = True, extra: tuple[str, ...] = ()
     ) -> subprocess.CompletedProcess[str]:
-        args = [self.client, "--no-defaults", f"--socket={self.socket}", "--user=root", "--batch", "--raw"]
+        args = [
+            self.client,
+            "--no-defaults",
+            f"--socket={self.socket}",
+            "--user=root",
+            "--batch",
+            "--raw",
+            *extra,
+        ]
         if database:
             args.append(f"--database={database}")
         done = subprocess.run(args, input=sql, capture_output=True, text=True, timeout=QUERY_TIMEOUT_S)
@@ -133,7 +141,8 @@ class MariaDB:
 
     def query(self, sql: str, *, database: str | None = None) -> Result:
         """One query's column names and rows (as text)."""
-        output = self._client(sql, database=database).stdout
+        # --column-type-info makes the batch client print the header of an empty result too
+        output = self._client(sql, database=database, extra=("--column-type-info",)).stdout
         lines = [line.split("\t") for line in output.splitlines()]
         if not lines:
             return Result((), ())

@@ -132,7 +132,15 @@ def test_five_dashboards_in_the_qgx_folder(out: Path, dashboards: dict[str, dict
 def test_modern_grafana_json(dashboards: dict[str, dict[str, Any]]) -> None:
     for uid, dashboard in dashboards.items():
         assert dashboard["schemaVersion"] == SCHEMA_VERSION >= 39, uid
-        legacy = {"rows", "style", "hideControls", "sharedCrosshair", "__inputs", "id", "version"} & dashboard.keys()
+        legacy = {
+            "rows",
+            "style",
+            "hideControls",
+            "sharedCrosshair",
+            "__inputs",
+            "id",
+            "version",
+        } & dashboard.keys()
         assert not legacy, f"{uid}: legacy fields {legacy}"
         assert "time_options" not in dashboard.get("timepicker", {})
         for panel in panels_of(dashboard):
@@ -244,7 +252,9 @@ def test_pod_monitoring_switches_between_mimir_and_thanos(dashboards: dict[str, 
     dashboard = dashboards["qgx-pod-monitoring"]
     selector = variables_of(dashboard)["datasource"]
     assert selector["current"]["value"] == "qgx-mimir"
-    assert re.search(selector["regex"].strip("/"), "Thanos") and re.search(selector["regex"].strip("/"), "Mimir")
+    assert re.search(selector["regex"].strip("/"), "Thanos") and re.search(
+        selector["regex"].strip("/"), "Mimir"
+    )
     assert not re.search(selector["regex"].strip("/"), "Loki")
     for panel in panels_of(dashboard):
         if panel["type"] != "row":
@@ -263,7 +273,9 @@ def test_every_variable_used_is_defined(dashboards: dict[str, dict[str, Any]]) -
 
 def test_shared_filters_have_the_same_name_everywhere(dashboards: dict[str, dict[str, Any]]) -> None:
     names = {uid: set(variables_of(d)) for uid, d in dashboards.items()}
-    assert {"cluster", "namespace", "tenant", "service", "level", "search", "trace_id"} <= names["qgx-backend-logs"]
+    assert {"cluster", "namespace", "tenant", "service", "level", "search", "trace_id"} <= names[
+        "qgx-backend-logs"
+    ]
     assert {"datasource", "cluster", "namespace", "pod"} <= names["qgx-pod-monitoring"]
     assert {"cluster", "namespace", "service"} <= names["qgx-http-overview"] & names["qgx-event-monitoring"]
     logs = variables_of(dashboards["qgx-backend-logs"])
@@ -311,7 +323,9 @@ def test_links_to_backend_logs_carry_filters_that_exist_there(dashboards: dict[s
 
 def test_http_overview_links_logs_with_the_same_filters(dashboards: dict[str, dict[str, Any]]) -> None:
     dashboard = dashboards["qgx-http-overview"]
-    by_uri = [link for where, link in links_of(dashboard) if "uri" in where and "var-search" in link.get("url", "")]
+    by_uri = [
+        link for where, link in links_of(dashboard) if "uri" in where and "var-search" in link.get("url", "")
+    ]
     assert by_uri
     for link in by_uri:
         query = link["url"].split("?", 1)[1]
@@ -405,10 +419,15 @@ def test_catalog_lists_every_metric_and_label_the_dashboards_use(
     seen = set()
     for uid, dashboard in dashboards.items():
         prometheus_texts = [
-            q for p in panels_of(dashboard) if p.get("datasource", {}).get("type") == "prometheus" for q in queries_of(p)
+            q
+            for p in panels_of(dashboard)
+            if p.get("datasource", {}).get("type") == "prometheus"
+            for q in queries_of(p)
         ]
         prometheus_texts += [
-            v["query"] for v in dashboard["templating"]["list"] if v.get("datasource", {}).get("type") == "prometheus"
+            v["query"]
+            for v in dashboard["templating"]["list"]
+            if v.get("datasource", {}).get("type") == "prometheus"
         ]
         for text in prometheus_texts:
             for metric, matchers in selector.findall(text):
@@ -419,7 +438,9 @@ def test_catalog_lists_every_metric_and_label_the_dashboards_use(
     assert {"kube_pod_status_phase", "container_cpu_usage_seconds_total", "qgx_events_total"} <= seen
 
 
-def test_catalog_lists_the_loki_labels_and_json_fields(dashboards: dict[str, dict[str, Any]], catalog: dict) -> None:
+def test_catalog_lists_the_loki_labels_and_json_fields(
+    dashboards: dict[str, dict[str, Any]], catalog: dict
+) -> None:
     labels, fields = set(catalog["loki"]["labels"]), set(catalog["loki"]["fields"])
     assert {"traceId", "level", "logger", "uri"} <= fields
     for panel in panels_of(dashboards["qgx-backend-logs"]):
@@ -458,7 +479,9 @@ def test_source_map_points_every_panel_at_its_line(out: Path, dashboards: dict[s
             file, line = sourcemap[f"dashboard:{uid}/panel:{panel['id']}"].split(":")
             assert file == f"dashboards/{module}.py", panel["title"]
             text = (REPO / file).read_text().splitlines()[int(line) - 1]
-            assert HELPER_OF[panel["type"]] in text, f"{uid}: {panel['title']!r} maps to {file}:{line}: {text!r}"
+            assert HELPER_OF[panel["type"]] in text, (
+                f"{uid}: {panel['title']!r} maps to {file}:{line}: {text!r}"
+            )
 
 
 def test_a_row_too_wide_is_a_one_line_error_at_its_line(project_copy: Path) -> None:

@@ -162,6 +162,10 @@ def details_of(obj: ObjectChange, **match: str) -> list:
     return [d for d in obj.details if all(getattr(d, k) == v for k, v in match.items())]
 
 
+def query_text_of(target: dict) -> str:
+    return next(target[k] for k in ("expr", "rawSql", "query") if isinstance(target.get(k), str))
+
+
 def edit_query_panel(edit: Callable[[dict, dict], None]) -> Mutation:
     """A mutation of the first panel with a query (edit(dashboard, panel) changes both in place)."""
 
@@ -238,6 +242,9 @@ def test_dashboard_added_and_removed(base: Path, tmp_path: Path) -> None:
     statuses = {c.key: c.status for c in report.changes if c.kind == "dashboard"}
     removed_uid = dashboard_with_query(base)[1]["uid"]
     assert statuses == {"brand-new": "added", removed_uid: "removed"}
+    added = next(c for c in report.changes if c.key == "brand-new")
+    panel_count = len(panels_with_queries(dashboard_with_query(base)[1]))
+    assert len({d.name for d in added.details if d.scope == "panel" and d.change == "added"}) >= panel_count
 
 
 def test_panel_added_removed_renamed(base: Path, tmp_path: Path) -> None:
@@ -260,7 +267,11 @@ def test_panel_added_removed_renamed(base: Path, tmp_path: Path) -> None:
         container.remove(panel)
 
     removed = only_change(diff_after(base, tmp_path / "r", edit_query_panel(remove)), "dashboard")
-    assert [d.change for d in removed.details] == ["removed"] and removed.details[0].scope == "panel"
+    assert {(d.scope, d.change) for d in removed.details} == {("panel", "removed")}
+    _, _, panel = dashboard_with_query(base)
+    gone = query_text_of(panel["targets"][0])
+    assert any(d.field.startswith("query ") and d.old == gone for d in removed.details)  # its query is shown
+    assert "1 panel removed" in removed.headline()
 
 
 def test_renumbered_panel_is_moved_not_removed_and_added(base: Path, tmp_path: Path) -> None:
@@ -588,7 +599,7 @@ def test_markdown_has_summary_table_and_a_section_per_dashboard(base: Path, tmp_
     assert "| dashboards | 0 | 0 | 1 |" in markdown and "| panels | 0 | 0 | 1 |" in markdown
     summary = f"<details><summary>Dashboard “{change.title}” ({change.key}) — 1 panel changed</summary>"
     assert summary in markdown
-    assert "**panel “Panel <b> & co”" in markdown  # list items are Markdown, not HTML-escaped
+    assert "**panel “Panel &lt;b&gt; &amp; co”" in markdown  # a title never turns into HTML
     assert "unit: `" in markdown and "`crafted-unit`" in markdown
     assert markdown.count("<details>") == markdown.count("</details>") == 1
 

@@ -553,3 +553,43 @@ def test_export_live_matches_export_desired_after_publish(stack: Stack, out: Pat
     assert [k for k in changed if changed[k] != desired.get(k)] == [
         f"grafana/dashboards/{arts.dashboards[0].folder_uid}/{uid}.json"
     ]
+
+
+def test_read_only_token_stops_at_the_first_refused_write(out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    viewer = "glsa_viewer-canary-5e1d"
+    with GrafanaEmulator(tokens={TOKEN}, viewer_tokens={viewer}) as grafana, MimirEmulator() as mimir:
+        env = {
+            "GRAFANA_URL": grafana.url,
+            "GRAFANA_TOKEN": viewer,
+            "MIMIR_ADDRESS": mimir.url,
+            "QGX_MYSQL_PASSWORD": MYSQL_PASSWORD,
+            "SLACK_WEBHOOK_URL": SLACK_URL,
+        }
+        done = run_cli("publish", "--env", "dev", "--out", str(out), "--retry-delay", "0", env=env)
+        assert not grafana.datasources and not grafana.dashboards
+        assert grafana.write_count() <= 4  # at most the requests already in flight (--concurrency 4)
+        assert mimir.write_count() == 0  # later stages never ran
+    assert done.returncode == 3
+    error_lines = done.stderr.strip().splitlines()
+    assert len(error_lines) == 1 and "denied access" in error_lines[0] and "GRAFANA_TOKEN" in error_lines[0]
+    assert viewer not in done.stdout + done.stderr and "Traceback" not in done.stderr
+
+
+def test_nested_folders_are_created_parents_first_then_moved_and_renamed(stack: Stack, out: Path) -> None:
+    assert lgtm("publish", out) == 0
+    folders_file = out / "grafana" / "folders.yaml"
+    folders = yaml.safe_load(folders_file.read_text())["folders"]
+    child = folders[0]["uid"]
+    nested = [
+        {"uid": "platform", "title": "Platform"},
+        {**folders[0], "title": "Renamed", "parentUid": "platform"},
+    ]
+    folders_file.write_text(yaml.safe_dump({"folders": nested + folders[1:]}))
+
+    assert lgtm("publish", out) == 0
+    g = stack.grafana
+    assert g.folders["platform"].parent_uid == "" and g.folders[child].parent_uid == "platform"
+    assert g.folders[child].title == "Renamed"
+    created = [r for r in g.request_log if r.method == "POST" and r.path == "/api/folders"]
+    assert [r.json()["uid"] for r in created][-1] == "platform"
+    assert lgtm("plan", out) == 0

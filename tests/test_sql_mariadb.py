@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,9 +19,16 @@ from lgtm_dash.compile import build
 from lgtm_dash.lint.checks.sql_checks import rendered_sql, target_format
 from lgtm_dash.lint.context import Catalog, LintContext, Query
 from lgtm_dash.lint.engine import lint
-from lgtm_dash.lint.inputs import read_out_tree
+from lgtm_dash.lint.inputs import DashboardDoc, read_out_tree
 from lgtm_dash.lint.registry import all_checks
-from lgtm_dash.lint.sql import DEFAULT_FROM_MS, DEFAULT_TO_MS, TIME_COLUMNS
+from lgtm_dash.lint.sql import (
+    DEFAULT_FROM_MS,
+    DEFAULT_TO_MS,
+    TIME_COLUMNS,
+    RenderedSql,
+    SqlRenderer,
+    render_target,
+)
 from tests.helpers import REPO, require_binary
 from tests.mariadb import MariaDB, QueryFailed, seed
 
@@ -67,29 +75,73 @@ def repository_queries(tmp_path_factory: pytest.TempPathFactory) -> tuple[LintCo
     return sql_queries(REPO, tmp_path_factory.mktemp("build") / "out")
 
 
+def run_all(
+    db: MariaDB, queries: list[Query], render: Callable[[Query], RenderedSql]
+) -> tuple[list[str], dict[str, int]]:
+    """Run every query: (failures naming dashboard, panel and query with the server's message,
+    rows returned by each time_series query)."""
+    failures: list[str] = []
+    time_series_rows: dict[str, int] = {}
+    for query in queries:
+        rendered = render(query)
+        if rendered.text is None:
+            failures.append(f"{query.label}: cannot render: {rendered.problem}")
+            continue
+        try:
+            result = db.query(rendered.text, database=DATABASE)
+        except QueryFailed as err:
+            failures.append(f"{query.label}: {err}\n    {rendered.text}")
+            continue
+        if target_format(query) == "time_series":
+            if not TIME_COLUMNS & {c.lower() for c in result.columns}:
+                failures.append(f"{query.label}: time_series query returned no time column: {result.columns}")
+            time_series_rows[query.label] = len(result.rows)
+    return failures, time_series_rows
+
+
 def test_every_dashboard_sql_query_runs_on_mariadb(
     mariadb: MariaDB, repository_queries: tuple[LintContext, list[Query]]
 ) -> None:
     ctx, queries = repository_queries
     assert queries, "the repository's dashboards have no MySQL queries to run"
-    failures: list[str] = []
-    returned_rows = 0
-    for query in queries:
-        rendered = rendered_sql(query, ctx)
-        if rendered.text is None:
-            failures.append(f"{query.label}: cannot render: {rendered.problem}")
-            continue
-        try:
-            result = mariadb.query(rendered.text, database=DATABASE)
-        except QueryFailed as err:
-            failures.append(f"{query.label}: {err}\n    {rendered.text}")
-            continue
-        returned_rows += len(result.rows)
-        if target_format(query) == "time_series" and not TIME_COLUMNS & {c.lower() for c in result.columns}:
-            failures.append(f"{query.label}: time_series query returned no time column: {result.columns}")
+    failures, _ = run_all(mariadb, queries, lambda query: rendered_sql(query, ctx))
     assert not failures, f"{len(failures)} of {len(queries)} queries failed:\n" + "\n".join(failures)
-    # the generated rows lie in the rendered time range, so the queries see data, not just an empty result
-    assert returned_rows > 0
+
+
+def test_with_variable_values_from_the_server_the_time_series_see_the_data(
+    mariadb: MariaDB, repository_queries: tuple[LintContext, list[Query]]
+) -> None:
+    """As in Grafana: each MySQL query variable offers what its query returns, "All" selects every value."""
+    ctx, queries = repository_queries
+    renderers: dict[int, SqlRenderer] = {}
+
+    def render(query: Query) -> RenderedSql:
+        dashboard = query.dashboard
+        assert dashboard is not None
+        if id(dashboard) not in renderers:
+            renderers[id(dashboard)] = SqlRenderer.for_templating(
+                server_values(mariadb, ctx, dashboard, queries)
+            )
+        return render_target(query.text, renderers[id(dashboard)])
+
+    failures, time_series_rows = run_all(mariadb, queries, render)
+    assert not failures, "\n".join(failures)
+    # the generated rows lie in the rendered time range: the time filters and groupings select them
+    assert time_series_rows and any(time_series_rows.values()), time_series_rows
+
+
+def server_values(db: MariaDB, ctx: LintContext, dashboard: DashboardDoc, queries: list[Query]) -> list[Any]:
+    """The dashboard's templating with each MySQL query variable set to every value its query returns."""
+    by_name = {q.ref: q for q in queries if q.origin == "variable" and q.dashboard is dashboard}
+    entries: list[Any] = []
+    for entry in dashboard.templating:
+        query = by_name.get(str(entry.get("name")))
+        if query is not None and query.text:
+            text = rendered_sql(query, ctx).text or ""
+            values = [row[0] for row in db.query(text, database=DATABASE).rows]
+            entry = {**entry, "current": {"value": values, "text": values}}
+        entries.append(entry)
+    return entries
 
 
 def test_the_linter_agrees_that_the_repository_queries_are_clean(

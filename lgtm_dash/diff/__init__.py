@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         report = compute(args, Path(tmp), secrets)
     if args.format == "text" and args.output is None:
         text = render_text(report)
-        if secrets:
+        if redact(text.plain, secrets) != text.plain:  # rare: lose the colours rather than show a secret
             text = type(text)(redact(text.plain, secrets))
         console.print(text, end="")
     else:

@@ -85,6 +85,20 @@ def query_text(target: dict[str, Any]) -> tuple[str | None, str | None]:
     return None, None
 
 
+def whole_panel(change: str, panel: FlatPanel) -> list[Detail]:
+    """A panel added or removed as a whole, with its queries (what a reviewer needs to judge it)."""
+    side = "new" if change == ADDED else "old"
+    details = [Detail(change=change, scope="panel", name=panel.label, **{side: panel.data.get("type")})]
+    for target in panel.data.get("targets") or []:
+        _, text = query_text(target)
+        if text is not None:
+            field = f"query {target.get('refId') or '?'}"
+            details.append(
+                Detail(change=change, scope="panel", name=panel.label, field=field, **{side: text})
+            )
+    return details
+
+
 def target_details(scope: str, name: str, old: list[dict], new: list[dict]) -> list[Detail]:
     details: list[Detail] = []
     old_by = match_by(old, lambda t: str(t.get("refId") or "?"))
@@ -246,11 +260,14 @@ def dashboard_change(
     title = str(current.data.get("title") or current.uid)
     source = arts.sourcemap.get(f"dashboard:{current.uid}")
     if old is None or new is None:
+        status = ADDED if old is None else REMOVED
+        listed = [d for panel in flatten_panels(current.data) for d in whole_panel(status, panel)]
         return ObjectChange(
             kind="dashboard",
             key=current.uid,
             title=title,
-            status=ADDED if old is None else REMOVED,
+            status=status,
+            details=tuple(listed),
             source=source,
         )
     details: list[Detail] = []
@@ -272,8 +289,10 @@ def dashboard_change(
     pairs, removed, added = match_panels(flatten_panels(old.data), flatten_panels(new.data))
     for a, b in pairs:
         details += panel_details(a, b)
-    details += [Detail(change=REMOVED, scope="panel", name=p.label) for p in removed]
-    details += [Detail(change=ADDED, scope="panel", name=p.label) for p in added]
+    for panel in removed:
+        details += whole_panel(REMOVED, panel)
+    for panel in added:
+        details += whole_panel(ADDED, panel)
     if not details:
         return None
     return ObjectChange(

@@ -41,11 +41,12 @@ def grouped(details: tuple[Detail, ...]) -> Iterator[tuple[str, list[Detail]]]:
     yield from groups.items()
 
 
-def whole_part_change(details: list[Detail]) -> Detail | None:
-    """The single detail when a whole part was added or removed (e.g. a panel), else None."""
-    if len(details) == 1 and not details[0].field and details[0].change in (ADDED, REMOVED):
-        return details[0]
-    return None
+def split_whole(details: list[Detail]) -> tuple[Detail | None, list[Detail]]:
+    """(the detail saying a whole part was added or removed — e.g. a panel —, the details under it)."""
+    first = details[0]
+    if first.scope and not first.field and first.change in (ADDED, REMOVED):
+        return first, details[1:]
+    return None, details
 
 
 def describe(detail: Detail) -> str:
@@ -81,16 +82,16 @@ def render_text(report: DiffReport) -> Text:
         out.append("\n")
         for subject, details in grouped(obj.details):
             indent = "  "
-            whole = whole_part_change(details)
-            if subject and whole is not None:
-                out.append(f"  {MARK[whole.change]} {subject} {whole.change}", style=STYLE[whole.change])
+            whole, rest = split_whole(details)
+            if whole is not None:
                 extra = whole.new if whole.change == ADDED else whole.old
+                out.append(f"  {MARK[whole.change]} {subject} {whole.change}", style=STYLE[whole.change])
                 out.append(f": {extra}\n" if extra else "\n")
-                continue
-            if subject:
+                indent = "      "
+            elif subject:
                 out.append(f"  ~ {subject}\n", style="yellow")
                 indent = "      "
-            for detail in details:
+            for detail in rest:
                 out.append(f"{indent}{describe(detail)}\n")
                 for line in detail.diff:
                     style = {"+": "green", "-": "red", "@": "cyan"}.get(line[:1], "")
@@ -103,6 +104,11 @@ def render_text(report: DiffReport) -> Text:
 # ---------------------------------------------------------------- markdown
 
 
+def escape(text: str) -> str:
+    """Names written as Markdown text: `<`, `>`, `&` must not become HTML (a title could close a section)."""
+    return html.escape(text, quote=False)
+
+
 def code(value: str) -> str:
     """An inline Markdown code span that survives backticks in the value."""
     value = value.replace("\n", " ")
@@ -112,7 +118,7 @@ def code(value: str) -> str:
 
 
 def describe_markdown(detail: Detail) -> str:
-    name = detail.field or "value"
+    name = escape(detail.field or "value")
     if detail.diff:
         return f"{name} {detail.change}:"
     if detail.change == ADDED:
@@ -133,23 +139,24 @@ def diff_block(lines: tuple[str, ...], indent: str) -> list[str]:
 
 
 def markdown_section(obj: ObjectChange) -> str:
-    summary = html.escape(f"{object_label(obj)} — {obj.headline()}", quote=False)
+    summary = escape(f"{object_label(obj)} — {obj.headline()}")
     lines = [f"<details><summary>{summary}</summary>", ""]
     if obj.source:
         lines += [f"Defined at `{obj.source}`.", ""]
     for subject, details in grouped(obj.details):
-        whole = whole_part_change(details)
-        if subject and whole is not None:
+        whole, rest = split_whole(details)
+        indent = "  "
+        if whole is not None:
             extra = whole.new if whole.change == ADDED else whole.old
             lines.append(
-                f"- {MARK[whole.change]} **{subject}** {whole.change}" + (f": {code(extra)}" if extra else "")
+                f"- {MARK[whole.change]} **{escape(subject)}** {whole.change}"
+                + (f": {code(extra)}" if extra else "")
             )
-            continue
-        indent = "  "
-        if subject:
-            lines.append(f"- **{subject}**")
             indent = "    "
-        for detail in details:
+        elif subject:
+            lines.append(f"- **{escape(subject)}**")
+            indent = "    "
+        for detail in rest:
             lines.append(f"{indent[2:]}- {describe_markdown(detail)}")
             if detail.diff:
                 lines += diff_block(detail.diff, indent)
@@ -177,7 +184,7 @@ def render_markdown(report: DiffReport, title: str = "lgtm-dash diff") -> str:
         for obj in objects:
             section = markdown_section(obj)
             if len(text) + len(section) > MARKDOWN_LIMIT:
-                omitted.append(object_label(obj))
+                omitted.append(escape(object_label(obj)))
                 continue
             text += section + "\n"
     if omitted:

@@ -267,6 +267,11 @@ def read_rule_file(path: Path, *, strict: bool = True) -> list[RuleGroupDoc]:
     for node, data in documents:
         if data is None:
             continue
+        if isinstance(data, Mapping) and data.get("kind") == "PrometheusRule" and isinstance(data.get("spec"), Mapping):
+            # A prometheus-operator PrometheusRule resource: the rule file is its spec.
+            name = (data.get("metadata") or {}).get("name") if isinstance(data.get("metadata"), Mapping) else None
+            node = _mapping_child(node, "spec") or node
+            data = {"namespace": name or path.stem, **data["spec"]}
         if not isinstance(data, Mapping) or "groups" not in data:
             if strict:
                 raise DefinitionError("not a rule file: expected a `groups:` list", f"{shown}:{node.start_mark.line + 1}")

@@ -7,6 +7,7 @@ else (4xx, conflicts, bad input) fails at once, because trying again cannot chan
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +51,15 @@ def auth_message(service: str, url: str, status: int, credential: str, detail: s
     what = "rejected the credentials" if status == 401 else "denied access"
     more = f": {detail}" if detail else ""
     return f"{service} at {url} {what} (HTTP {status}{more}); check {credential}"
+
+
+def connection_problem(err: BaseException) -> str:
+    """The useful part of a connection error (`[Errno 111] Connection refused`), not the pool's essay."""
+    text = " ".join(str(err).split())
+    found = re.search(r"\[Errno -?\d+\][^')\]]*", text)
+    if found:
+        return found.group(0).strip()
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def is_retryable_status(status: int) -> bool:

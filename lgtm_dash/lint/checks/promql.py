@@ -168,7 +168,8 @@ class HistogramKeepsLe(Check):
             return
         for node, _ in walk(ast):
             if call_name(node) == "histogram_quantile" and len(node.args) == 2:
-                culprit = _drops_le(node.args[1])
+                classic = any((metric_name(sel) or "").endswith("_bucket") for sel, _ in selectors(node.args[1]))
+                culprit = _drops_le(node.args[1]) if classic else None  # native histograms have no `le`
                 if culprit is not None:
                     yield self.report(
                         ctx,
@@ -191,6 +192,8 @@ def _drops_le(node: object) -> str | None:
                 grouping = f" {'without' if without else 'by'} ({', '.join(labels)})" if modifier else ""
                 return one_line(f"{op}{grouping}", 60)
         return _drops_le(node.expr)
+    if isinstance(node, pp.BinaryExpr):
+        return _binary_drops_le(node)
     for child in children(node):
         if isinstance(child, pp.NumberLiteral | pp.StringLiteral):
             continue
@@ -198,6 +201,28 @@ def _drops_le(node: object) -> str | None:
         if found:
             return found
     return None
+
+
+def _binary_drops_le(node: pp.BinaryExpr) -> str | None:
+    """Follow the side whose labels the result carries (Prometheus' vector matching rules)."""
+    lhs, rhs = unwrap(node.lhs), unwrap(node.rhs)
+    if isinstance(lhs, pp.NumberLiteral):
+        return _drops_le(rhs)
+    if isinstance(rhs, pp.NumberLiteral):
+        return _drops_le(lhs)
+    modifier = node.modifier
+    card = str(modifier.card) if modifier is not None else ""
+    op = op_text(node)
+    if card.endswith("OneToMany"):
+        return _drops_le(rhs)
+    if op == "or":
+        return _drops_le(lhs) or _drops_le(rhs)
+    matching = modifier.matching if modifier is not None else None
+    if matching is not None and not card.endswith("ManyToOne") and op not in ("and", "unless"):
+        on = "Include" in str(matching.type)
+        if ("le" in list(matching.labels)) != on:
+            return one_line(f"{'on' if on else 'ignoring'} ({', '.join(matching.labels)})", 60)
+    return _drops_le(lhs)
 
 
 @register

@@ -14,7 +14,7 @@ from ..context import LintContext
 from ..findings import Finding, Severity, one_line
 from ..gotemplate import TemplateError, check_template
 from ..inputs import RuleDoc, RuleGroupDoc
-from ..promql_ast import COMPARISON_OPS, SET_OPS, call_name, metric_name, op_text, selectors, unwrap
+from ..promql_ast import COMPARISON_OPS, call_name, metric_name, op_text, selectors, unwrap
 from ..registry import Check, register
 from .dashboard import DASHBOARD_LINK
 
@@ -33,9 +33,14 @@ MAX_FOR = timedelta(days=1)
 ALWAYS_FIRING_FUNCTIONS = frozenset({"vector", "absent", "absent_over_time"})
 
 
+ZERO_DURATION = re.compile(r"^(0+(ms|s|m|h|d|w|y))+$")
+
+
 def parse_duration(value: Any) -> timedelta | None:
     if not isinstance(value, str) or not value:
         return None
+    if ZERO_DURATION.match(value):
+        return timedelta(0)  # valid in Prometheus; promql-parser rejects it
     try:
         return pp.parse_duration(value)
     except BaseException as err:  # the Rust parser raises ValueError
@@ -222,20 +227,19 @@ def _normalized_expr(rule: RuleDoc, ctx: LintContext) -> str:
 class Duplicate(Check):
     id = "rule/duplicate"
     severity = Severity.ERROR
-    summary = "no rule is defined twice (same record name and labels, or same alert, labels and expression)"
+    summary = "no rule is defined twice (same kind, name, labels and expression)"
 
     def check_run(self, ctx: LintContext) -> Iterable[Finding]:
         seen: dict[tuple[Any, ...], RuleDoc] = {}
+        key: tuple[Any, ...]
         for group in ctx.input.rule_groups:
             for rule in group.rules:
                 labels = rule.data.get("labels") if isinstance(rule.data.get("labels"), Mapping) else {}
                 label_key = tuple(sorted((str(k), str(v)) for k, v in labels.items()))
-                if "record" in rule.data:
-                    key: tuple[Any, ...] = ("record", rule.name, label_key)
-                elif "alert" in rule.data:
-                    key = ("alert", rule.name, label_key, _normalized_expr(rule, ctx))
-                else:
+                if "record" not in rule.data and "alert" not in rule.data:
                     continue
+                # Same name with different expressions is a common, valid way to build one series from parts.
+                key = ("alert" in rule.data, rule.name, label_key, _normalized_expr(rule, ctx))
                 first = seen.setdefault(key, rule)
                 if first is not rule:
                     where = first.location()
@@ -260,11 +264,13 @@ def has_condition(node: Any) -> bool:
         op = op_text(node)
         if op in COMPARISON_OPS and not (node.modifier is not None and node.modifier.return_bool):
             return True
-        if op in SET_OPS:
-            return has_condition(node.lhs) or has_condition(node.rhs)
+        if op in ("and", "unless"):
+            return True  # filters the left side by the right one
+        if op == "or":
+            return has_condition(node.lhs) and has_condition(node.rhs)
         return False
-    if isinstance(node, pp.AggregateExpr) and op_text(node) in ("topk", "bottomk", "limitk"):
-        return True
+    if isinstance(node, pp.AggregateExpr):
+        return op_text(node) in ("topk", "bottomk", "limitk") or has_condition(node.expr)
     return call_name(node) in ALWAYS_FIRING_FUNCTIONS
 
 
