@@ -64,6 +64,7 @@ class DashboardSpec:
     service: str
     namespace: str
     folder: int
+    window: str  # the default of the dashboard's trend window variable
     rows: tuple[RowSpec, ...]
 
     @property
@@ -103,7 +104,6 @@ def dashboard_spec(index: int) -> DashboardSpec:
     logs = f'{{namespace="$namespace", app="{service}"}}'
     quantile = (0.95, 0.99, 0.999)[index % 3]
     slow_ms = 500 + 100 * (index % 10)
-    window = ("1h", "6h", "1d")[index % 3]
     rows = (
         RowSpec(
             "Traffic",
@@ -111,7 +111,7 @@ def dashboard_spec(index: int) -> DashboardSpec:
                 PanelSpec("stat", "Request rate", "MIMIR", ((f"sum(rate(qgx_http_requests_total{{{http}}}[$__rate_interval]))", ""),), "reqps"),
                 PanelSpec("stat", "Error ratio", "MIMIR", ((f"sum(rate(qgx_http_errors_total{{{http}}}[$__rate_interval])) / sum(rate(qgx_http_requests_total{{{http}}}[$__rate_interval]))", ""),), "percentunit"),
                 PanelSpec("stat", f"p{quantile * 100:g} latency", "MIMIR", ((f"histogram_quantile({quantile}, sum by (le) (rate(qgx_http_request_duration_ms_bucket{{{http}}}[$__rate_interval])))", ""),), "ms"),
-                PanelSpec("timeseries", "Requests by status", "MIMIR", ((f"sum by (status_code) (rate(qgx_http_requests_total{{{http}}}[$__rate_interval]))", "{{status_code}}"),), "reqps"),
+                PanelSpec("timeseries", "Requests by status", "MIMIR", ((f"sum by (status) (rate(qgx_http_requests_total{{{http}}}[$__rate_interval]))", "{{status}}"),), "reqps"),
                 PanelSpec(
                     "timeseries",
                     "Latency percentiles",
@@ -131,7 +131,7 @@ def dashboard_spec(index: int) -> DashboardSpec:
                 PanelSpec("timeseries", "CPU by pod", "MIMIR", ((f'sum by (pod) (rate(container_cpu_usage_seconds_total{{{pods}, container!=""}}[$__rate_interval]))', "{{pod}}"),), "short"),
                 PanelSpec("timeseries", "Memory working set", "MIMIR", ((f'sum by (pod) (container_memory_working_set_bytes{{{pods}, container!=""}})', "{{pod}}"),), "bytes"),
                 PanelSpec("timeseries", "CPU throttling", "MIMIR", ((f"sum by (pod) (rate(container_cpu_cfs_throttled_periods_total{{{pods}}}[$__rate_interval])) / sum by (pod) (rate(container_cpu_cfs_periods_total{{{pods}}}[$__rate_interval]))", "{{pod}}"),), "percentunit"),
-                PanelSpec("stat", "Restarts (1h)", "MIMIR", ((f"sum(increase(kube_pod_container_status_restarts_total{{{pods}}}[1h]))", ""),), "short"),
+                PanelSpec("stat", "Restarts", "MIMIR", ((f"sum(increase(kube_pod_container_status_restarts_total{{{pods}}}[$__range]))", ""),), "short"),
                 PanelSpec(
                     "timeseries",
                     "Network",
@@ -148,11 +148,11 @@ def dashboard_spec(index: int) -> DashboardSpec:
         RowSpec(
             "Long-term",
             (
-                PanelSpec("timeseries", f"Requests per {window}", "THANOS", ((f"sum(increase(qgx_http_requests_total{{{http}}}[{window}]))", "requests"),), "short"),
-                PanelSpec("stat", "Availability (30d)", "THANOS", ((f"1 - sum(increase(qgx_http_errors_total{{{http}}}[30d])) / sum(increase(qgx_http_requests_total{{{http}}}[30d]))", ""),), "percentunit"),
-                PanelSpec("timeseries", "p99 latency trend", "THANOS", ((f"histogram_quantile(0.99, sum by (le) (rate(qgx_http_request_duration_ms_bucket{{{http}}}[{window}])))", "p99"),), "ms"),
+                PanelSpec("timeseries", "Requests per $window", "THANOS", ((f"sum(increase(qgx_http_requests_total{{{http}}}[$window]))", "requests"),), "short"),
+                PanelSpec("stat", "Availability", "THANOS", ((f"1 - sum(increase(qgx_http_errors_total{{{http}}}[$__range])) / sum(increase(qgx_http_requests_total{{{http}}}[$__range]))", ""),), "percentunit"),
+                PanelSpec("timeseries", "p99 latency trend", "THANOS", ((f"histogram_quantile(0.99, sum by (le) (rate(qgx_http_request_duration_ms_bucket{{{http}}}[$window])))", "p99"),), "ms"),
                 PanelSpec("bar_gauge", "Top pods by memory", "THANOS", ((f"topk(5, max by (pod) (max_over_time(container_memory_working_set_bytes{{{pods}}}[7d])))", "{{pod}}"),), "bytes", instant=True),
-                PanelSpec("timeseries", "Error budget burn", "THANOS", ((f"(sum(rate(qgx_http_errors_total{{{http}}}[{window}])) / sum(rate(qgx_http_requests_total{{{http}}}[{window}]))) / 0.001", "burn rate"),), "short"),
+                PanelSpec("timeseries", "Error budget burn", "THANOS", ((f"(sum(rate(qgx_http_errors_total{{{http}}}[$window])) / sum(rate(qgx_http_requests_total{{{http}}}[$window]))) / 0.001", "burn rate"),), "short"),
                 PanelSpec(
                     "timeseries",
                     "CPU requested vs used",
@@ -182,7 +182,7 @@ def dashboard_spec(index: int) -> DashboardSpec:
                 PanelSpec("timeseries", "Messages by status", "MYSQL", ((f"SELECT $__timeGroupAlias(created_at, '5m'), status AS metric, COUNT(*) AS value FROM raw_message WHERE $__timeFilter(created_at) AND source = '{service}' GROUP BY 1, 2 ORDER BY 1", ""),), "short"),
                 PanelSpec("stat", "Failed messages", "MYSQL", ((f"SELECT COUNT(*) AS value FROM raw_message WHERE $__timeFilter(created_at) AND source = '{service}' AND status = 'FAILED'", ""),), "short", sql_format="table"),
                 PanelSpec("timeseries", "Processing lag", "MYSQL", ((f"SELECT $__timeGroupAlias(created_at, '5m'), AVG(TIMESTAMPDIFF(SECOND, created_at, processed_at)) AS lag FROM raw_message WHERE $__timeFilter(created_at) AND source = '{service}' AND processed_at IS NOT NULL GROUP BY 1 ORDER BY 1", ""),), "s"),
-                PanelSpec("table", "Latest failures", "MYSQL", ((f"SELECT created_at, id, error FROM raw_message WHERE $__timeFilter(created_at) AND source = '{service}' AND status = 'FAILED' ORDER BY created_at DESC LIMIT 50", ""),), "short", sql_format="table"),
+                PanelSpec("table", "Latest failures", "MYSQL", ((f"SELECT created_at, id, last_error FROM raw_message WHERE $__timeFilter(created_at) AND source = '{service}' AND status = 'FAILED' ORDER BY created_at DESC LIMIT 50", ""),), "short", sql_format="table"),
                 PanelSpec("pie_chart", "Messages by type", "MYSQL", ((f"SELECT message_type AS metric, COUNT(*) AS value FROM raw_message WHERE $__timeFilter(created_at) AND source = '{service}' GROUP BY message_type", ""),), "short", sql_format="table"),
                 PanelSpec("stat", "Throughput", "MYSQL", ((f"SELECT COUNT(*) / GREATEST(TIMESTAMPDIFF(SECOND, $__timeFrom(), $__timeTo()), 1) AS value FROM raw_message WHERE $__timeFilter(processed_at) AND source = '{service}'", ""),), "short", sql_format="table"),
             ),
@@ -195,6 +195,7 @@ def dashboard_spec(index: int) -> DashboardSpec:
         service=service,
         namespace=namespace,
         folder=index % FOLDER_COUNT,
+        window=("1h", "6h", "1d")[index % 3],
         rows=rows,
     )
     assert len(spec.panels()) == PANELS_PER_DASHBOARD
@@ -238,7 +239,9 @@ def lgtm_module(spec: DashboardSpec) -> str:
 
 from grafanalib.core import Dashboard, Templating, Time
 
-from dashboards._common import LEVEL, LOKI, MIMIR, MYSQL, THANOS, cluster_variable, namespace_variable
+from dashboards._common import (
+    LEVEL, LOKI, MIMIR, MYSQL, THANOS, cluster_variable, namespace_variable, window_variable,
+)
 from dashboards._folders import FOLDERS
 from lgtm_dash.model.dashboard import Board
 from lgtm_dash.model.panels import (
@@ -251,7 +254,9 @@ dashboard = Board(
         tags=["service", {spec.namespace!r}],
         time=Time("now-6h", "now"),
         refresh="1m",
-        templating=Templating(list=[cluster_variable(), namespace_variable({spec.namespace!r}), LEVEL]),
+        templating=Templating(
+            list=[cluster_variable(), namespace_variable({spec.namespace!r}), window_variable({spec.window!r}), LEVEL]
+        ),
         panels=layout(
 {chr(10).join(rows)}
         ),
@@ -274,6 +279,10 @@ THANOS = thanos.ref()
 LOKI = loki.ref()
 MYSQL = mysql.ref()
 LEVEL = custom_variable("level", ["ERROR", "WARN", "INFO", "DEBUG"], multi=True, include_all=True, default=ALL)
+
+
+def window_variable(default: str):
+    return custom_variable("window", ["1h", "6h", "1d", "7d"], label="Trend window", default=default)
 
 
 def cluster_variable():
@@ -462,6 +471,7 @@ dashboard = Dashboard(
         Template(name="cluster", query="label_values(kube_pod_info, cluster)", dataSource=MIMIR, refresh=2),
         Template(name="namespace", query='label_values(kube_pod_info{{cluster="$cluster"}}, namespace)',
                  dataSource=MIMIR, default={spec.namespace!r}, refresh=2),
+        Template(name="window", query="1h,6h,1d,7d", type="custom", default={spec.window!r}),
         Template(name="level", query="ERROR,WARN,INFO,DEBUG", type="custom", multi=True, includeAll=True),
     ]),
     panels=[

@@ -4,6 +4,7 @@ and the `sql/*` checks (one failing and one passing case per rule)."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from lgtm_dash.lint.sql import (
     has_time_filter,
     parse_schema,
 )
-from tests.helpers import corpus
+from tests.helpers import REPO, corpus, run_cli
 
 SQL_CHECKS = [c for c in all_checks() if c.id.startswith("sql/")]
 FROM_MS, TO_MS = 1_700_000_000_000, 1_700_003_600_000
@@ -394,3 +395,43 @@ def test_grafana_devenv_mysql_dashboards_expand_and_parse() -> None:
                     unexpected.append(f"{path.name} {query.label}: {problem.rule} {problem.message}")
     assert checked >= 37, checked
     assert unexpected == []
+
+
+# ------------------------------------------------------------------------------------ through the CLI
+
+
+def plant_in_repository_copy(project: Path, old: str, new: str) -> Path:
+    """Replace the first `old` after the first sql_target( of the MySQL dashboard module in a project copy."""
+    shutil.copy(REPO / "catalog.yaml", project / "catalog.yaml")
+    module = project / "dashboards" / "raw_message_status.py"
+    source = module.read_text()
+    at = source.index(old, source.index("sql_target("))
+    module.write_text(source[:at] + new + source[at + len(old) :])
+    return module
+
+
+def test_lint_cli_reports_a_planted_sql_error_at_the_python_line(project_copy: Path) -> None:
+    plant_in_repository_copy(project_copy, "FROM raw_message", "FROM raw_messages")
+    assert run_cli("--project", str(project_copy), "build").returncode == 0
+    done = run_cli("--project", str(project_copy), "lint", "--format", "json")
+    findings = [f for f in json.loads(done.stdout) if f["rule"].startswith("sql/")]
+    assert done.returncode == 1
+    assert [(f["rule"], f["file"], f["dashboard"]) for f in findings] == [
+        ("sql/unknown-table", "dashboards/raw_message_status.py", "qgx-raw-message-status")
+    ]
+    assert findings[0]["line"] > 0 and "did you mean 'raw_message'" in findings[0]["message"]
+
+
+def test_lint_cli_refuses_a_broken_schema_with_exit_2_and_one_line(project_copy: Path) -> None:
+    shutil.copy(REPO / "catalog.yaml", project_copy / "catalog.yaml")
+    assert run_cli("--project", str(project_copy), "build").returncode == 0
+    schema = project_copy / "datasources" / "mysql_schema.sql"
+    schema.write_text(schema.read_text() + "\nCREATE TABLE broken (id INTEGRAL);\n")
+    done = run_cli("--project", str(project_copy), "lint")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    broken_line = len(schema.read_text().splitlines())  # the broken statement is the last line
+    assert line.startswith(
+        f"error: datasources/mysql_schema.sql:{broken_line}: cannot parse the MySQL schema"
+    )

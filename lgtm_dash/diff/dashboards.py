@@ -142,14 +142,14 @@ def thresholds_text(thresholds: Any) -> str | None:
     return ", ".join(steps) + (f" ({mode})" if mode and mode != "absolute" else "")
 
 
-def panel_details(old: FlatPanel, new: FlatPanel) -> list[Detail]:
+def panel_details(old: FlatPanel, new: FlatPanel, *, report_id: bool = True) -> list[Detail]:
     scope, name = "panel", new.label
     details: list[Detail] = []
     if old.title != new.title:
         details.append(
             Detail(change=RENAMED, scope=scope, name=name, field="title", old=old.title, new=new.title)
         )
-    if old.id != new.id:
+    if report_id and old.id != new.id:
         details.append(
             Detail(change=MOVED, scope=scope, name=name, field="id", old=f"#{old.id}", new=f"#{new.id}")
         )
@@ -287,8 +287,15 @@ def dashboard_change(
     details += field_details(old.data, new.data, ignore=IGNORED_DASHBOARD_KEYS)
     details += variable_details(old.data, new.data)
     pairs, removed, added = match_panels(flatten_panels(old.data), flatten_panels(new.data))
+    renumbered = [(a, b) for a, b in pairs if a.id != b.id]
+    if len(renumbered) > 1:  # a panel inserted above: one line, not one "id moved" per panel below it
+        (first_a, first_b), (last_a, last_b) = renumbered[0], renumbered[-1]
+        span = f"#{first_a.id} → #{first_b.id} … #{last_a.id} → #{last_b.id}"
+        details.append(
+            Detail(change=CHANGED, field="panel ids", new=f"{len(renumbered)} panels renumbered ({span})")
+        )
     for a, b in pairs:
-        details += panel_details(a, b)
+        details += panel_details(a, b, report_id=len(renumbered) == 1)
     for panel in removed:
         details += whole_panel(REMOVED, panel)
     for panel in added:

@@ -44,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
         if args.catalog is not None:
             catalog = Catalog.load(args.catalog)
         elif (args.project / CATALOG_FILE).is_file() and any(p.is_dir() and is_out_tree(p) for p in paths):
-            catalog = Catalog.load(args.project / CATALOG_FILE)  # the catalog describes this project's metrics
+            catalog = Catalog.load(
+                args.project / CATALOG_FILE
+            )  # the catalog describes this project's metrics
     findings = lint(lint_input, catalog=catalog, project=args.project)
 
     checked = ", ".join(display_path(p) for p in paths)

@@ -24,7 +24,15 @@ LANGUAGES = {"prometheus": "promql", "loki": "logql", "mysql": "sql"}
 # Names that give away a datasource's type when only a name is known (legacy string references).
 NAME_HINTS = (("loki", "logql"), ("prom", "promql"), ("mimir", "promql"), ("thanos", "promql"),
               ("cortex", "promql"), ("mysql", "sql"))  # fmt: skip
-BUILTIN_DATASOURCES = {"grafana", "-- grafana --", "-- mixed --", "-- dashboard --", "__expr__", "-100", "mixed"}
+BUILTIN_DATASOURCES = {
+    "grafana",
+    "-- grafana --",
+    "-- mixed --",
+    "-- dashboard --",
+    "__expr__",
+    "-100",
+    "mixed",
+}
 DATASOURCE_VARIABLE = re.compile(r"^\$\{?(\w+)(?::\w+)?\}?$|^\[\[(\w+)\]\]$")
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
@@ -142,7 +150,9 @@ class LintContext:
             for rule in group.rules:
                 expr = rule.data.get("expr")
                 if isinstance(expr, str | int | float) and not isinstance(expr, bool):
-                    found.append(Query(text=str(expr), language="promql", origin="rule", certain=True, rule=rule))
+                    found.append(
+                        Query(text=str(expr), language="promql", origin="rule", certain=True, rule=rule)
+                    )
         return found
 
     def _dashboard_queries(self, dash: DashboardDoc) -> Iterator[Query]:
@@ -202,7 +212,11 @@ class LintContext:
         kind = self.datasource_type(dash, ref)
         if kind is not None:
             return LANGUAGES.get(kind.lower()), True
-        if ref is None or ref == "" or (isinstance(ref, Mapping) and not ref.get("uid") and not ref.get("type")):
+        if (
+            ref is None
+            or ref == ""
+            or (isinstance(ref, Mapping) and not ref.get("uid") and not ref.get("type"))
+        ):
             return default, default is not None
         return None, False
 
@@ -275,7 +289,9 @@ class LintContext:
         )
 
 
-VARIABLE_FUNCTION = re.compile(r"^\s*(label_names|label_values|metrics|query_result)\s*\((.*)\)\s*$", re.DOTALL)
+VARIABLE_FUNCTION = re.compile(
+    r"^\s*(label_names|label_values|metrics|query_result)\s*\((.*)\)\s*$", re.DOTALL
+)
 
 
 def variable_query_promql(text: str) -> str | None:

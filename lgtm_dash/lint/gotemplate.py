@@ -11,14 +11,20 @@ from __future__ import annotations
 import re
 
 PROMETHEUS_VARIABLES = frozenset({"$", "$labels", "$value", "$externalLabels", "$externalURL"})
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # text/template built-ins and the functions Prometheus adds for rule templates.
-FUNCTIONS = frozenset(
+FUNCTIONS = _words(
     """
     and or not len index slice print printf println html js urlquery call eq ne lt le gt ge
     query first label value strvalue args reReplaceAll safeHtml match title toUpper toLower graphLink tableLink
     sortByLabel humanize humanize1024 humanizeDuration humanizePercentage humanizeTimestamp toTime toDuration
     pathPrefix externalURL parseDuration stripPort stripDomain now urlQueryEscape
-    """.split()
+    """
 )
 OPENERS = frozenset({"if", "range", "with", "define", "block"})
 CONSTANTS = frozenset({"true", "false", "nil"})
@@ -67,7 +73,7 @@ def _action_end(text: str, pos: int) -> int:
                 continue
             if char == quote:
                 quote = ""
-        elif char in "\"`":
+        elif char in '"`':
             quote = char
         elif text.startswith("}}", i):
             return i
@@ -83,7 +89,7 @@ def _check_action(body: str, stack: list[str], declared: set[str]) -> None:
     if keyword in OPENERS:
         stack.append(keyword)
         tokens = tokens[1:]
-        if keyword in ("define", "block") and (not tokens or tokens[0][0] not in "\"`"):
+        if keyword in ("define", "block") and (not tokens or tokens[0][0] not in '"`'):
             raise TemplateError(f"{{{{{keyword}}}}} needs a quoted template name")
     elif keyword == "else":
         if not stack or stack[-1] not in ("if", "range", "with"):

@@ -51,7 +51,9 @@ class DashboardDoc:
 
     def location(self, panel: PanelDoc | None = None) -> SourceLocation:
         if self.uid:
-            for key in ((f"dashboard:{self.uid}/panel:{panel.id}",) if panel else ()) + (f"dashboard:{self.uid}",):
+            for key in ((f"dashboard:{self.uid}/panel:{panel.id}",) if panel else ()) + (
+                f"dashboard:{self.uid}",
+            ):
                 if key in self.sources:
                     return SourceLocation.parse(self.sources[key])
         return SourceLocation(self.file, 0)
@@ -80,7 +82,10 @@ class RuleDoc:
         return f"{kind} {self.name!r} (group {self.group!r})"
 
     def location(self) -> SourceLocation:
-        for key in (f"rule:{self.namespace}/{self.group}/{self.name}", f"group:{self.namespace}/{self.group}"):
+        for key in (
+            f"rule:{self.namespace}/{self.group}/{self.name}",
+            f"group:{self.namespace}/{self.group}",
+        ):
             if key in self.sources:
                 return SourceLocation.parse(self.sources[key])
         return SourceLocation(self.file, self.line)
@@ -98,7 +103,11 @@ class RuleGroupDoc:
 
     def location(self) -> SourceLocation:
         key = f"group:{self.namespace}/{self.name}"
-        return SourceLocation.parse(self.sources[key]) if key in self.sources else SourceLocation(self.file, self.line)
+        return (
+            SourceLocation.parse(self.sources[key])
+            if key in self.sources
+            else SourceLocation(self.file, self.line)
+        )
 
 
 @dataclass
@@ -121,7 +130,9 @@ class LintInput:
 # ------------------------------------------------------------------ dashboards
 
 
-def dashboard_doc(data: Mapping[str, Any], file: str, sources: Mapping[str, str] | None = None) -> DashboardDoc:
+def dashboard_doc(
+    data: Mapping[str, Any], file: str, sources: Mapping[str, str] | None = None
+) -> DashboardDoc:
     """A dashboard JSON document (any supported shape) as the linter sees it."""
     if isinstance(data.get("dashboard"), Mapping) and "panels" not in data:
         data = data["dashboard"]  # an API export: {"dashboard": ..., "meta": ...}
@@ -144,7 +155,9 @@ def dashboard_doc(data: Mapping[str, Any], file: str, sources: Mapping[str, str]
 def _flatten_panels(data: Mapping[str, Any]) -> Iterator[PanelDoc]:
     def panel(item: Mapping[str, Any], nested: bool) -> PanelDoc:
         title = item.get("title")
-        return PanelDoc(data=item, title=title if isinstance(title, str) else "", id=item.get("id"), nested=nested)
+        return PanelDoc(
+            data=item, title=title if isinstance(title, str) else "", id=item.get("id"), nested=nested
+        )
 
     for item in data.get("panels") or []:
         if not isinstance(item, Mapping):
@@ -169,7 +182,11 @@ def _from_v2(resource: Mapping[str, Any]) -> dict[str, Any]:
         element_spec = element.get("spec") if isinstance(element, Mapping) else None
         if not isinstance(element_spec, Mapping):
             continue
-        viz = (element_spec.get("vizConfig") or {}) if isinstance(element_spec.get("vizConfig"), Mapping) else {}
+        viz = (
+            (element_spec.get("vizConfig") or {})
+            if isinstance(element_spec.get("vizConfig"), Mapping)
+            else {}
+        )
         viz_spec = viz.get("spec") if isinstance(viz.get("spec"), Mapping) else {}
         targets = []
         queries = ((element_spec.get("data") or {}).get("spec") or {}).get("queries") or []
@@ -209,7 +226,10 @@ def _from_v2(resource: Mapping[str, Any]) -> dict[str, Any]:
         elif isinstance(query, Mapping):
             inner = query.get("spec") if isinstance(query.get("spec"), Mapping) else {}
             entry["query"] = inner.get("query") or inner.get("expr") or ""
-            entry["datasource"] = {"type": query.get("group"), "uid": (query.get("datasource") or {}).get("name")}
+            entry["datasource"] = {
+                "type": query.get("group"),
+                "uid": (query.get("datasource") or {}).get("name"),
+            }
         variables.append(entry)
     return {
         "uid": metadata.get("name"),
@@ -222,7 +242,9 @@ def _from_v2(resource: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _looks_like_dashboard(data: object) -> bool:
-    return isinstance(data, Mapping) and any(k in data for k in ("panels", "rows", "dashboard", "spec", "templating"))
+    return isinstance(data, Mapping) and any(
+        k in data for k in ("panels", "rows", "dashboard", "spec", "templating")
+    )
 
 
 # ---------------------------------------------------------------------- rules
@@ -258,7 +280,9 @@ def read_rule_file(path: Path, *, strict: bool = True) -> list[RuleGroupDoc]:
             loader.dispose()
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
-        raise DefinitionError(f"invalid YAML: {err.problem or err}", f"{shown}:{mark.line + 1 if mark else 0}") from None
+        raise DefinitionError(
+            f"invalid YAML: {err.problem or err}", f"{shown}:{mark.line + 1 if mark else 0}"
+        ) from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
         raise DefinitionError(f"cannot read: {' '.join(str(err).split())}", shown) from None
 
@@ -267,14 +291,24 @@ def read_rule_file(path: Path, *, strict: bool = True) -> list[RuleGroupDoc]:
     for node, data in documents:
         if data is None:
             continue
-        if isinstance(data, Mapping) and data.get("kind") == "PrometheusRule" and isinstance(data.get("spec"), Mapping):
+        if (
+            isinstance(data, Mapping)
+            and data.get("kind") == "PrometheusRule"
+            and isinstance(data.get("spec"), Mapping)
+        ):
             # A prometheus-operator PrometheusRule resource: the rule file is its spec.
-            name = (data.get("metadata") or {}).get("name") if isinstance(data.get("metadata"), Mapping) else None
+            name = (
+                (data.get("metadata") or {}).get("name")
+                if isinstance(data.get("metadata"), Mapping)
+                else None
+            )
             node = _mapping_child(node, "spec") or node
             data = {"namespace": name or path.stem, **data["spec"]}
         if not isinstance(data, Mapping) or "groups" not in data:
             if strict:
-                raise DefinitionError("not a rule file: expected a `groups:` list", f"{shown}:{node.start_mark.line + 1}")
+                raise DefinitionError(
+                    "not a rule file: expected a `groups:` list", f"{shown}:{node.start_mark.line + 1}"
+                )
             continue
         found_groups_key = True
         namespace = str(data.get("namespace") or path.stem)
@@ -337,7 +371,9 @@ def read_dashboard_file(path: Path, *, strict: bool = True) -> DashboardDoc | No
     data = read_json_file(path)
     if not _looks_like_dashboard(data):
         if strict:
-            raise DefinitionError("not a Grafana dashboard (no panels, rows or spec)", f"{display_path(path)}:1")
+            raise DefinitionError(
+                "not a Grafana dashboard (no panels, rows or spec)", f"{display_path(path)}:1"
+            )
         return None
     return dashboard_doc(data, display_path(path))
 
@@ -368,5 +404,7 @@ def read_paths(paths: list[Path]) -> LintInput:
         elif path.suffix in RULE_SUFFIXES:
             result.rule_groups.extend(read_rule_file(path))
         else:
-            raise DefinitionError(f"{path}: expected a dashboard .json, a rule .yaml/.yml file or a directory")
+            raise DefinitionError(
+                f"{path}: expected a dashboard .json, a rule .yaml/.yml file or a directory"
+            )
     return result

@@ -95,7 +95,9 @@ class Variable:
         if not values:
             options = entry.get("options") if isinstance(entry.get("options"), list) else []
             values = tuple(
-                str(o.get("value")) for o in options[:1] if isinstance(o, Mapping) and o.get("value") is not None
+                str(o.get("value"))
+                for o in options[:1]
+                if isinstance(o, Mapping) and o.get("value") is not None
             )
         if not values and kind in {"constant", "textbox", "interval", "custom"}:
             query = entry.get("query")
@@ -159,12 +161,19 @@ class Interpolator:
         name = match.group("plain") or match.group("legacy") or match.group("braced")
         fmt = match.group("legacy_format") or match.group("format")
         fieldpath = match.group("fieldpath")
-        if self.keep_macros and match.group("plain") and name.startswith("__") and text[match.end() :][:1] == "(":
+        if (
+            self.keep_macros
+            and match.group("plain")
+            and name.startswith("__")
+            and text[match.end() :][:1] == "("
+        ):
             return original  # a SQL macro such as $__timeFilter(col): expanded by the SQL checks
         if self.keep_range_macros and name in RANGE_MACROS and not fmt and not fieldpath:
             return original
         if fmt is not None and not _known_format(fmt):
-            raise InterpolationError(f"unknown variable format: {original[2:-1] if original.startswith('${') else fmt}")
+            raise InterpolationError(
+                f"unknown variable format: {original[2:-1] if original.startswith('${') else fmt}"
+            )
 
         variable = self.variables.get(name)
         if name in expanding:  # a variable whose value refers to itself: stop at its name
@@ -244,9 +253,7 @@ def _sql_quote(value: str) -> str:
 FORMATS: dict[str, Callable[[str, tuple[str, ...], tuple[str, ...]], str]] = {
     "csv": lambda name, values, texts: ",".join(values),
     "raw": lambda name, values, texts: ",".join(values),
-    "distributed": lambda name, values, texts: ",".join(
-        [values[0], *(f"{name}={v}" for v in values[1:])]
-    ),
+    "distributed": lambda name, values, texts: ",".join([values[0], *(f"{name}={v}" for v in values[1:])]),
     "doublequote": lambda name, values, texts: ",".join('"' + v.replace('"', '\\"') + '"' for v in values),
     "singlequote": lambda name, values, texts: ",".join("'" + v.replace("'", "\\'") + "'" for v in values),
     "sqlstring": lambda name, values, texts: ",".join(_sql_quote(v) for v in values),
@@ -297,5 +304,6 @@ def _enclosing_quote(text: str, at: int) -> str:
 def variable_references(text: str) -> list[str]:
     """Names of the variables a text refers to (globals like `__interval` included), in order."""
     return [
-        m.group("plain") or m.group("legacy") or m.group("braced") for m in VARIABLE_PATTERN.finditer(text or "")
+        m.group("plain") or m.group("legacy") or m.group("braced")
+        for m in VARIABLE_PATTERN.finditer(text or "")
     ]

@@ -62,7 +62,9 @@ class Check:
     def check_run(self, ctx: LintContext) -> Iterable[Finding]:
         return ()
 
-    def report(self, ctx: LintContext, message: str, *, severity: Severity | None = None, **where: Any) -> Finding:
+    def report(
+        self, ctx: LintContext, message: str, *, severity: Severity | None = None, **where: Any
+    ) -> Finding:
         return ctx.finding(self.id, severity or self.severity, message, **where)
 
 

@@ -23,19 +23,22 @@ def summary(findings: list[Finding], checked: str) -> str:
     errors, warnings = counts[Severity.ERROR], counts[Severity.WARNING]
     if not findings:
         return f"lint: no problems in {checked}"
-    return f"lint: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)} in {checked}"
+    return (
+        f"lint: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)} in {checked}"
+    )
 
 
 def print_text(findings: list[Finding], checked: str, console: Console) -> None:
     for file, group in groupby(findings, key=lambda f: f.file):
-        console.print(f"[bold]{escape(file or '<input>')}[/bold]")
+        console.print(f"[bold]{escape(file or '<input>')}[/bold]", emoji=False)
         for finding in group:
             colour = "red" if finding.severity is Severity.ERROR else "yellow"
             console.print(
                 f"  {escape(location(finding))}: [{colour}]{finding.rule} {finding.severity}[/{colour}] "
-                f"{escape(finding.message)}"
+                f"{escape(finding.message)}",
+                emoji=False,  # `file:100:` must not become an emoji
             )
-    console.print(summary(findings, checked))
+    console.print(summary(findings, checked), emoji=False)
 
 
 def to_json(findings: list[Finding]) -> str:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import re
 
-STANDARD_UNITS = frozenset(
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+STANDARD_UNITS = _words(
     """
     none string short sishort percent percentunit humidity dB candela hex0x hex sci locale pixel
     accMS2 accFS2 accG degree radian grad arcmin arcsec areaM2 areaF2 areaMI2 acres hectares
@@ -31,7 +36,7 @@ STANDARD_UNITS = frozenset(
     cps ops reqps rps wps iops eps mps recps cpm opm reqpm rpm wpm epm mpm recpm
     velocityms velocitykmh velocitymph velocityknot mlitre litre m3 Nm3 dm3 gallons
     bool bool_yes_no bool_on_off
-    """.split()
+    """
 )
 CUSTOM_UNIT = re.compile(r"^(suffix|prefix|si|count|currency|time|bool):.+")
 

@@ -21,6 +21,7 @@ from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_REMOTE, UsageError
 if TYPE_CHECKING:
     from ..artifacts import Artifacts
     from ..environments import Environment
+    from .plan import Clients, Plan
 
 __all__ = [
     "configure_plan",
@@ -67,7 +68,7 @@ def configure_publish(parser: argparse.ArgumentParser) -> None:
     _configure_common(parser)
 
 
-def _prepare(args: argparse.Namespace):  # -> tuple[Plan, Clients, dict[str, str]]
+def _prepare(args: argparse.Namespace) -> tuple[Plan, Clients, dict[str, str]]:
     from ..artifacts import read_artifacts
     from ..environments import resolve_environment
     from .plan import PlanOptions, check_environment, compute_plan, make_clients, secret_values

@@ -17,7 +17,9 @@ from ..units import is_valid_unit
 
 GRID_COLUMNS = 24
 # Panels that show no query results.
-NO_DATA_PANELS = frozenset({"row", "text", "news", "dashlist", "alertlist", "annolist", "welcome", "gettingstarted"})
+NO_DATA_PANELS = frozenset(
+    {"row", "text", "news", "dashlist", "alertlist", "annolist", "welcome", "gettingstarted"}
+)
 UNIT_PANELS = frozenset({"timeseries", "graph", "stat", "singlestat", "gauge", "bargauge"})
 QUERY_FIELDS = ("expr", "rawSql", "query")
 # Variables Grafana (or a legacy datasource) provides without a templating entry.
@@ -124,11 +126,19 @@ def datasource_refs(dash: DashboardDoc) -> Iterator[tuple[Any, PanelDoc | None, 
             yield panel.data["datasource"], panel, "panel datasource"
         for target in panel.data.get("targets") or []:
             if isinstance(target, Mapping) and "datasource" in target:
-                yield target["datasource"], panel, f"query {target.get('refId') or ''} datasource".replace("  ", " ")
+                yield (
+                    target["datasource"],
+                    panel,
+                    f"query {target.get('refId') or ''} datasource".replace("  ", " "),
+                )
     for variable in dash.templating:
         if "datasource" in variable:
             yield variable["datasource"], None, f"variable {variable.get('name')!r} datasource"
-    annotations = (dash.data.get("annotations") or {}).get("list") if isinstance(dash.data.get("annotations"), Mapping) else []
+    annotations = (
+        (dash.data.get("annotations") or {}).get("list")
+        if isinstance(dash.data.get("annotations"), Mapping)
+        else []
+    )
     for annotation in annotations or []:
         if isinstance(annotation, Mapping) and "datasource" in annotation:
             yield annotation["datasource"], None, f"annotation {annotation.get('name')!r} datasource"
@@ -146,7 +156,9 @@ class DatasourceVariableExists(Check):
     summary = "a datasource given as a variable ($ds, ${DS_X}) is a datasource variable or an __inputs entry"
 
     def check_dashboard(self, dash: DashboardDoc, ctx: LintContext) -> Iterable[Finding]:
-        variables = {v.get("name") for v in dash.templating if v.get("type") in ("datasource", "adhoc", "constant")}
+        variables = {
+            v.get("name") for v in dash.templating if v.get("type") in ("datasource", "adhoc", "constant")
+        }
         inputs = {i.get("name") for i in dash.data.get("__inputs") or [] if isinstance(i, Mapping)}
         for ref, panel, what in datasource_refs(dash):
             uid = ref_uid(ref)
@@ -170,11 +182,17 @@ class PanelTargets(Check):
         ids = {p.id for p in dash.panels}
         for panel in dash.panels:
             kind = panel.data.get("type")
-            if kind in NO_DATA_PANELS or "libraryPanel" in panel.data or (panel.data.get("panels") and kind != "row"):
+            if (
+                kind in NO_DATA_PANELS
+                or "libraryPanel" in panel.data
+                or (panel.data.get("panels") and kind != "row")
+            ):
                 continue
             targets = [t for t in panel.data.get("targets") or [] if isinstance(t, Mapping)]
             if not targets:
-                yield self.report(ctx, f"{panel_label(dash, panel)}: panel has no queries", dashboard=dash, panel=panel)
+                yield self.report(
+                    ctx, f"{panel_label(dash, panel)}: panel has no queries", dashboard=dash, panel=panel
+                )
             for target in targets:
                 if "panelId" in target and target["panelId"] not in ids:
                     yield self.report(
@@ -203,7 +221,11 @@ class PanelUnit(Check):
             if isinstance(fields, str) and fields:
                 continue  # shows a chosen (often non-numeric) field
             units = [defaults.get("unit"), data.get("format")]
-            units += [(axis or {}).get("format") for axis in (data.get("yaxes") or [])[:1] if isinstance(axis, Mapping)]
+            units += [
+                (axis or {}).get("format")
+                for axis in (data.get("yaxes") or [])[:1]
+                if isinstance(axis, Mapping)
+            ]
             for override in (data.get("fieldConfig") or {}).get("overrides") or []:
                 for prop in (override or {}).get("properties") or []:
                     if isinstance(prop, Mapping) and prop.get("id") == "unit":
@@ -225,7 +247,9 @@ class PanelTitle(Check):
         for panel in dash.panels:
             if panel.data.get("type") in ("row", "text") or panel.title.strip():
                 continue
-            yield self.report(ctx, f"{panel_label(dash, panel)}: panel has no title", dashboard=dash, panel=panel)
+            yield self.report(
+                ctx, f"{panel_label(dash, panel)}: panel has no title", dashboard=dash, panel=panel
+            )
 
 
 @register
@@ -275,7 +299,11 @@ def link_urls(dash: DashboardDoc) -> Iterator[tuple[str, PanelDoc | None]]:
         links += list((config.get("defaults") or {}).get("links") or [])
         for override in config.get("overrides") or []:
             for prop in (override or {}).get("properties") or []:
-                if isinstance(prop, Mapping) and prop.get("id") == "links" and isinstance(prop.get("value"), list):
+                if (
+                    isinstance(prop, Mapping)
+                    and prop.get("id") == "links"
+                    and isinstance(prop.get("value"), list)
+                ):
                     links += prop["value"]
         for link in links:
             if isinstance(link, Mapping) and isinstance(link.get("url"), str):

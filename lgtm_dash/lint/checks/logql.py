@@ -24,7 +24,9 @@ class LogQLSyntax(Check):
     def check_query(self, query: Query, ctx: LintContext) -> Iterable[Finding]:
         _summary, error = ctx.parse(query)
         if error:
-            yield self.report(ctx, f"{query.label}: invalid LogQL: {error}: `{one_line(query.text)}`", query=query)
+            yield self.report(
+                ctx, f"{query.label}: invalid LogQL: {error}: `{one_line(query.text)}`", query=query
+            )
 
 
 @register

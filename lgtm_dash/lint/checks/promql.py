@@ -9,7 +9,6 @@ import promql_parser as pp
 
 from ..context import LintContext, Query
 from ..findings import Finding, Severity, one_line
-from ..querytext import rate_windows
 from ..promql_ast import (
     LABEL_KEEPING_AGGREGATIONS,
     RANGE_FUNCTIONS,
@@ -21,6 +20,7 @@ from ..promql_ast import (
     unwrap,
     walk,
 )
+from ..querytext import rate_windows
 from ..registry import Check, register
 
 PROMQL = frozenset({"promql"})
@@ -51,7 +51,9 @@ class PromQLSyntax(Check):
     def check_query(self, query: Query, ctx: LintContext) -> Iterable[Finding]:
         _ast, error = ctx.parse(query)
         if error:
-            yield self.report(ctx, f"{query.label}: invalid PromQL: {error}: `{one_line(query.text)}`", query=query)
+            yield self.report(
+                ctx, f"{query.label}: invalid PromQL: {error}: `{one_line(query.text)}`", query=query
+            )
 
 
 def _counter_like(name: str, ctx: LintContext) -> bool:
@@ -106,7 +108,8 @@ class CounterWithoutRate(Check):
     languages = PROMQL
 
     def check_query(self, query: Query, ctx: LintContext) -> Iterable[Finding]:
-        ast = parsed(query, ctx)
+        # A variable query (label_values(metric_total, label)) only reads the series' labels.
+        ast = parsed(query, ctx) if query.origin != "variable" else None
         if ast is None:
             return
         reported: set[str] = set()
@@ -168,7 +171,9 @@ class HistogramKeepsLe(Check):
             return
         for node, _ in walk(ast):
             if call_name(node) == "histogram_quantile" and len(node.args) == 2:
-                classic = any((metric_name(sel) or "").endswith("_bucket") for sel, _ in selectors(node.args[1]))
+                classic = any(
+                    (metric_name(sel) or "").endswith("_bucket") for sel, _ in selectors(node.args[1])
+                )
                 culprit = _drops_le(node.args[1]) if classic else None  # native histograms have no `le`
                 if culprit is not None:
                     yield self.report(
@@ -245,7 +250,9 @@ class UnknownMetric(Check):
                 continue
             if name not in catalog.metrics:
                 yield self.report(
-                    ctx, f"{query.label}: metric {name!r} is not in the catalog: `{one_line(query.text)}`", query=query
+                    ctx,
+                    f"{query.label}: metric {name!r} is not in the catalog: `{one_line(query.text)}`",
+                    query=query,
                 )
                 continue
             known = catalog.labels_of(name) | {"__name__"}

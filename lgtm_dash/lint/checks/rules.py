@@ -112,17 +112,23 @@ class RuleSyntax(Check):
             if not group.name:
                 yield self.report(ctx, f"rule group in {group.file} has no name", **where)
             elif key in seen:
-                yield self.report(ctx, f"rule group {group.name!r} is repeated in namespace {group.namespace!r}", **where)
+                yield self.report(
+                    ctx, f"rule group {group.name!r} is repeated in namespace {group.namespace!r}", **where
+                )
             seen.add(key)
             if not group.rules:
                 yield self.report(ctx, f"rule group {group.name!r} has no rules", **where)
             unknown = sorted(set(map(str, group.data)) - GROUP_KEYS)
             if unknown:
-                yield self.report(ctx, f"rule group {group.name!r}: unknown field(s) {', '.join(unknown)}", **where)
+                yield self.report(
+                    ctx, f"rule group {group.name!r}: unknown field(s) {', '.join(unknown)}", **where
+                )
             for key in ("interval", "query_offset", "evaluation_delay"):
                 if key in group.data and parse_duration(group.data[key]) is None:
                     yield self.report(
-                        ctx, f"rule group {group.name!r}: `{key}: {group.data[key]}` is not a valid duration", **where
+                        ctx,
+                        f"rule group {group.name!r}: `{key}: {group.data[key]}` is not a valid duration",
+                        **where,
                     )
 
 
@@ -140,9 +146,13 @@ class RuleFor(Check):
         if duration is None:
             return  # rule/syntax reports it
         if duration <= timedelta(0):
-            yield self.report(ctx, f"{rule.label}: no `for`: the alert fires on a single evaluation", rule_doc=rule)
+            yield self.report(
+                ctx, f"{rule.label}: no `for`: the alert fires on a single evaluation", rule_doc=rule
+            )
         elif duration > MAX_FOR:
-            yield self.report(ctx, f"{rule.label}: `for: {value}` is longer than {MAX_FOR.days}d", rule_doc=rule)
+            yield self.report(
+                ctx, f"{rule.label}: `for: {value}` is longer than {MAX_FOR.days}d", rule_doc=rule
+            )
 
 
 @register
@@ -158,7 +168,9 @@ class SeverityLabel(Check):
         value = labels.get("severity")
         if value not in SEVERITIES:
             problem = "no `severity` label" if value is None else f"severity {value!r}"
-            yield self.report(ctx, f"{rule.label}: {problem}; use one of {', '.join(SEVERITIES)}", rule_doc=rule)
+            yield self.report(
+                ctx, f"{rule.label}: {problem}; use one of {', '.join(SEVERITIES)}", rule_doc=rule
+            )
 
 
 @register
@@ -170,7 +182,9 @@ class Annotations(Check):
     def check_rule(self, rule: RuleDoc, ctx: LintContext) -> Iterable[Finding]:
         if not rule.is_alert:
             return
-        annotations = rule.data.get("annotations") if isinstance(rule.data.get("annotations"), Mapping) else {}
+        annotations = (
+            rule.data.get("annotations") if isinstance(rule.data.get("annotations"), Mapping) else {}
+        )
         missing = [a for a in REQUIRED_ANNOTATIONS if not str(annotations.get(a) or "").strip()]
         if missing:
             yield self.report(ctx, f"{rule.label}: missing annotation(s) {', '.join(missing)}", rule_doc=rule)
@@ -278,7 +292,9 @@ def has_condition(node: Any) -> bool:
 class AlertComparison(Check):
     id = "alert/comparison"
     severity = Severity.WARNING
-    summary = "an alert expression has a condition (a comparison, absent(), ...), or it fires for every series"
+    summary = (
+        "an alert expression has a condition (a comparison, absent(), ...), or it fires for every series"
+    )
 
     def check_rule(self, rule: RuleDoc, ctx: LintContext) -> Iterable[Finding]:
         if not rule.is_alert or not isinstance(rule.data.get("expr"), str):
@@ -310,7 +326,9 @@ class DashboardLinkTarget(Check):
             for uid in DASHBOARD_LINK.findall(str(value)):
                 if uid not in ctx.dashboard_uids:
                     yield self.report(
-                        ctx, f"{rule.label}: annotation {name!r} links to unknown dashboard uid {uid!r}", rule_doc=rule
+                        ctx,
+                        f"{rule.label}: annotation {name!r} links to unknown dashboard uid {uid!r}",
+                        rule_doc=rule,
                     )
 
 

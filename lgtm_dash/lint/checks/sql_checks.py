@@ -106,7 +106,7 @@ class _SqlCheck(Check):
     def check_query(self, query: Query, ctx: LintContext) -> Iterable[Finding]:
         for problem in sql_problems(query, ctx):
             if problem.rule == self.id:
-                message = f"{query.label}: {problem.message}: {one_line(query.text, 100)}"
+                message = f"{query.label}: {problem.message}: `{one_line(query.text)}`"
                 yield self.report(ctx, message, severity=problem.severity, query=query)
 
 
