@@ -18,7 +18,7 @@ import yaml
 
 from lgtm_dash.artifacts import read_artifacts
 from lgtm_dash.compile import build
-from lgtm_dash.diff import DiffReport, ObjectChange, diff_artifacts
+from lgtm_dash.diff import Detail, DiffReport, ObjectChange, diff_artifacts
 from lgtm_dash.diff.dashboards import flatten_panels
 from lgtm_dash.diff.render import render_json, render_markdown, render_text
 from lgtm_dash.secrets import REDACTED
@@ -737,3 +737,29 @@ def test_secret_values_from_the_environment_never_appear(base: Path, tmp_path: P
     shown = run_cli("--project", str(project), "diff", str(base), str(changed), env=secrets)
     assert shown.returncode == 1, shown.stderr
     assert CANARY not in shown.stdout and REDACTED in shown.stdout
+
+
+def test_markdown_fits_a_pr_comment_however_big_the_change() -> None:
+    big = tuple(
+        ObjectChange(
+            kind="dashboard",
+            key=f"d{i}",
+            title=f"Dashboard {i}",
+            status="changed",
+            details=(
+                Detail(
+                    change="changed",
+                    scope="panel",
+                    name="“p” (#1)",
+                    field="query A",
+                    diff=("-" + "x" * 900, "+" + "y" * 900),
+                ),
+            ),
+        )
+        for i in range(200)
+    )
+    markdown = render_markdown(DiffReport(big))
+    assert len(markdown) < 65536  # GitHub's limit for a comment
+    assert "| dashboards | 0 | 0 | 200 |" in markdown  # the summary still counts everything
+    assert "more sections omitted" in markdown and "Dashboard “Dashboard 199” (d199)" in markdown
+    assert markdown.count("<details>") == markdown.count("</details>")

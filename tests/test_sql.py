@@ -176,6 +176,22 @@ def test_schema_reads_tables_views_and_altered_columns() -> None:
     assert SCHEMA.columns["message_error"] == ("id", "message_id", "error", "created_at")
 
 
+def test_schema_follows_alter_table_and_leaves_star_views_unchecked() -> None:
+    schema = parse_schema(
+        "CREATE TABLE t (a INT, b INT, c INT);"
+        "ALTER TABLE t DROP COLUMN a, ADD COLUMN d INT;"
+        "ALTER TABLE t RENAME COLUMN b TO b2;"
+        "ALTER TABLE t CHANGE c c2 BIGINT;"
+        "CREATE VIEW everything AS SELECT * FROM t;"
+        "CREATE VIEW renamed (x, y) AS SELECT b2, c2 FROM t;"
+    )
+    assert schema.columns["t"] == ("b2", "c2", "d")
+    assert schema.columns["renamed"] == ("x", "y")
+    assert schema.columns["everything"] is None
+    assert analyse_sql("SELECT whatever FROM everything", schema=schema) == ()
+    assert [p.rule for p in analyse_sql("SELECT a FROM t", schema=schema)] == ["sql/unknown-column"]
+
+
 def test_an_unparseable_schema_is_bad_input_naming_file_and_line() -> None:
     with pytest.raises(DefinitionError) as caught:
         parse_schema(

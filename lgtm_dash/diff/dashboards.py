@@ -212,6 +212,12 @@ def panel_details(old: FlatPanel, new: FlatPanel, *, report_id: bool = True) -> 
     return details
 
 
+def query_of(variable: dict[str, Any]) -> Any:
+    """A variable's query text (Grafana stores it as a string or as {query, refId})."""
+    query = variable.get("query")
+    return query.get("query", query) if isinstance(query, dict) else query
+
+
 def variable_details(old: dict[str, Any], new: dict[str, Any]) -> list[Detail]:
     details: list[Detail] = []
     old_by = match_by((old.get("templating") or {}).get("list") or [], lambda v: str(v.get("name")))
@@ -222,13 +228,19 @@ def variable_details(old: dict[str, Any], new: dict[str, Any]) -> list[Detail]:
             continue
         label = f"${name}"
         if a is None or b is None:
-            details.append(Detail(change=ADDED if a is None else REMOVED, scope="variable", name=label))
+            query = query_of(b if a is None else a)
+            shown = fmt(query) if query not in (None, "") else None
+            change = ADDED if a is None else REMOVED
+            details.append(
+                Detail(
+                    change=change,
+                    scope="variable",
+                    name=label,
+                    new=shown if change == ADDED else None,
+                    old=shown if change == REMOVED else None,
+                )
+            )
             continue
-
-        def query_of(var: dict[str, Any]) -> Any:
-            query = var.get("query")
-            return query.get("query", query) if isinstance(query, dict) else query
-
         if query_of(a) != query_of(b):
             text_a, text_b = query_of(a), query_of(b)
             details.append(

@@ -148,10 +148,7 @@ def markdown_section(obj: ObjectChange) -> str:
         indent = "  "
         if whole is not None:
             extra = whole.new if whole.change == ADDED else whole.old
-            lines.append(
-                f"- {MARK[whole.change]} **{escape(subject)}** {whole.change}"
-                + (f": {code(extra)}" if extra else "")
-            )
+            lines.append(f"- **{escape(subject)}** {whole.change}" + (f": {code(extra)}" if extra else ""))
             indent = "    "
         elif subject:
             lines.append(f"- **{escape(subject)}**")

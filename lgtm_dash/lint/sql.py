@@ -299,13 +299,17 @@ def _with_sql_placeholder(variable: interpolate.Variable, quoted: bool) -> inter
 
 @dataclass(frozen=True)
 class Schema:
-    """Tables (case-sensitive, as on Linux MySQL) and their columns (lower case: MySQL ignores case)."""
+    """Tables (case-sensitive, as on Linux MySQL) and their columns (lower case: MySQL ignores case).
 
-    tables: tuple[tuple[str, tuple[str, ...]], ...]
+    A table's columns are None when the schema does not spell them out (a view over `SELECT *`): queries on
+    it are not checked column by column.
+    """
+
+    tables: tuple[tuple[str, tuple[str, ...] | None], ...]
     source: str = ""
 
     @property
-    def columns(self) -> Mapping[str, tuple[str, ...]]:
+    def columns(self) -> Mapping[str, tuple[str, ...] | None]:
         return _columns_of(self)
 
     def for_sqlglot(self) -> dict[str, dict[str, str]]:
@@ -313,13 +317,13 @@ class Schema:
 
 
 @cache
-def _columns_of(schema: Schema) -> Mapping[str, tuple[str, ...]]:
+def _columns_of(schema: Schema) -> Mapping[str, tuple[str, ...] | None]:
     return dict(schema.tables)
 
 
 @cache
 def _sqlglot_schema(schema: Schema) -> dict[str, dict[str, str]]:
-    return {table: dict.fromkeys(columns, "TEXT") for table, columns in schema.tables}
+    return {table: dict.fromkeys(columns, "TEXT") for table, columns in schema.tables if columns is not None}
 
 
 def load_schema(path: Path) -> Schema:
@@ -338,14 +342,12 @@ def _load_schema(path: Path, _mtime_ns: int, _size: int) -> Schema:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise DefinitionError(
-            f"cannot read the MySQL schema: {err}", SourceLocation(display_path(path), 0)
-        ) from None
+        raise DefinitionError(f"cannot read the MySQL schema: {err}", display_path(path)) from None
     return parse_schema(text, display_path(path))
 
 
 def parse_schema(text: str, source: str = "<schema>") -> Schema:
-    """Tables and columns from CREATE TABLE, CREATE VIEW and ALTER TABLE ... ADD/DROP COLUMN statements."""
+    """Tables and columns from CREATE TABLE, CREATE VIEW and ALTER TABLE (ADD, DROP, RENAME, CHANGE COLUMN)."""
     import sqlglot
     from sqlglot import exp
 
@@ -358,41 +360,52 @@ def parse_schema(text: str, source: str = "<schema>") -> Schema:
             f"cannot parse the MySQL schema: {detail.get('description', 'syntax error')}", location
         ) from None
     except sqlglot.errors.TokenError as err:
-        raise DefinitionError(f"cannot parse the MySQL schema: {err}", SourceLocation(source, 0)) from None
+        raise DefinitionError(f"cannot parse the MySQL schema: {_first_line(str(err))}", source) from None
 
-    tables: dict[str, list[str]] = {}
+    tables: dict[str, list[str] | None] = {}
     for statement in statements:
-        if isinstance(statement, exp.Create) and str(statement.args.get("kind", "")).upper() == "TABLE":
+        kind = str(statement.args.get("kind") or "").upper() if statement is not None else ""
+        if isinstance(statement, exp.Create) and kind in ("TABLE", "VIEW"):
             target = statement.this
-            if isinstance(target, exp.Schema) and isinstance(target.this, exp.Table):
-                columns = [c.name.lower() for c in target.expressions if isinstance(c, exp.ColumnDef)]
-                tables[target.this.name] = columns
-            elif isinstance(target, exp.Table) and isinstance(statement.expression, exp.Query):
-                tables[target.name] = (
-                    _output_columns(statement.expression) or []
-                )  # CREATE TABLE ... AS SELECT
-        elif isinstance(statement, exp.Create) and str(statement.args.get("kind", "")).upper() == "VIEW":
-            target = statement.this.this if isinstance(statement.this, exp.Schema) else statement.this
-            if isinstance(statement.this, exp.Schema):
-                names = [c.name.lower() for c in statement.this.expressions]
-            else:
-                names = (
-                    _output_columns(statement.expression)
-                    if isinstance(statement.expression, exp.Query)
-                    else []
-                )
-            tables[target.name] = names or []
-        elif (
-            isinstance(statement, exp.Alter) and statement.this is not None and statement.this.name in tables
-        ):
-            columns = tables[statement.this.name]
-            for action in statement.args.get("actions") or ():
-                if isinstance(action, exp.ColumnDef):
-                    columns.append(action.name.lower())
-                elif isinstance(action, exp.Drop) and str(action.args.get("kind", "")).upper() == "COLUMN":
-                    dropped = action.this.name.lower() if action.this is not None else ""
-                    tables[statement.this.name] = [c for c in columns if c != dropped]
-    return Schema(tables=tuple((name, tuple(columns)) for name, columns in tables.items()), source=source)
+            if isinstance(target, exp.Schema):  # CREATE TABLE t (col ...) / CREATE VIEW v (col, ...) AS ...
+                names = [
+                    c.name.lower()
+                    for c in target.expressions
+                    if isinstance(c, exp.ColumnDef | exp.Identifier)
+                ]
+                tables[target.this.name] = names
+            elif isinstance(target, exp.Table):  # CREATE TABLE t AS SELECT / CREATE VIEW v AS SELECT
+                query = statement.expression
+                tables[target.name] = _output_columns(query) if isinstance(query, exp.Query) else None
+        elif isinstance(statement, exp.Alter) and statement.this is not None:
+            columns = tables.get(statement.this.name)
+            if columns is not None:
+                for action in statement.args.get("actions") or ():
+                    _alter_columns(columns, action)
+    return Schema(
+        tables=tuple((name, None if cols is None else tuple(cols)) for name, cols in tables.items()),
+        source=source,
+    )
+
+
+def _alter_columns(columns: list[str], action: Any) -> None:
+    """Apply one ALTER TABLE action to a table's column list, in place."""
+    from sqlglot import exp
+
+    if isinstance(action, exp.ColumnDef):
+        columns.append(action.name.lower())
+    elif isinstance(action, exp.Drop) and str(action.args.get("kind") or "").upper() == "COLUMN":
+        for dropped in action.args.get("tables") or [action.this]:
+            if dropped is not None and dropped.name.lower() in columns:
+                columns.remove(dropped.name.lower())
+    elif (
+        isinstance(action, exp.RenameColumn) and action.this is not None and action.args.get("to") is not None
+    ):
+        old, new = action.this.name.lower(), action.args["to"].name.lower()
+        columns[:] = [new if c == old else c for c in columns]
+    elif isinstance(action, exp.ModifyColumn) and action.args.get("rename_from") is not None:
+        old, new = action.args["rename_from"].name.lower(), action.this.name.lower()
+        columns[:] = [new if c == old else c for c in columns]
 
 
 def _output_columns(query: Any) -> list[str] | None:
@@ -469,7 +482,11 @@ def _analyse(sql: str, schema: Schema | None, fmt: str) -> tuple[SqlProblem, ...
         if schema is not None:
             table_problems = _unknown_tables(statement, schema)
             problems.extend(table_problems)
-            if not table_problems and not _uses_system_schema(statement):
+            if (
+                not table_problems
+                and not _uses_system_schema(statement)
+                and _columns_known(statement, schema)
+            ):
                 column_problem, resolved = _resolve_columns(statement, schema)
                 if column_problem:
                     problems.append(column_problem)
@@ -516,6 +533,12 @@ def _cte_names(statement: Any) -> set[str]:
     from sqlglot import exp
 
     return {cte.alias for cte in statement.find_all(exp.CTE)}
+
+
+def _columns_known(statement: Any, schema: Schema) -> bool:
+    from sqlglot import exp
+
+    return all(schema.columns.get(t.name, ()) is not None for t in statement.find_all(exp.Table))
 
 
 def _uses_system_schema(statement: Any) -> bool:
@@ -585,11 +608,11 @@ def _column_problem(error: str, statement: Any, schema: Schema) -> SqlProblem:
         )
     column = (match.group(1) or match.group(2)).lower()
     tables = sorted({t.name for t in statement.find_all(exp.Table) if t.name in schema.columns})
-    holders = [t for t in tables if column in schema.columns[t]]
+    holders = [t for t in tables if column in (schema.columns[t] or ())]
     if len(holders) > 1:
         message = f"column {column!r} is ambiguous: it is in {', '.join(holders)}; qualify it"
     else:
-        known = sorted({c for t in tables for c in schema.columns[t]})
+        known = sorted({c for t in tables for c in schema.columns[t] or ()})
         hint = difflib.get_close_matches(column, known, n=1)
         suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
         where = ", ".join(tables) if tables else "the query's tables"

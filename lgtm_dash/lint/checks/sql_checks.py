@@ -75,7 +75,13 @@ def rendered_sql(query: Query, ctx: LintContext) -> RenderedSql:
 
 
 def sql_problems(query: Query, ctx: LintContext) -> tuple[SqlProblem, ...]:
-    """All SQL problems of one query, computed once per run whichever check asks first."""
+    """All SQL problems of one query, computed once per run whichever check asks first.
+
+    A query whose language was only guessed from its `rawSql` field (unknown datasource) may be PostgreSQL or
+    MSSQL: MySQL rules would be false alarms there, so it is left alone.
+    """
+    if not query.certain:
+        return ()
     state = _state(ctx)
     fmt = target_format(query)
     key = (id(query.dashboard), query.origin, fmt, query.text)

@@ -1,0 +1,214 @@
+"""`make bench`: compile, lint and publish a generated project at 100 and 1,000 dashboards, beside baselines.
+
+Generates the workload (bench/workload.py) into a temporary directory, runs every measured stage in a fresh
+interpreter (bench/stages.py), prints a table and writes bench/results.json. A benchmark, not a test: the
+figures depend on the machine; the targets of issue 9 are marked met or missed, and the run always exits 0
+unless a stage fails.
+
+    .venv/bin/python bench/run.py [--sizes 100,1000] [--results bench/results.json] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench import stages, workload  # noqa: E402  (needs the repository on sys.path)
+
+RESULTS = REPO / "bench" / "results.json"
+TARGET_SIZE = 1000
+CHANGED_DASHBOARD_INDEX = 1
+
+
+@dataclass(frozen=True)
+class Row:
+    figure: str
+    value: float
+    unit: str
+    target: str = ""
+    met: bool | None = None
+    baseline: float | None = None
+    ratio: str = ""
+
+
+def in_fresh_process(function: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    """Run one stage in a new interpreter: cold caches, its own peak RSS, nothing left over from the last."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(function, args)
+
+
+def measure(sizes: list[int], scratch: Path) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    peaks: list[float] = []
+    for size in sizes:
+        say(f"{size} dashboards: generating the workload")
+        load = workload.write_project(scratch / f"project-{size}", size)
+        baseline_paths = workload.write_grafanalib_project(scratch / f"grafanalib-{size}", load.dashboards)
+        out = scratch / f"out-{size}"
+
+        say(f"{size} dashboards: compile + lint")
+        built = in_fresh_process(stages.compile_and_lint, str(load.root), str(out))
+        if built["dashboards"] != size or built["lint_errors"]:
+            raise SystemExit(f"bench: the workload did not build cleanly: {built}")
+        results[f"compile_{size}_s"] = built["compile_s"]
+        results[f"lint_{size}_s"] = built["lint_s"]
+        results[f"compile_lint_{size}_s"] = built["compile_s"] + built["lint_s"]
+        results[f"rule_groups_{size}"] = load.rule_groups
+        for language in ("promql", "logql", "sql"):
+            count, seconds = built.get(f"lint_{language}_queries", 0), built.get(f"lint_{language}_s", 0.0)
+            results[f"lint_{language}_{size}_s"] = seconds
+            results[f"lint_{language}_{size}_queries"] = count
+            if size == max(sizes):
+                results[f"{language}_queries_per_s"] = count / seconds if seconds else 0.0
+        if size == max(sizes):
+            for language in ("promql", "logql"):
+                results[f"{language}_parse_per_s"] = built[f"{language}_parse_per_s"]
+        peaks.append(built["peak_rss_mb"])
+
+        say(f"{size} dashboards: grafanalib generate-dashboards")
+        generated = in_fresh_process(stages.grafanalib_generate, [str(p) for p in baseline_paths])
+        results[f"grafanalib_generate_{size}_s"] = generated["generate_s"]
+        peaks.append(generated["peak_rss_mb"])
+
+        say(f"{size} dashboards: publish (first, no-op, one change) and the naive publisher")
+        changed = load.dashboards[CHANGED_DASHBOARD_INDEX - 1].uid
+        published = in_fresh_process(stages.publish_and_naive, str(load.root), str(out), changed)
+        if published["dashboards_live"] != size or published["naive_dashboards"] != size:
+            raise SystemExit(f"bench: publishing did not reach every dashboard: {published}")
+        for phase in ("first", "noop", "one_change"):
+            for what in ("s", "requests", "writes"):
+                results[f"publish_{phase}_{size}_{what}"] = published[f"{phase}_{what}"]
+        results[f"naive_noop_{size}_s"] = published["naive_s"]
+        results[f"naive_noop_{size}_requests"] = published["naive_requests"]
+        peaks.append(published["peak_rss_mb"])
+    results["peak_rss_mb"] = max(peaks)
+    return results
+
+
+def rows(r: dict[str, Any], size: int) -> list[Row]:
+    n = f"{size:,}"
+    table = [
+        Row(f"compile, {n} dashboards", r[f"compile_{size}_s"], "s"),
+        Row(f"lint, {n} dashboards", r[f"lint_{size}_s"], "s"),
+        Row(
+            f"compile + lint, {n} dashboards",
+            r[f"compile_lint_{size}_s"],
+            "s",
+            target="≤ 15 s" if size == TARGET_SIZE else "",
+            met=r[f"compile_lint_{size}_s"] <= 15 if size == TARGET_SIZE else None,
+            baseline=r[f"grafanalib_generate_{size}_s"],
+            ratio=f"{r[f'compile_lint_{size}_s'] / r[f'grafanalib_generate_{size}_s']:.1f}× grafanalib's time",
+        ),
+    ]
+    for language in ("promql", "logql", "sql"):
+        table.append(
+            Row(f"  lint {language} ({r[f'lint_{language}_{size}_queries']:,} queries)", r[f"lint_{language}_{size}_s"], "s")
+        )
+    noop, naive = r[f"publish_noop_{size}_s"], r[f"naive_noop_{size}_s"]
+    is_target = size == TARGET_SIZE
+    table += [
+        Row(f"publish first, {n} ({r[f'publish_first_{size}_requests']:,} requests)", r[f"publish_first_{size}_s"], "s"),
+        Row(
+            f"publish no-op, {n} ({r[f'publish_noop_{size}_requests']:,} requests, {r[f'publish_noop_{size}_writes']} writes)",
+            noop,
+            "s",
+            target="≤ 2 s, ≥ 10× naive" if is_target else "",
+            met=(noop <= 2 and naive / noop >= 10) if is_target else None,
+            baseline=naive,
+            ratio=f"{naive / noop:.1f}× faster than naive",
+        ),
+        Row(
+            f"publish one change, {n} ({r[f'publish_one_change_{size}_requests']:,} requests, "
+            f"{r[f'publish_one_change_{size}_writes']} writes)",
+            r[f"publish_one_change_{size}_s"],
+            "s",
+        ),
+        Row(f"naive no-op, {n} ({r[f'naive_noop_{size}_requests']:,} requests)", naive, "s"),
+    ]  # fmt: skip
+    return table
+
+
+def summary_rows(r: dict[str, Any]) -> list[Row]:
+    return [
+        Row("LogQL lint throughput", r["logql_queries_per_s"], "queries/s", "≥ 5,000", r["logql_queries_per_s"] >= 5000),
+        Row("LogQL parser alone", r["logql_parse_per_s"], "queries/s"),
+        Row("PromQL lint throughput", r["promql_queries_per_s"], "queries/s"),
+        Row("PromQL parser alone", r["promql_parse_per_s"], "queries/s"),
+        Row("SQL lint throughput", r["sql_queries_per_s"], "queries/s"),
+        Row("peak RSS (largest stage)", r["peak_rss_mb"], "MiB"),
+    ]  # fmt: skip
+
+
+def print_table(table: list[Row]) -> None:
+    from rich.table import Table
+
+    from lgtm_dash.ui import console
+
+    view = Table(title="lgtm-dash benchmark", title_justify="left")
+    for column in ("figure", "value", "target", "baseline", "ratio", "met?"):
+        view.add_column(column, justify="right" if column in ("value", "baseline") else "left")
+    for row in table:
+        value = f"{row.value:,.0f} {row.unit}" if row.value >= 1000 else f"{row.value:.2f} {row.unit}"
+        met = "" if row.met is None else ("[green]yes[/]" if row.met else "[red]no[/]")
+        baseline = "" if row.baseline is None else f"{row.baseline:.2f} s"
+        view.add_row(row.figure, value, row.target, baseline, row.ratio, met)
+    console.print(view)
+
+
+def say(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,1000", help="dashboard counts to measure (default: 100,1000)")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where to write the figures (JSON)")
+    parser.add_argument("--keep", action="store_true", help="keep the generated projects (path printed)")
+    args = parser.parse_args(argv)
+    sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
+
+    started = time.perf_counter()
+    scratch = Path(tempfile.mkdtemp(prefix="lgtm-bench-"))
+    try:
+        results = measure(sizes, scratch)
+    finally:
+        if args.keep:
+            say(f"generated projects kept in {scratch}")
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+    results.update(
+        {
+            "total_s": time.perf_counter() - started,
+            "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "latency_ms": stages.LATENCY_S * 1000,
+            "panels_per_dashboard": workload.PANELS_PER_DASHBOARD,
+            "sizes": sizes,
+        }
+    )
+    table = [row for size in sizes for row in rows(results, size)] + summary_rows(results)
+    print_table(table)
+    rounded = {k: round(v, 4) if isinstance(v, float) else v for k, v in results.items()}
+    args.results.write_text(json.dumps(rounded, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    say(f"figures written to {args.results} (whole run {results['total_s']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""The measured stages of `make bench`. run.py runs each in a fresh interpreter (clean caches, its own peak RSS).
+
+Every stage returns a flat dict of figures (seconds, counts, `peak_rss_mb` of that process and its children).
+The stages drive the real code paths: `lgtm_dash.compile.build`, `lgtm_dash.lint.engine.lint`, the `publish`
+command against the API emulators, grafanalib's `generate-dashboards` and grafana-client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ENV = "dev"
+LATENCY_S = 0.02  # injected per request, before the emulator answers
+TOKEN = "glsa_bench-publisher-token"
+BENCH_SECRETS = {"QGX_MYSQL_PASSWORD": "bench-mysql-password", "SLACK_WEBHOOK_URL": "https://hooks.invalid/bench"}
+# Real Mimir limits rule groups per tenant (the emulator defaults to Mimir's 70); the workload needs more.
+MAX_RULE_GROUPS = 10_000
+
+
+def peak_rss_mb() -> float:
+    """The peak resident set of this process or of its largest child, in MiB (Linux reports KiB)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(max(own, children) / 1024, 1)
+
+
+# --- compile + lint -------------------------------------------------------------------------------------
+
+
+def compile_and_lint(project: str, out: str) -> dict[str, Any]:
+    """`lgtm-dash build` then `lgtm-dash lint` on out/, with the time of each query language's checks."""
+    from lgtm_dash.compile import build
+    from lgtm_dash.lint.context import Catalog
+    from lgtm_dash.lint.engine import lint
+    from lgtm_dash.lint.findings import Severity
+    from lgtm_dash.lint.inputs import read_paths
+    from lgtm_dash.lint.registry import all_checks
+
+    root, out_dir = Path(project), Path(out)
+    started = time.perf_counter()
+    files = build(root, ENV, out_dir)
+    compiled = time.perf_counter()
+
+    lint_input = read_paths([out_dir])
+    catalog = Catalog.load(root / "catalog.yaml")
+    seconds: dict[str, float] = defaultdict(float)
+    queries: dict[str, set[int]] = defaultdict(set)
+    checks = all_checks()
+    for check in checks:
+        if check.languages:
+            check.check_query = _timed(check.check_query, seconds, queries)  # type: ignore[method-assign]
+    findings = lint(lint_input, catalog=catalog, checks=checks, project=root)
+    linted = time.perf_counter()
+
+    figures: dict[str, Any] = {
+        "dashboards": sum(1 for rel in files if rel.endswith(".json") and "/dashboards/" in rel),
+        "compile_s": compiled - started,
+        "lint_s": linted - compiled,
+        "lint_errors": sum(1 for f in findings if f.severity == Severity.ERROR),
+        "lint_warnings": sum(1 for f in findings if f.severity == Severity.WARNING),
+    }
+    for language in sorted(seconds):
+        figures[f"lint_{language}_s"] = seconds[language]
+        figures[f"lint_{language}_queries"] = len(queries[language])
+    figures.update(_parser_throughput(lint_input, catalog))
+    figures["peak_rss_mb"] = peak_rss_mb()
+    return figures
+
+
+def _timed(check_query, seconds: dict[str, float], queries: dict[str, set[int]]):
+    """Wrap a check's query hook: the time it takes (findings included) counts against the query's language."""
+
+    def timed(query, ctx):
+        started = time.perf_counter()
+        found = list(check_query(query, ctx))
+        seconds[query.language] += time.perf_counter() - started
+        queries[query.language].add(id(query))
+        return found
+
+    return timed
+
+
+def _parser_throughput(lint_input, catalog) -> dict[str, float]:
+    """The parsers alone (no checks) on every distinct interpolated query, caches cleared: queries per second."""
+    import promql_parser
+
+    from lgtm_dash.lint import logql
+    from lgtm_dash.lint.context import LintContext
+
+    texts: dict[str, set[str]] = defaultdict(set)
+    for query in LintContext(lint_input, catalog=catalog).queries:
+        if query.language in ("promql", "logql") and query.origin != "variable":  # label_values() is no PromQL
+            texts[query.language].add(query.interpolated())
+    figures: dict[str, float] = {}
+    logql._parse_cached.cache_clear()  # the parser's own memo would otherwise answer repeats
+    for language, parse in (("promql", promql_parser.parse), ("logql", logql.parse_logql)):
+        started = time.perf_counter()
+        for text in texts[language]:
+            parse(text)
+        elapsed = time.perf_counter() - started
+        figures[f"{language}_parse_queries"] = len(texts[language])
+        figures[f"{language}_parse_per_s"] = len(texts[language]) / elapsed if elapsed else 0.0
+    return figures
+
+
+# --- grafanalib baseline ---------------------------------------------------------------------------------
+
+
+def grafanalib_generate(paths: list[str]) -> dict[str, Any]:
+    """grafanalib's own `generate-dashboards` (one process, as its docs run it) on the same dashboards."""
+    script = Path(sys.executable).with_name("generate-dashboards")
+    started = time.perf_counter()
+    subprocess.run([str(script), *paths], check=True)
+    elapsed = time.perf_counter() - started
+    written = sum(1 for p in paths if Path(p.removesuffix(".dashboard.py") + ".json").is_file())
+    return {"generate_s": elapsed, "dashboards": written, "peak_rss_mb": peak_rss_mb()}
+
+
+# --- publishing ------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _stack() -> Iterator[tuple[Any, Any]]:
+    """Grafana and Mimir emulators with the injected latency, and the environment `publish` reads."""
+    from lgtm_dash.testing import GrafanaEmulator, MimirEmulator
+
+    with GrafanaEmulator(tokens={TOKEN}) as grafana, MimirEmulator(max_rule_groups_per_tenant=MAX_RULE_GROUPS) as mimir:
+        grafana.faults.latency = LATENCY_S
+        mimir.faults.latency = LATENCY_S
+        saved = dict(os.environ)
+        os.environ.update(
+            {"GRAFANA_URL": grafana.url, "GRAFANA_TOKEN": TOKEN, "MIMIR_ADDRESS": mimir.url, **BENCH_SECRETS}
+        )
+        for name in ("MIMIR_TENANT_ID", "MIMIR_API_USER", "MIMIR_API_KEY", "GRAFANA_USER", "GRAFANA_PASSWORD"):
+            os.environ.pop(name, None)
+        try:
+            yield grafana, mimir
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+
+def _requests(*emulators: Any) -> tuple[int, int]:
+    """(all requests, writes) the emulators received since their logs were last cleared."""
+    total = sum(len(e.requests) for e in emulators)
+    writes = sum(e.write_count() for e in emulators)
+    for emulator in emulators:
+        emulator.clear_log()
+    return total, writes
+
+
+def _publish(project: Path, out: Path) -> tuple[float, int]:
+    """One `lgtm-dash publish` through the CLI entry point, its output discarded: (seconds, exit code)."""
+    from lgtm_dash.cli import main
+
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        code = main(["--project", str(project), "publish", "--env", ENV, "--out", str(out)])
+    return time.perf_counter() - started, code
+
+
+def publish_and_naive(project: str, out: str, changed_dashboard: str) -> dict[str, Any]:
+    """First publish, no-op republish and one-dashboard republish with lgtm-dash, then the naive publisher."""
+    root, out_dir = Path(project), Path(out)
+    figures: dict[str, Any] = {}
+    with _stack() as (grafana, mimir):
+        for phase in ("first", "noop", "one_change"):
+            if phase == "one_change":
+                _change_title(out_dir, changed_dashboard)
+            seconds, code = _publish(root, out_dir)
+            if code != 0:
+                raise RuntimeError(f"publish ({phase}) exited {code}")
+            total, writes = _requests(grafana, mimir)
+            figures.update({f"{phase}_s": seconds, f"{phase}_requests": total, f"{phase}_writes": writes})
+        figures["dashboards_live"] = len(grafana.dashboards)
+        figures.update(_naive_publish(grafana, out_dir))
+        figures["naive_requests"], figures["naive_writes"] = _requests(grafana)
+    figures["peak_rss_mb"] = peak_rss_mb()
+    return figures
+
+
+def _change_title(out: Path, uid: str) -> None:
+    """Edit one compiled dashboard (a panel title), as a one-line change in its module would."""
+    path = next(out.glob(f"grafana/dashboards/*/{uid}.json"))
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["panels"][1]["title"] += " (changed)"
+    path.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
+
+
+def _naive_publish(grafana: Any, out: Path) -> dict[str, Any]:
+    """What a team without a planner writes: for each dashboard, GET it, then POST it with overwrite."""
+    from grafana_client import GrafanaApi
+
+    from lgtm_dash.artifacts import read_artifacts
+
+    api = GrafanaApi.from_url(grafana.url, credential=TOKEN)
+    arts = read_artifacts(out)
+    started = time.perf_counter()
+    for art in arts.dashboards:
+        api.dashboard.get_dashboard(art.uid)
+        api.dashboard.update_dashboard(
+            {"dashboard": art.data, "folderUid": art.folder_uid, "overwrite": True, "message": "naive publish"}
+        )
+    return {"naive_s": time.perf_counter() - started, "naive_dashboards": len(arts.dashboards)}
+
