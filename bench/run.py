@@ -167,7 +167,7 @@ def print_table(table: list[Row]) -> None:
         met = "" if row.met is None else ("[green]yes[/]" if row.met else "[red]no[/]")
         baseline = "" if row.baseline is None else f"{row.baseline:.2f} s"
         view.add_row(row.figure, value, row.target, baseline, row.ratio, met)
-    console.print(view)
+    console.print(view, width=max(console.width, 132))
 
 
 def say(message: str) -> None:

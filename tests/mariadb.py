@@ -13,6 +13,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import re
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -39,8 +40,9 @@ class Result:
 
 
 class MariaDB:
-    def __init__(self, process: subprocess.Popen[bytes], socket: Path, client: str, log: Path):
+    def __init__(self, process: subprocess.Popen[bytes], datadir: Path, socket: Path, client: str, log: Path):
         self.process = process
+        self.datadir = datadir
         self.socket = socket
         self.client = client
         self.log = log
@@ -84,7 +86,7 @@ class MariaDB:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        db = cls(process, socket, client, log)
+        db = cls(process, datadir, socket, client, log)
         try:
             db._wait_ready()
         except BaseException:
@@ -108,6 +110,7 @@ class MariaDB:
         return self.log.read_text(errors="replace")[-1500:] if self.log.exists() else "(no log)"
 
     def stop(self) -> None:
+        """Stop the server (bounded) and drop its data directory (about 100 MB); the log stays."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -115,6 +118,7 @@ class MariaDB:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+        shutil.rmtree(self.datadir, ignore_errors=True)
 
     def _client(
         self, sql: str, *, database: str | None = None, check: bool = True, extra: tuple[str, ...] = ()

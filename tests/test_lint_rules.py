@@ -17,7 +17,10 @@ from tests.helpers import REPO
 
 PROM = {"type": "prometheus", "uid": "prom"}
 LOKI = {"type": "loki", "uid": "loki"}
-DATASOURCES = [{"uid": "prom", "name": "Prom", "type": "prometheus"}, {"uid": "loki", "name": "Loki", "type": "loki"}]
+DATASOURCES = [
+    {"uid": "prom", "name": "Prom", "type": "prometheus"},
+    {"uid": "loki", "name": "Loki", "type": "loki"},
+]
 CATALOG = {
     "metrics": {
         "http_requests_total": {"type": "counter", "labels": ["method"]},
@@ -28,7 +31,9 @@ CATALOG = {
 }
 
 
-def panel(expr: str = "sum(rate(http_requests_total[$__rate_interval]))", ds: Any = PROM, **fields: Any) -> dict:
+def panel(
+    expr: str = "sum(rate(http_requests_total[$__rate_interval]))", ds: Any = PROM, **fields: Any
+) -> dict:
     data = {
         "id": 1,
         "title": "Requests",
@@ -43,7 +48,13 @@ def panel(expr: str = "sum(rate(http_requests_total[$__rate_interval]))", ds: An
 
 
 def board(*panels: dict, uid: str = "board", variables: tuple[dict, ...] = (), **fields: Any) -> dict:
-    return {"uid": uid, "title": "Board", "panels": list(panels), "templating": {"list": list(variables)}, **fields}
+    return {
+        "uid": uid,
+        "title": "Board",
+        "panels": list(panels),
+        "templating": {"list": list(variables)},
+        **fields,
+    }
 
 
 def dashboards(*boards: dict, complete: bool = True) -> LintInput:
@@ -63,7 +74,9 @@ def rule(**fields: Any) -> dict:
     return {k: v for k, v in base.items() if v is not None}
 
 
-def record(name: str = "job:http_requests:rate5m", expr: str = "sum by (job) (rate(http_requests_total[5m]))"):
+def record(
+    name: str = "job:http_requests:rate5m", expr: str = "sum by (job) (rate(http_requests_total[5m]))"
+):
     return {"record": name, "expr": expr}
 
 
@@ -74,7 +87,9 @@ def rules(*items: dict, extra_boards: tuple[dict, ...] = ()) -> Any:
         tmp_path.mkdir(parents=True, exist_ok=True)
         path = tmp_path / "rules.yaml"
         path.write_text(yaml.safe_dump({"groups": [{"name": "g", "rules": list(items)}]}))
-        result = dashboards(*extra_boards) if extra_boards else LintInput(datasources=DATASOURCES, complete=True)
+        result = (
+            dashboards(*extra_boards) if extra_boards else LintInput(datasources=DATASOURCES, complete=True)
+        )
         result.rule_groups.extend(read_rule_file(path))
         return result
 
@@ -99,8 +114,14 @@ CASES: dict[str, tuple[Any, Any]] = {
         dashboards(board(panel("sum(rate(http_requests_total[$__rate_interval]))"))),
     ),
     "promql/histogram-le": (
-        dashboards(board(panel("histogram_quantile(0.9, sum by (route) (rate(latency_ms_bucket[$__rate_interval])))"))),
-        dashboards(board(panel("histogram_quantile(0.9, sum by (le) (rate(latency_ms_bucket[$__rate_interval])))"))),
+        dashboards(
+            board(
+                panel("histogram_quantile(0.9, sum by (route) (rate(latency_ms_bucket[$__rate_interval])))")
+            )
+        ),
+        dashboards(
+            board(panel("histogram_quantile(0.9, sum by (le) (rate(latency_ms_bucket[$__rate_interval])))"))
+        ),
     ),
     "promql/unknown-metric": (
         dashboards(board(panel("sum(rate(http_requets_total[$__rate_interval]))"))),
@@ -126,8 +147,10 @@ CASES: dict[str, tuple[Any, Any]] = {
     "dashboard/datasource-exists": (
         dashboards(board(panel(ds={"type": "prometheus", "uid": "${ds}"}))),
         dashboards(
-            board(panel(ds={"type": "prometheus", "uid": "${ds}"}), variables=({"name": "ds", "type": "datasource",
-                                                                               "query": "prometheus"},))  # fmt: skip
+            board(
+                panel(ds={"type": "prometheus", "uid": "${ds}"}),
+                variables=({"name": "ds", "type": "datasource", "query": "prometheus"},),
+            )
         ),
     ),
     "dashboard/panel-targets": (dashboards(board(panel(targets=[]))), dashboards(board(panel()))),
@@ -138,7 +161,9 @@ CASES: dict[str, tuple[Any, Any]] = {
     "dashboard/panel-title": (dashboards(board(panel(title=""))), dashboards(board(panel()))),
     "dashboard/variable-exists": (
         dashboards(board(panel('sum(rate(http_requests_total{job="$job"}[$__rate_interval]))'))),
-        dashboards(board(panel('sum(rate(http_requests_total{job="$job"}[$__rate_interval]))'), variables=(VAR_JOB,))),
+        dashboards(
+            board(panel('sum(rate(http_requests_total{job="$job"}[$__rate_interval]))'), variables=(VAR_JOB,))
+        ),
     ),
     "dashboard/link-target": (
         dashboards(board(panel(links=[{"title": "details", "url": "/d/missing/details"}]))),
@@ -153,18 +178,47 @@ CASES: dict[str, tuple[Any, Any]] = {
         rules(record(), extra_boards=(board(panel("sum(job:http_requests:rate5m)")),)),
     ),
     "xref/dashboard-link": (
-        rules(rule(annotations={"summary": "s", "description": "d", "runbook_url": "r",
-                                "dashboard_url": "https://grafana/d/nope/x"}), extra_boards=(board(panel()),)),
-        rules(rule(annotations={"summary": "s", "description": "d", "runbook_url": "r",
-                                "dashboard_url": "https://grafana/d/board/x"}), extra_boards=(board(panel()),)),
-    ),  # fmt: skip
+        rules(
+            rule(
+                annotations={
+                    "summary": "s",
+                    "description": "d",
+                    "runbook_url": "r",
+                    "dashboard_url": "https://grafana/d/nope/x",
+                }
+            ),
+            extra_boards=(board(panel()),),
+        ),
+        rules(
+            rule(
+                annotations={
+                    "summary": "s",
+                    "description": "d",
+                    "runbook_url": "r",
+                    "dashboard_url": "https://grafana/d/board/x",
+                }
+            ),
+            extra_boards=(board(panel()),),
+        ),
+    ),
     "rule/syntax": (rules(rule(record="x:y:z")), rules(rule())),
     "rule/for": (rules(rule(**{"for": None})), rules(rule())),
-    "rule/severity-label": (rules(rule(labels={"severity": "page"})), rules(rule(labels={"severity": "critical"}))),
+    "rule/severity-label": (
+        rules(rule(labels={"severity": "page"})),
+        rules(rule(labels={"severity": "critical"})),
+    ),
     "rule/annotations": (rules(rule(annotations={"summary": "s"})), rules(rule())),
     "rule/template": (
-        rules(rule(annotations={"summary": "{{ $label.instance }} down", "description": "d", "runbook_url": "r"})),
-        rules(rule(annotations={"summary": "{{ $labels.instance }} down", "description": "d", "runbook_url": "r"})),
+        rules(
+            rule(
+                annotations={"summary": "{{ $label.instance }} down", "description": "d", "runbook_url": "r"}
+            )
+        ),
+        rules(
+            rule(
+                annotations={"summary": "{{ $labels.instance }} down", "description": "d", "runbook_url": "r"}
+            )
+        ),
     ),
     "rule/record-name": (rules(record("http_requests_rate")), rules(record())),
     "rule/duplicate": (rules(rule(), rule()), rules(rule(), rule(alert="Other"))),
@@ -177,7 +231,9 @@ CASES: dict[str, tuple[Any, Any]] = {
 
 def _run(case: Any, tmp_path: Path) -> list:
     lint_input = case(tmp_path) if callable(case) else case
-    findings = lint(lint_input, catalog=Catalog(CATALOG["metrics"], frozenset(CATALOG["common_labels"]), {}, {}))
+    findings = lint(
+        lint_input, catalog=Catalog(CATALOG["metrics"], frozenset(CATALOG["common_labels"]), {}, {})
+    )
     assert not [f for f in findings if f.rule == INTERNAL_ERROR], findings
     return findings
 

@@ -35,6 +35,7 @@ from tests.mariadb import MariaDB, QueryFailed, seed
 pytestmark = pytest.mark.tools
 
 DATABASE = "qgx"
+SQL_CHECKS = [c for c in all_checks() if c.id.startswith("sql/")]
 ROWS_PER_TABLE = 60
 
 
@@ -148,9 +149,7 @@ def test_the_linter_agrees_that_the_repository_queries_are_clean(
     repository_queries: tuple[LintContext, list[Query]],
 ) -> None:
     ctx, _ = repository_queries
-    findings = lint(
-        ctx.input, ctx.catalog, checks=[c for c in all_checks() if c.id.startswith("sql/")], project=REPO
-    )
+    findings = lint(ctx.input, ctx.catalog, checks=SQL_CHECKS, project=REPO)
     assert [f"{f.file}:{f.line}: {f.rule} {f.message}" for f in findings] == []
 
 
@@ -170,12 +169,7 @@ def test_a_planted_missing_column_is_rejected_by_linter_and_server(
     assert len(planted) == 1
     query = planted[0]
 
-    findings = lint(
-        ctx.input,
-        ctx.catalog,
-        checks=[c for c in all_checks() if c.id.startswith("sql/")],
-        project=project_copy,
-    )
+    findings = lint(ctx.input, ctx.catalog, checks=SQL_CHECKS, project=project_copy)
     assert [f.rule for f in findings] == ["sql/unknown-column"], findings
     finding = findings[0]
     assert finding.dashboard == "qgx-raw-message-status"

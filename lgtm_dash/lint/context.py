@@ -218,6 +218,12 @@ class LintContext:
             or (isinstance(ref, Mapping) and not ref.get("uid") and not ref.get("type"))
         ):
             return default, default is not None
+        uid = ref.get("uid") if isinstance(ref, Mapping) else ref
+        if isinstance(uid, str) and datasource_variable_name(uid) is not None:
+            return (
+                default,
+                False,
+            )  # a variable we cannot resolve: most likely the dashboard's usual datasource
         return None, False
 
     def datasource_type(self, dash: DashboardDoc, ref: Any) -> str | None:
