@@ -138,6 +138,7 @@ class LintContext:
                 if isinstance(rule.data.get("record"), str):
                     self.recording_rules.setdefault(rule.data["record"], rule)
         self._parse_cache: dict[tuple[str, str], tuple[Any, str | None]] = {}
+        self._query_cache: dict[int, tuple[Query, tuple[Any, str | None]]] = {}
 
     # ------------------------------------------------------------- queries
 
@@ -254,7 +255,15 @@ class LintContext:
     # ------------------------------------------------------------- parsing
 
     def parse(self, query: Query) -> tuple[Any, str | None]:
-        """(AST or summary, error message). Cached per language and interpolated text."""
+        """(AST or summary, error message). Cached per query, and per language and interpolated text."""
+        known = self._query_cache.get(id(query))
+        if known is not None and known[0] is query:
+            return known[1]
+        result = self._parse_uncached(query)
+        self._query_cache[id(query)] = (query, result)
+        return result
+
+    def _parse_uncached(self, query: Query) -> tuple[Any, str | None]:
         try:
             text = query.interpolated()
         except InterpolationError as err:

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from .querytext import in_spans, string_spans
+from .querytext import string_spans
 
 # Grafana's own variable pattern: $name | [[name(:format)]] | ${name(.fieldpath)(:format)}
 VARIABLE_PATTERN = re.compile(
@@ -150,13 +150,14 @@ class Interpolator:
             start, end = match.span()
             out.append(text[pos:start])
             pos = end
-            out.append(self._replacement(text, match, in_spans(strings, start), _expanding))
+            out.append(self._replacement(text, match, _enclosing_quote(strings, text, start), _expanding))
         out.append(text[pos:])
         return "".join(out)
 
     def _replacement(
-        self, text: str, match: re.Match[str], in_string: bool, expanding: frozenset[str]
+        self, text: str, match: re.Match[str], quote_char: str | None, expanding: frozenset[str]
     ) -> str:
+        in_string = quote_char is not None
         original = match.group(0)
         name = match.group("plain") or match.group("legacy") or match.group("braced")
         fmt = match.group("legacy_format") or match.group("format")
@@ -192,7 +193,6 @@ class Interpolator:
             return _placeholder(name, variable.kind, text, match.start(), fmt)
         texts = variable.texts if len(variable.texts) == len(values) else values
         if in_string:
-            quote_char = _enclosing_quote(text, match.start())
             joined = "|".join(values) if fmt is None else _format(fmt, name, values, texts)
             return joined.replace("\\", "").replace(quote_char, "")
         return _format(fmt, name, values, texts) if fmt else "|".join(values)
@@ -294,11 +294,14 @@ def _format_date(epoch_ms: int, fmt: str) -> str:
     raise InterpolationError(f"unsupported momentjs time format: {style}")
 
 
-def _enclosing_quote(text: str, at: int) -> str:
-    for start, end in string_spans(text):
+def _enclosing_quote(spans: list[tuple[int, int]], text: str, at: int) -> str | None:
+    """The quote character of the string (or `#` of the comment) `at` lies in, or None."""
+    for start, end in spans:
         if start < at < end:
             return text[start]
-    return '"'
+        if start > at:
+            break
+    return None
 
 
 def variable_references(text: str) -> list[str]:

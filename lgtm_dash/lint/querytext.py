@@ -30,10 +30,6 @@ def string_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def in_spans(spans: list[tuple[int, int]], at: int) -> bool:
-    return any(start < at < end for start, end in spans)
-
-
 def range_windows(text: str) -> Iterator[tuple[int, str]]:
     """(offset, window as written) of every `[...]` outside strings and label braces; `[[var]]` is a variable."""
     strings = string_spans(text)
@@ -80,20 +76,23 @@ def _closing_bracket(text: str, opening: int) -> int:
 def rate_windows(text: str) -> Iterator[tuple[str, str]]:
     """(function, window as written) of every rate/irate/increase call: the first window inside its parentheses."""
     strings = string_spans(text)
+    quoted = bytearray(len(text))
+    for start, end in strings:
+        quoted[start : end + 1] = b"\x01" * (min(end, len(text) - 1) - start + 1)
     windows = list(range_windows(text))
     for match in RANGE_CALL.finditer(text):
-        if in_spans(strings, match.start()):
+        if quoted[match.start()]:
             continue
-        close = _closing_paren(text, match.end() - 1, strings)
+        close = _closing_paren(text, match.end() - 1, quoted)
         window = next((w for at, w in windows if match.end() <= at < close), None)
         if window is not None:
             yield match.group(1), window
 
 
-def _closing_paren(text: str, opening: int, strings: list[tuple[int, int]]) -> int:
+def _closing_paren(text: str, opening: int, quoted: bytearray) -> int:
     depth = 0
     for i in range(opening, len(text)):
-        if in_spans(strings, i):
+        if quoted[i]:
             continue
         if text[i] == "(":
             depth += 1
