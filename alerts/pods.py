@@ -105,6 +105,8 @@ sum by ({CONTAINER}) (increase(kube_pod_container_status_restarts_total[10m])) >
 and on ({CONTAINER})
 max by ({CONTAINER}) (kube_pod_container_status_last_terminated_reason{{reason="OOMKilled"}}) == 1
 """.strip(),
+            # The restart stays in the 10m window, so a short `for` only filters a one-scrape blip.
+            for_="1m",
             labels=WARNING,
             annotations=annotations(
                 "KubeContainerOOMKilled",
