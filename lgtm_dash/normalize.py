@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
 import yaml
 
+from .durations import format_duration, parse_duration_ms
 from .model.dashboard import MANAGED_TAG
 
 # Datasources published by lgtm-dash carry this jsonData key, so `--prune` knows which ones it owns.
@@ -110,44 +110,14 @@ def normalize_folder(folder: Mapping[str, Any]) -> dict[str, Any]:
 
 # --- rule groups --------------------------------------------------------------------------------------
 
-_DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
-_UNIT_MS = (
-    ("y", 365 * 86_400_000),
-    ("w", 7 * 86_400_000),
-    ("d", 86_400_000),
-    ("h", 3_600_000),
-    ("m", 60_000),
-    ("s", 1000),
-    ("ms", 1),
-)
-
-
-def duration_ms(text: object) -> int | None:
-    """Prometheus duration text → milliseconds; None when it is not a duration (left for Mimir to reject)."""
-    value = str(text).strip()
-    if value == "0":
-        return 0
-    match = _DURATION.match(value)
-    if not value or match is None:
-        return None
-    return sum(int(n) * ms for n, (_, ms) in zip(match.groups(), _UNIT_MS) if n)
-
 
 def canonical_duration(text: object) -> str | None:
-    """Prometheus' canonical spelling (`60s` → `1m`, `90s` → `1m30s`); None for zero."""
-    ms = duration_ms(text)
+    """Prometheus' canonical spelling (`60s` → `1m`, `90s` → `1m30s`); None for zero; as given when invalid
+    (left for Mimir to reject)."""
+    ms = parse_duration_ms(str(text).strip())
     if ms is None:
         return str(text)
-    if ms == 0:
-        return None
-    parts = []
-    for unit, size in _UNIT_MS:
-        if unit in ("y", "w") and ms % size:
-            continue  # years and weeks only when exact, like model.Duration.String()
-        if ms >= size:
-            parts.append(f"{ms // size}{unit}")
-            ms %= size
-    return "".join(parts)
+    return format_duration(ms) if ms else None
 
 
 _GROUP_DURATIONS = ("interval", "query_offset", "evaluation_delay")

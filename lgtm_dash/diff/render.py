@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from rich.text import Text
 
@@ -51,19 +51,23 @@ def split_whole(details: list[Detail]) -> tuple[Detail | None, list[Detail]]:
 
 def describe(detail: Detail) -> str:
     """One detail as a sentence fragment, without its part: `unit: percent → percentunit`."""
-    name = detail.field or detail.subject or "value"
+    return _phrase(detail, detail.field or detail.subject or "value", str)
+
+
+def _phrase(detail: Detail, name: str, show: Callable[[str], str]) -> str:
+    """The wording of a detail, shared by text and Markdown; `show` writes a value."""
     if detail.diff:
         return f"{name} {detail.change}:"
     if detail.change == ADDED:
-        return f"{name} added" + (f": {detail.new}" if detail.new is not None else "")
+        return f"{name} added" + (f": {show(detail.new)}" if detail.new is not None else "")
     if detail.change == REMOVED:
-        return f"{name} removed" + (f": {detail.old}" if detail.old is not None else "")
+        return f"{name} removed" + (f": {show(detail.old)}" if detail.old is not None else "")
     verb = "" if detail.change == CHANGED else f" {detail.change}"
     if detail.old is None and detail.new is None:
         return f"{name}{verb or ' changed'}"
     if detail.old is None:
-        return f"{name}{verb}: {detail.new}"
-    return f"{name}{verb}: {detail.old} → {detail.new}"
+        return f"{name}{verb}: {show(str(detail.new))}"
+    return f"{name}{verb}: {show(detail.old)} → {show(str(detail.new))}"
 
 
 # ---------------------------------------------------------------- text
@@ -118,19 +122,7 @@ def code(value: str) -> str:
 
 
 def describe_markdown(detail: Detail) -> str:
-    name = escape(detail.field or "value")
-    if detail.diff:
-        return f"{name} {detail.change}:"
-    if detail.change == ADDED:
-        return f"{name} added" + (f": {code(detail.new)}" if detail.new is not None else "")
-    if detail.change == REMOVED:
-        return f"{name} removed" + (f": {code(detail.old)}" if detail.old is not None else "")
-    verb = "" if detail.change == CHANGED else f" {detail.change}"
-    if detail.old is None and detail.new is None:
-        return f"{name}{verb or ' changed'}"
-    if detail.old is None:
-        return f"{name}{verb}: {code(str(detail.new))}"
-    return f"{name}{verb}: {code(detail.old)} → {code(str(detail.new))}"
+    return _phrase(detail, escape(detail.field or "value"), code)
 
 
 def diff_block(lines: tuple[str, ...], indent: str) -> list[str]:

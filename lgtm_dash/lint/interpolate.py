@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from ..durations import format_duration
 from .querytext import string_spans
 
 # Grafana's own variable pattern: $name | [[name(:format)]] | ${name(.fieldpath)(:format)}
@@ -38,8 +39,10 @@ VARIABLE_PATTERN = re.compile(
 )
 RANGE_MACROS = frozenset({"__auto", "__interval", "__range", "__rate_interval"})
 # A duration no dashboard would pick by hand, so that a placeholder is recognisable in messages. It is
-# grafana/dashboard-linter's 8869990787ms, spelt in units because promql-parser wraps millisecond counts >= 2^32.
-DURATION_PLACEHOLDER = "102d15h53m10s787ms"
+# grafana/dashboard-linter's 8869990787ms, spelt in units (102d15h53m10s787ms) because promql-parser wraps
+# millisecond counts >= 2^32.
+PLACEHOLDER_MS = 8_869_990_787
+DURATION_PLACEHOLDER = format_duration(PLACEHOLDER_MS)
 FROM_MS = 1594671549254
 TO_MS = 1594675149254
 ALL_VALUE = "$__all"
@@ -50,8 +53,8 @@ GLOBAL_VALUES: dict[str, str] = {
     "__rate_interval": DURATION_PLACEHOLDER,
     "__range": DURATION_PLACEHOLDER,
     "__auto": DURATION_PLACEHOLDER,
-    "__interval_ms": "8869990787",
-    "__rate_interval_ms": "8869990787",
+    "__interval_ms": str(PLACEHOLDER_MS),
+    "__rate_interval_ms": str(PLACEHOLDER_MS),
     "__range_ms": "3600000",
     "__range_s": "3600",
     "__from": str(FROM_MS),

@@ -26,8 +26,8 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+from ..durations import parse_duration_ms
 from ..errors import DefinitionError
-from ..normalize import duration_ms
 from ..source import SourceLocation, display_path
 from . import interpolate
 from .findings import Severity
@@ -167,8 +167,7 @@ def _split_arguments(text: str) -> list[str]:
 
 
 def _interval_ms(text: str) -> int:
-    value = text.strip().strip("'\"")
-    ms = duration_ms(value)
+    ms = parse_duration_ms(text.strip().strip("'\"").strip())
     if ms is None or ms <= 0:
         raise SqlMacroError(f"error parsing interval {text!r}")
     return ms

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import DefinitionError
+from ..gotemplate import ParsedTemplate, TemplateDefine, TemplateError, scan_template, template_calls
 from ..secrets import Secret
 from ..source import SourceLocation, caller_location
 from ..yamlio import dump_yaml
@@ -49,10 +50,6 @@ FORBIDDEN_TLS_FIELDS = frozenset({"ca_file", "cert_file", "key_file", "ca", "cer
 FORBIDDEN_OAUTH2_FIELDS = frozenset({"proxy_url", "proxy_from_environment"})
 
 _MATCHER = re.compile(r'^\s*[A-Za-z_][A-Za-z0-9_]*\s*(=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"\s*$')
-_ACTION = re.compile(r"\{\{(-\s)?(.*?)(\s-)?\}\}", re.S)
-_TEMPLATE_CALL = re.compile(r'^(?:template|block)\s+"([^"]+)"')
-_DEFINE = re.compile(r'^(?:define|block)\s+"([^"]+)"')
-_OPENERS = ("if", "range", "with", "define", "block")
 
 
 def _is_builtin_template(name: str) -> bool:
@@ -60,100 +57,16 @@ def _is_builtin_template(name: str) -> bool:
     return name.startswith("__") or ".default." in name
 
 
-@dataclass(frozen=True)
-class TemplateDefine:
-    name: str
-    text: str  # the whole `{{ define "name" }}...{{ end }}` block
-    calls: frozenset[str]
-
-
-@dataclass(frozen=True)
-class ParsedTemplate:
-    defines: tuple[TemplateDefine, ...]
-    calls: frozenset[str]  # every `template "x"` in the text
-
-
 def parse_template(text: str, where: str = "template") -> ParsedTemplate:
-    """Check Go template structure (balanced actions, block/end nesting) and list defines and calls.
+    """Check Go template structure (`gotemplate.scan_template`) and list defines and calls.
 
     A structural check, not Go's full parser: unbalanced `{{ }}`, a stray `end`/`else`, or an unclosed
     `if`/`range`/`with`/`define`/`block` is a DefinitionError naming `where:line`.
     """
-
-    def line_of(offset: int) -> int:
-        return text.count("\n", 0, offset) + 1
-
-    stack: list[tuple[str, int, str | None, set[str]]] = []  # (keyword, start offset, define name, calls)
-    defines: list[TemplateDefine] = []
-    calls: set[str] = set()
-    position = 0
-    while True:
-        start = text.find("{{", position)
-        if start < 0:  # outside actions `}}` is plain text, as in Go
-            break
-        end = _action_end(text, start + 2)
-        if end < 0:
-            raise DefinitionError("unclosed action '{{'", f"{where}:{line_of(start)}")
-        body = text[start + 2 : end].strip()
-        body = body.removeprefix("-").removesuffix("-").strip()
-        position = end + 2
-        if body.startswith("/*"):
-            if not body.endswith("*/"):
-                raise DefinitionError("unclosed comment", f"{where}:{line_of(start)}")
-            continue
-        word = body.split(None, 1)[0] if body else ""
-        if not body:
-            raise DefinitionError("empty action '{{ }}'", f"{where}:{line_of(start)}")
-        called = _TEMPLATE_CALL.match(body)
-        if called:
-            calls.add(called.group(1))
-            for frame in stack:
-                frame[3].add(called.group(1))
-        if word in _OPENERS:
-            defined = _DEFINE.match(body)
-            if word in ("define", "block") and not defined:
-                raise DefinitionError(f"{word} needs a quoted name", f"{where}:{line_of(start)}")
-            stack.append((word, start, defined.group(1) if defined else None, set()))
-        elif word == "else":
-            if not stack or stack[-1][0] not in ("if", "range", "with"):
-                raise DefinitionError("'else' outside if/range/with", f"{where}:{line_of(start)}")
-        elif word == "end":
-            if not stack:
-                raise DefinitionError("'end' without an open block", f"{where}:{line_of(start)}")
-            keyword, opened, name, inner_calls = stack.pop()
-            if name is not None:
-                defines.append(TemplateDefine(name, text[opened:position], frozenset(inner_calls)))
-    if stack:
-        keyword, opened, _, _ = stack[-1]
-        raise DefinitionError(f"'{keyword}' is never closed with 'end'", f"{where}:{line_of(opened)}")
-    return ParsedTemplate(tuple(defines), frozenset(calls))
-
-
-def _action_end(text: str, index: int) -> int:
-    """Offset of the `}}` closing an action, skipping quoted strings and comments; -1 when unclosed."""
-    opening = text[index:].lstrip("- \t\n")
-    if opening.startswith("/*"):
-        close = text.find("*/", index)
-        if close < 0:
-            return -1
-        return text.find("}}", close)
-    quote: str | None = None
-    while index < len(text) - 1:
-        char = text[index]
-        if quote:
-            if char == "\\" and quote != "`":
-                index += 2
-                continue
-            if char == quote:
-                quote = None
-        elif char in "\"`'":
-            quote = char
-        elif text.startswith("}}", index):
-            return index
-        elif text.startswith("{{", index):  # a new action before this one closed
-            return -1
-        index += 1
-    return -1
+    try:
+        return scan_template(text)
+    except TemplateError as err:
+        raise DefinitionError(err.message, f"{where}:{err.line}") from None
 
 
 def _walk(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], str]]:
@@ -196,7 +109,7 @@ def mimir_config_errors(config: Mapping[str, Any], template_files: Mapping[str, 
             continue
         defined |= {d.name for d in parsed.defines}
         called |= parsed.calls
-    called |= {m for _, text in _strings(config) for m in _calls_in_text(text)}
+    called |= {m for _, text in _strings(config) for m in template_calls(text)}
     for name in sorted(called - defined):
         if not _is_builtin_template(name):
             errors.append(f'template "{name}" is used but no template file defines it')
@@ -220,15 +133,6 @@ def _strings(value: Any) -> Iterator[tuple[tuple[str, ...], str]]:
     elif isinstance(value, list):
         for item in value:
             yield from _strings(item)
-
-
-def _calls_in_text(text: str) -> set[str]:
-    found: set[str] = set()
-    for match in _ACTION.finditer(text):
-        called = _TEMPLATE_CALL.match(match.group(2).strip())
-        if called:
-            found.add(called.group(1))
-    return found
 
 
 def _route_receivers(route: Mapping[str, Any]) -> Iterator[str]:
@@ -475,7 +379,7 @@ class AlertmanagerConfig:
 
         def inline(value: Any) -> Any:
             if isinstance(value, str):
-                needed = _closure(_calls_in_text(value), defines)
+                needed = _closure(template_calls(value), defines)
                 return "".join(defines[name].text for name in needed) + value
             if isinstance(value, Mapping):
                 return {k: inline(v) for k, v in value.items()}
@@ -518,7 +422,7 @@ class AlertmanagerConfig:
         return entries
 
 
-def _closure(names: set[str], defines: Mapping[str, TemplateDefine]) -> list[str]:
+def _closure(names: frozenset[str], defines: Mapping[str, TemplateDefine]) -> list[str]:
     ordered: list[str] = []
     pending = sorted(names)
     while pending:

@@ -6,11 +6,11 @@ samples), written beside the rules and compiled to promtool test files by `lgtm_
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..durations import parse_duration_ms
 from ..errors import DefinitionError
 from ..source import SourceLocation, caller_location
 
@@ -177,11 +177,8 @@ class RuleTest:
         return data
 
 
-_DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
-
-
 def _check_duration(value: str, what: str, location: SourceLocation) -> None:
-    if not _DURATION.match(value):
+    if parse_duration_ms(value) is None:
         raise DefinitionError(f"invalid {what} {value!r} (expected a duration like 90s, 5m, 1h30m)", location)
 
 

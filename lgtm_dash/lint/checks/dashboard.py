@@ -111,7 +111,7 @@ class Grid(Check):
 
 def _box(panel: PanelDoc) -> tuple[int, int, int, int] | None:
     grid = panel.data.get("gridPos")
-    if not isinstance(grid, Mapping):
+    if not isinstance(grid, Mapping) or not grid:  # legacy `rows` panels: Grafana lays them out from `span`
         return None
     try:
         return tuple(int(grid.get(k, 0) or 0) for k in ("x", "y", "w", "h"))  # type: ignore[return-value]

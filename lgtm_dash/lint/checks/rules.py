@@ -10,9 +10,10 @@ from typing import Any
 
 import promql_parser as pp
 
+from ...durations import parse_duration_ms
+from ...gotemplate import PROMETHEUS_FUNCTIONS, PROMETHEUS_VARIABLES, TemplateError, scan_template
 from ..context import LintContext
 from ..findings import Finding, Severity, one_line
-from ..gotemplate import TemplateError, check_template
 from ..inputs import RuleDoc, RuleGroupDoc
 from ..promql_ast import COMPARISON_OPS, call_name, metric_name, op_text, selectors, unwrap
 from ..registry import Check, register
@@ -33,20 +34,10 @@ MAX_FOR = timedelta(days=1)
 ALWAYS_FIRING_FUNCTIONS = frozenset({"vector", "absent", "absent_over_time"})
 
 
-ZERO_DURATION = re.compile(r"^(0+(ms|s|m|h|d|w|y))+$")
-
-
 def parse_duration(value: Any) -> timedelta | None:
-    if not isinstance(value, str) or not value:
-        return None
-    if ZERO_DURATION.match(value):
-        return timedelta(0)  # valid in Prometheus; promql-parser rejects it
-    try:
-        return pp.parse_duration(value)
-    except BaseException as err:  # the Rust parser raises ValueError
-        if isinstance(err, KeyboardInterrupt | SystemExit):
-            raise
-        return None
+    """A rule or group duration as a timedelta; None when it is not a string Prometheus accepts."""
+    ms = parse_duration_ms(value) if isinstance(value, str) else None
+    return None if ms is None else timedelta(milliseconds=ms)
 
 
 def group_location(group: RuleGroupDoc) -> dict[str, Any]:
@@ -205,7 +196,7 @@ class Templates(Check):
                 if not isinstance(value, str) or "{{" not in value:
                     continue
                 try:
-                    check_template(value)
+                    scan_template(value, PROMETHEUS_VARIABLES, PROMETHEUS_FUNCTIONS)
                 except TemplateError as err:
                     yield self.report(
                         ctx, f"{rule.label}: {key[:-1]} {name!r}: template error: {err}: `{one_line(value)}`",
