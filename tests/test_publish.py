@@ -198,6 +198,27 @@ def test_one_changed_dashboard_updates_only_it(stack: Stack, out: Path) -> None:
     assert stack.grafana.dashboards[uid].title == "Renamed in code"
 
 
+def test_a_changed_tenant_is_republished_although_grafana_hides_secure_fields(
+    stack: Stack, out: Path
+) -> None:
+    assert lgtm("publish", out) == 0
+    assert stack.grafana.datasource_secrets("qgx-loki")["httpHeaderValue1"] == "qgx-dev"
+    path = out / "grafana" / "datasources.yaml"
+    path.write_text(path.read_text().replace("httpHeaderValue1: qgx-dev", "httpHeaderValue1: qgx-dev-2"))
+    stack.grafana.clear_log()
+
+    assert lgtm("publish", out) == 0
+    writes = [(r.method, r.path) for r in stack.grafana.request_log if r.method != "GET"]
+    # Only the datasources whose tenant changed are written, and they get every secure field again.
+    assert ("PUT", "/api/datasources/uid/qgx-loki") in writes
+    assert all(path.startswith("/api/datasources/uid/") for _, path in writes)
+    assert stack.grafana.datasource_secrets("qgx-loki")["httpHeaderValue1"] == "qgx-dev-2"
+    assert stack.grafana.datasource_secrets("qgx-mysql")["password"] == MYSQL_PASSWORD
+    writes_before = stack.writes()
+    assert lgtm("publish", out) == 0
+    assert stack.writes() == writes_before  # converged
+
+
 def test_rule_durations_rewritten_by_mimir_are_not_a_change_but_keep_firing_for_is(
     stack: Stack, out: Path
 ) -> None:

@@ -19,6 +19,7 @@ from ..grafana import Grafana
 from ..mimir import Mimir
 from ..model.dashboard import MANAGED_TAG
 from ..normalize import (
+    DATASOURCE_BOOKKEEPING_KEYS,
     DATASOURCE_MARKER,
     FOLDER_MARKER,
     mask_alertmanager_secrets,
@@ -51,7 +52,9 @@ class _KeepPlaceholders(Mapping[str, str]):
 
 def _datasource_entry(normalized: dict[str, Any]) -> dict[str, Any]:
     entry = dict(normalized)
-    json_data = {k: v for k, v in (entry.get("jsonData") or {}).items() if k != DATASOURCE_MARKER}
+    json_data = {
+        k: v for k, v in (entry.get("jsonData") or {}).items() if k not in DATASOURCE_BOOKKEEPING_KEYS
+    }
     if json_data:
         entry["jsonData"] = json_data
     else:

@@ -31,6 +31,7 @@ from ..mimir import Mimir
 from ..normalize import (
     DATASOURCE_MARKER,
     FOLDER_MARKER,
+    SECURE_FINGERPRINT,
     canonical_json,
     dropped_group_fields,
     is_managed_dashboard,
@@ -41,6 +42,7 @@ from ..normalize import (
     normalize_datasource,
     normalize_folder,
     normalize_rule_group,
+    secure_fingerprint,
 )
 from ..secrets import expand, placeholders_in
 from .remote import RetryPolicy
@@ -138,7 +140,10 @@ def datasource_body(entry: Mapping[str, Any], environ: Mapping[str, str]) -> dic
     assert isinstance(body, dict)
     for key in _PROVISIONING_ONLY:
         body.pop(key, None)
-    body["jsonData"] = {**(body.get("jsonData") or {}), DATASOURCE_MARKER: True}
+    marks: dict[str, Any] = {DATASOURCE_MARKER: True}
+    if entry.get("secureJsonData"):
+        marks[SECURE_FINGERPRINT] = secure_fingerprint(entry["secureJsonData"])
+    body["jsonData"] = {**(body.get("jsonData") or {}), **marks}
     return body
 
 
@@ -265,10 +270,16 @@ def _plan_datasources(
         same = {k: v for k, v in want.items() if k != "secureJsonData"} == {
             k: v for k, v in have.items() if k != "secureJsonData"
         }
-        resend_secrets = options.update_secrets and bool(body.get("secureJsonData"))
+        # A changed fingerprint means a secure setting's source changed (a tenant, a variable name).
+        secure_changed = bool(body.get("secureJsonData")) and (want.get("jsonData") or {}).get(
+            SECURE_FINGERPRINT
+        ) != (have.get("jsonData") or {}).get(SECURE_FINGERPRINT)
+        resend_secrets = (options.update_secrets or secure_changed) and bool(body.get("secureJsonData"))
         if same and not missing_secrets and not resend_secrets:
             return Change("datasource", uid, "unchanged", source=source)
         reason = "secrets re-sent (--update-secrets)" if same and not missing_secrets else ""
+        if secure_changed:
+            reason = "secure settings changed (e.g. the tenant): all secure fields are re-sent"
         if missing_secrets:
             reason = f"secure field(s) {', '.join(sorted(missing_secrets))} not set in Grafana"
         if live.get("readOnly"):
@@ -280,7 +291,7 @@ def _plan_datasources(
                 diff=text_diff(have, want),
                 source=source,
             )
-        if not options.update_secrets:
+        if not resend_secrets:
             # PUT keeps secure fields left out, so secrets already set are not re-sent (or overwritten).
             kept = set(live.get("secureJsonFields") or {})
             body = {
