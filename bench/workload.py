@@ -224,7 +224,9 @@ def _lgtm_panel(panel: PanelSpec) -> str:
         kwargs["unit"] = repr(panel.unit)
     if panel.kind == "stat" and panel.unit == "percentunit":
         kwargs["colors"] = 'thresholds(("green", None), ("orange", 0.01), ("red", 0.05))'
-    body = ",\n                    ".join([repr(panel.title), *targets, *(f"{k}={v}" for k, v in kwargs.items())])
+    body = ",\n                    ".join(
+        [repr(panel.title), *targets, *(f"{k}={v}" for k, v in kwargs.items())]
+    )
     return f"                {panel.kind}(\n                    {body},\n                ),"
 
 
@@ -424,7 +426,11 @@ def _grafanalib_panel(panel: PanelSpec, panel_id: int, x: int, y: int, width: in
         "table": "Table",
         "logs": "Logs",
     }[panel.kind]
-    unit = "" if panel.kind == "logs" else (f", format={panel.unit!r}" if panel.kind in ("stat", "bar_gauge") else f", unit={panel.unit!r}")
+    unit = (
+        ""
+        if panel.kind == "logs"
+        else (f", format={panel.unit!r}" if panel.kind in ("stat", "bar_gauge") else f", unit={panel.unit!r}")
+    )
     return (
         f"        {cls}(title={panel.title!r}, id={panel_id}, dataSource={datasource}{unit},\n"
         f"            gridPos=GridPos(h={DEFAULT_HEIGHT}, w={width}, x={x}, y={y}),\n"

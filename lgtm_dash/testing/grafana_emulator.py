@@ -972,10 +972,8 @@ class GrafanaEmulator(HTTPEmulator):
         stored = self._dash_get_or_404(uid)
         can_write = identity is None or identity.can_write
         folder = self.folders.get(stored.folder_uid) if stored.folder_uid else None
-        dashboard = copy.deepcopy(stored.dashboard)
-        dashboard["version"] = stored.version
-        dashboard["id"] = stored.id
-        dashboard["uid"] = stored.uid
+        # A shallow copy is enough: the response is serialised before the lock is released.
+        dashboard = {**stored.dashboard, "version": stored.version, "id": stored.id, "uid": stored.uid}
         meta = {
             "type": "db",
             "isStarred": False,
