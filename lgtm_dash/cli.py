@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -61,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A run builds and reads hundreds of thousands of small objects that live until it ends: collecting
+    # cycles less often saves a large share of the CPU time on big projects (see README, Benchmark).
+    gc.set_threshold(50_000, 20, 20)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:

@@ -32,7 +32,7 @@ from .artifacts import ALERTMANAGER, ALERTMANAGER_FALLBACK, BUILD_INFO, DATASOUR
 from .errors import DefinitionError, UsageError
 from .secrets import placeholders_in
 from .ui import console, err_console
-from .yamlio import dump_yaml
+from .yamlio import dump_yaml, load_yaml
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "lgtm-dash"}
 DEFAULT_NAMESPACE = "monitoring"
@@ -354,7 +354,7 @@ def load_yaml_text(text: str, where: Path) -> Any:
     import yaml
 
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text)
     except yaml.YAMLError as err:
         raise DefinitionError(f"alertmanager_config is not valid YAML: {err}", where) from None
 

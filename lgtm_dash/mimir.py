@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-import yaml
-
 from .environments import MimirTarget
 from .errors import RemoteError
 from .publish.remote import (
@@ -26,7 +24,7 @@ from .publish.remote import (
     parse_retry_after,
 )
 from .secrets import redact
-from .yamlio import dump_yaml
+from .yamlio import dump_yaml, load_yaml
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -116,7 +114,7 @@ class Mimir:
     def list_rules(self) -> dict[str, list[dict[str, Any]]]:
         """Every namespace of the tenant: `{namespace: [group, ...]}` as Mimir stores them."""
         text = self._request("GET", self.rules_base, "list rule groups")
-        data = yaml.safe_load(text or "") or {}
+        data = load_yaml(text or "") or {}
         if not isinstance(data, dict):
             raise RemoteError(
                 f"list rule groups: Mimir at {self.url} returned something other than a mapping"
@@ -147,7 +145,7 @@ class Mimir:
         text = self._request("GET", f"{self.url}/api/v1/alerts", "Alertmanager config", missing_ok=True)
         if text is None:
             return None
-        data = yaml.safe_load(text) or {}
+        data = load_yaml(text) or {}
         return data if isinstance(data, dict) else None
 
     def set_alertmanager(self, body: dict[str, Any]) -> None:

@@ -24,6 +24,7 @@ import yaml
 
 from .durations import format_duration, parse_duration_ms
 from .model.dashboard import MANAGED_TAG
+from .yamlio import load_yaml
 
 # Datasources published by lgtm-dash carry this jsonData key, so `--prune` knows which ones it owns.
 DATASOURCE_MARKER = "lgtmDashManaged"
@@ -207,7 +208,7 @@ def normalize_alertmanager(body: Mapping[str, Any]) -> dict[str, Any]:
     """`{"template_files": {...}, "alertmanager_config": <parsed structure>}`."""
     raw = body.get("alertmanager_config") or ""
     try:
-        config = yaml.safe_load(raw) if isinstance(raw, str) else raw
+        config = load_yaml(raw) if isinstance(raw, str) else raw
     except yaml.YAMLError:
         config = raw  # compared as text; Mimir would have rejected it anyway
     templates = {str(k): str(v) for k, v in sorted((body.get("template_files") or {}).items())}

@@ -72,7 +72,11 @@ def placeholders_in(value: object) -> set[str]:
 
 
 def expand(
-    value: object, environ: Mapping[str, str] | None = None, *, context: str = "", grafana_escapes: bool = True
+    value: object,
+    environ: Mapping[str, str] | None = None,
+    *,
+    context: str = "",
+    grafana_escapes: bool = True,
 ) -> object:
     """Fill placeholders from the environment (for API calls).
 

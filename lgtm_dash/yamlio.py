@@ -28,10 +28,19 @@ def dump_yaml(data: object) -> str:
     )
 
 
+# libyaml's parser when PyYAML was built with it: several times faster on large rule files.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_yaml(text: str) -> object:
+    """Parse YAML text (safe types only)."""
+    return yaml.load(text, Loader=_FAST_LOADER)
+
+
 def load_yaml_file(path: Path) -> object:
     """Parse a YAML file; a syntax error becomes a one-line `file:line` error."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return load_yaml(path.read_text(encoding="utf-8"))
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark else 0
@@ -56,7 +65,7 @@ def key_lines(path: Path) -> dict[tuple[str, ...], int]:
                 walk(item, (*prefix, str(i)))
 
     try:
-        root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        root = yaml.compose(path.read_text(encoding="utf-8"), Loader=_FAST_LOADER)
     except (OSError, yaml.YAMLError):
         return lines
     if root is not None:

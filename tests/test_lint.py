@@ -137,6 +137,15 @@ def test_linting_every_corpus_file_never_fails_internally(folder: str) -> None:
     assert linted >= len(files) // 2
 
 
+def test_parallel_lint_finds_exactly_what_one_process_finds() -> None:
+    # Large inputs are linted in forked workers; the findings must not depend on that.
+    lint_input = read_paths([corpus("dashboards/kube-prometheus"), corpus("dashboards/mimir-mixin")])
+    assert len(lint_input.dashboards) >= 50
+    serial = lint(lint_input, jobs=1)
+    parallel = lint(lint_input, jobs=2)
+    assert serial and parallel == serial
+
+
 def test_promtool_bad_rule_files_are_findings() -> None:
     root = corpus("rules")
     bad_template = lint(read_paths([root / "promtool-testdata/rules-bad.yml"]))

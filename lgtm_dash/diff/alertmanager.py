@@ -12,6 +12,7 @@ import yaml
 
 from ..artifacts import Artifacts
 from ..errors import DefinitionError
+from ..yamlio import load_yaml
 from .report import ADDED, CHANGED, MOVED, REMOVED, Detail, ObjectChange
 from .values import field_details, mask_secrets, match_by, value_detail
 
@@ -25,7 +26,7 @@ def parse_config(arts: Artifacts) -> tuple[dict[str, Any], dict[str, str]]:
     body = arts.alertmanager or {}
     text = body.get("alertmanager_config") or ""
     try:
-        config = yaml.safe_load(text) if isinstance(text, str) else text
+        config = load_yaml(text) if isinstance(text, str) else text
     except yaml.YAMLError as err:
         raise DefinitionError(
             f"alertmanager_config is not valid YAML: {err}", arts.root / "mimir/alertmanager.yaml"

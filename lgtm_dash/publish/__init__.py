@@ -34,6 +34,8 @@ __all__ = [
 
 
 def _configure_common(parser: argparse.ArgumentParser) -> None:
+    from .plan import PlanOptions
+
     parser.add_argument("--env", default=None, help="environment from environments.yaml (default: dev)")
     parser.add_argument("--out", type=Path, default=None, help="built artifacts (default: <project>/out)")
     parser.add_argument(
@@ -49,7 +51,15 @@ def _configure_common(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="re-send datasource secrets that are already set (they cannot be read back to compare)",
     )
-    parser.add_argument("--concurrency", type=int, default=4, help="requests in flight at once (default: 4)")
+    parser.add_argument(
+        "--concurrency", type=int, default=4, help="write requests in flight at once (default: 4)"
+    )
+    parser.add_argument(
+        "--read-concurrency",
+        type=int,
+        default=PlanOptions.read_concurrency,
+        help=f"read requests in flight while planning (default: {PlanOptions.read_concurrency})",
+    )
     parser.add_argument("--report", type=Path, default=None, metavar="FILE", help="also write a JSON report")
     parser.add_argument(
         "--retries", type=int, default=5, help="attempts per request on 429/5xx/network errors"
@@ -74,15 +84,19 @@ def _prepare(args: argparse.Namespace) -> tuple[Plan, Clients, dict[str, str]]:
     from .plan import PlanOptions, check_environment, compute_plan, make_clients, secret_values
     from .remote import RetryPolicy
 
-    if args.concurrency < 1:
-        raise UsageError("--concurrency must be at least 1")
+    if args.concurrency < 1 or args.read_concurrency < 1:
+        raise UsageError("--concurrency and --read-concurrency must be at least 1")
     if args.retries < 1:
         raise UsageError("--retries must be at least 1")
     env = resolve_environment(args.project, args.env)
     arts = read_artifacts(args.out or args.project / "out")
     check_environment(arts, env)
     options = PlanOptions(
-        prune=args.prune, force=args.force, update_secrets=args.update_secrets, concurrency=args.concurrency
+        prune=args.prune,
+        force=args.force,
+        update_secrets=args.update_secrets,
+        concurrency=args.concurrency,
+        read_concurrency=args.read_concurrency,
     )
     retry = RetryPolicy(attempts=args.retries, base_delay=max(0.0, args.retry_delay))
     secrets = secret_values(env, arts, os.environ)

@@ -82,7 +82,10 @@ class PlanOptions:
     prune: bool = False
     force: bool = False
     update_secrets: bool = False
-    concurrency: int = 4
+    concurrency: int = 4  # writes in flight (apply)
+    # Reads in flight while planning: GETs are idempotent and cheap for the server, and reading back
+    # every dashboard is what bounds a no-op publish.
+    read_concurrency: int = 32
 
 
 @dataclass
@@ -314,7 +317,7 @@ def _plan_datasources(
             source=source,
         )
 
-    changes = _parallel(bodies, one, options.concurrency)
+    changes = _parallel(bodies, one, options.read_concurrency)
     if options.prune:
         for live in grafana.list_datasources():
             if live.get("uid") not in desired_uids and is_managed_datasource(live):
@@ -355,7 +358,7 @@ def _plan_folders(grafana: Grafana, arts: Artifacts, options: PlanOptions) -> li
             depth=depth(uid),
         )
 
-    return _parallel(arts.folders, one, options.concurrency)
+    return _parallel(arts.folders, one, options.read_concurrency)
 
 
 def _plan_dashboards(grafana: Grafana, arts: Artifacts, options: PlanOptions) -> list[Change]:
@@ -406,7 +409,7 @@ def _plan_dashboards(grafana: Grafana, arts: Artifacts, options: PlanOptions) ->
             source=source,
         )
 
-    changes = _parallel(arts.dashboards, one, options.concurrency)
+    changes = _parallel(arts.dashboards, one, options.read_concurrency)
     if options.prune:
         desired = {d.uid for d in arts.dashboards}
         from ..model.dashboard import MANAGED_TAG
@@ -432,7 +435,7 @@ def _plan_dashboards(grafana: Grafana, arts: Artifacts, options: PlanOptions) ->
                 "dashboard", hit["uid"], "delete", reason="no longer in out/", live={"folderUid": folder}
             )
 
-        changes.extend(c for c in _parallel(doomed, delete, options.concurrency) if c is not None)
+        changes.extend(c for c in _parallel(doomed, delete, options.read_concurrency) if c is not None)
     return changes
 
 
@@ -596,6 +599,7 @@ def compute_plan(
     if arts.alertmanager:
         alertmanager_body(arts.alertmanager, environ)  # a missing secret fails before any request
     plan = Plan(env=env)
+
     if clients.grafana is not None:
         plan.changes += _plan_datasources(clients.grafana, arts, environ, options)
         plan.changes += _plan_folders(clients.grafana, arts, options)
