@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from .errors import DefinitionError
 from .source import SourceLocation
 from .yamlio import load_yaml_file
@@ -76,7 +78,11 @@ class Artifacts:
 
 def read_json_file(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return json.loads(text)  # the standard library's error names the line
     except json.JSONDecodeError as err:
         raise DefinitionError(f"invalid JSON: {err.msg}", f"{path}:{err.lineno}") from None
     except (OSError, UnicodeDecodeError) as err:

@@ -21,6 +21,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from . import artifacts as layout
 from .environments import Environment, resolve_environment
 from .errors import DefinitionError
@@ -37,7 +39,13 @@ BUILTIN_DATASOURCES = {"grafana", "-- Grafana --", "-- Mixed --", "-- Dashboard 
 
 
 def dumps_json(data: Any) -> str:
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """Indented, key-sorted JSON ending in a newline (the form of every JSON file in out/)."""
+    try:
+        return orjson.dumps(
+            data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
+        ).decode()
+    except TypeError:  # what orjson refuses (e.g. integers beyond 64 bits) the standard library still writes
+        return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def _check_unique(items: list[tuple[str, SourceLocation]], what: str) -> None:

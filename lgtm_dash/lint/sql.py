@@ -311,7 +311,7 @@ class Schema:
     def columns(self) -> Mapping[str, tuple[str, ...] | None]:
         return _columns_of(self)
 
-    def for_sqlglot(self) -> dict[str, dict[str, str]]:
+    def for_sqlglot(self) -> Any:
         return _sqlglot_schema(self)
 
 
@@ -321,8 +321,12 @@ def _columns_of(schema: Schema) -> Mapping[str, tuple[str, ...] | None]:
 
 
 @cache
-def _sqlglot_schema(schema: Schema) -> dict[str, dict[str, str]]:
-    return {table: dict.fromkeys(columns, "TEXT") for table, columns in schema.tables if columns is not None}
+def _sqlglot_schema(schema: Schema) -> Any:
+    """sqlglot's schema object, built once per run (from a plain dict, qualify would rebuild it per query)."""
+    from sqlglot.schema import MappingSchema
+
+    tables = {table: dict.fromkeys(columns, "TEXT") for table, columns in schema.tables if columns is not None}
+    return MappingSchema(tables, dialect="mysql")
 
 
 def load_schema(path: Path) -> Schema:
