@@ -26,7 +26,7 @@ tools:
 
 ## test: install what the tests need, check out/ is current, lint the code, run the tests
 test: $(VENV)/.installed tools
-	$(BIN)/ruff check lgtm_dash datasources dashboards alerts tests
+	$(BIN)/ruff check lgtm_dash datasources dashboards alerts tests bench
 	$(MAKE) --no-print-directory check
 	$(BIN)/pytest
 
