@@ -8,6 +8,7 @@ none yet is a crafted one planted in the base tree.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -763,3 +764,31 @@ def test_markdown_fits_a_pr_comment_however_big_the_change() -> None:
     assert "| dashboards | 0 | 0 | 200 |" in markdown  # the summary still counts everything
     assert "more sections omitted" in markdown and "Dashboard “Dashboard 199” (d199)" in markdown
     assert markdown.count("<details>") == markdown.count("</details>")
+
+
+def test_the_base_is_built_with_its_own_toolkit_only(tmp_path: Path) -> None:
+    # A base ref whose toolkit lacks a module this one has must not borrow it from the installed (editable)
+    # package: mixing two versions of the toolkit is how `diff --base` once failed on older refs.
+    import subprocess
+    import sys
+
+    from lgtm_dash.diff.sources import _BASE_TOOLKIT_ONLY
+
+    toolkit = tmp_path / "tree" / "lgtm_dash"
+    toolkit.mkdir(parents=True)
+    (toolkit / "__init__.py").write_text("")
+    (toolkit / "cli.py").write_text(
+        "import importlib\n\n\ndef main(argv):\n"
+        "    try:\n        importlib.import_module('lgtm_dash.k8s')\n        print('borrowed')\n"
+        "    except ModuleNotFoundError:\n        print('own')\n    return 0\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", _BASE_TOOLKIT_ONLY],
+        cwd=tmp_path / "tree",
+        env={**os.environ, "PYTHONPATH": str(tmp_path / "tree")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "own"

@@ -45,6 +45,14 @@ def export_ref(project: Path, ref: str, dest: Path) -> Path:
     return dest / project.resolve().relative_to(Path(toplevel).resolve())
 
 
+_BASE_TOOLKIT_ONLY = (
+    "import sys; "
+    "sys.meta_path[:] = [f for f in sys.meta_path "
+    "if not (getattr(f, '__module__', '') or type(f).__module__).startswith('__editable__')]; "
+    "from lgtm_dash.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
 def build_ref(project: Path, ref: str, env_name: str | None, scratch: Path, out_dir: Path) -> None:
     """Build `ref`'s artifacts with that ref's own definitions (and its own toolkit when it holds one).
 
@@ -53,12 +61,14 @@ def build_ref(project: Path, ref: str, env_name: str | None, scratch: Path, out_
     tree = scratch / "tree"
     base_project = export_ref(project, ref, tree)
     env = dict(os.environ)
+    entry = ["-m", "lgtm_dash.cli"]
     if (tree / "lgtm_dash").is_dir():  # the toolkit as it was at that ref: its output is what ref built
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(tree), env.get("PYTHONPATH")) if p)
+        # An editable install would otherwise supply the modules that ref's toolkit lacks from this one.
+        entry = ["-c", _BASE_TOOLKIT_ONLY]
     command = [
         sys.executable,
-        "-m",
-        "lgtm_dash.cli",
+        *entry,
         "--project",
         str(base_project),
         "build",
