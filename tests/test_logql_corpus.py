@@ -7,32 +7,16 @@ tests are skipped, except in CI (``CI=true``) where a missing corpus fails.
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
-
-import pytest
 
 from lgtm_dash.lint.logql import LogQLSyntaxError, parse_logql
-
-CORPUS_DIR = Path(__file__).resolve().parents[1].parent / "shared/corpora/logql"
-QUERIES = CORPUS_DIR / "queries.jsonl"
-LEZER = CORPUS_DIR / "extra_lezer_logql.jsonl"
+from tests.helpers import corpus
 
 MIN_VALID_ACCEPTED = 0.98
 MIN_SYNTAX_INVALID_REJECTED = 0.90
 
 
-def _require(path: Path) -> None:
-    if path.is_file():
-        return
-    reason = f"LogQL corpus not found: {path}"
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason + " (CI=true, so this is an error, not a skip)")
-    pytest.skip(reason)
-
-
-def _load(path: Path) -> list[dict]:
-    _require(path)
+def _load(name: str) -> list[dict]:
+    path = corpus(f"logql/{name}")  # skips locally, fails under CI=true when absent
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 
@@ -62,7 +46,7 @@ def _report(title: str, failures: list[tuple[str, str]]) -> str:
 
 
 def test_valid_queries_parse() -> None:
-    records = [r for r in _load(QUERIES) if r["valid"]]
+    records = [r for r in _load("queries.jsonl") if r["valid"]]
     assert records, "corpus has no valid records"
     failures = []
     for record in records:
@@ -77,7 +61,9 @@ def test_valid_queries_parse() -> None:
 
 
 def test_invalid_syntax_queries_are_rejected() -> None:
-    records = [r for r in _load(QUERIES) if not r["valid"] and r.get("error_class_heuristic") == "syntax"]
+    records = [
+        r for r in _load("queries.jsonl") if not r["valid"] and r.get("error_class_heuristic") == "syntax"
+    ]
     assert records, "corpus has no invalid syntax records"
     failures = []
     for record in records:
@@ -92,7 +78,9 @@ def test_invalid_syntax_queries_are_rejected() -> None:
 
 def test_invalid_semantic_queries_report() -> None:
     """Loki's post-parse checks are optional for us: report the rate, assert nothing strict."""
-    records = [r for r in _load(QUERIES) if not r["valid"] and r.get("error_class_heuristic") != "syntax"]
+    records = [
+        r for r in _load("queries.jsonl") if not r["valid"] and r.get("error_class_heuristic") != "syntax"
+    ]
     rejected = sum(_outcome(_query_text(r)) is not None for r in records)
     print(f"invalid (semantic) queries rejected: {rejected}/{len(records)}")
     # Each record either parses or fails cleanly (checked by _outcome not raising).
@@ -101,7 +89,7 @@ def test_invalid_semantic_queries_report() -> None:
 def test_lezer_corpus_never_breaks_the_parser() -> None:
     """A different (error-tolerant editor) grammar: only check that nothing but
     LogQLSyntaxError escapes, and that every error is a clean one-liner."""
-    records = _load(LEZER)
+    records = _load("extra_lezer_logql.jsonl")
     assert records
     accepted = 0
     for record in records:
@@ -119,6 +107,6 @@ def test_lezer_corpus_never_breaks_the_parser() -> None:
 def test_lezer_error_cases_are_rejected() -> None:
     """The lezer cases marked as errors (unterminated strings, `| regexp` without a
     pattern, trailing commas, bare durations/byte sizes) are invalid LogQL too."""
-    records = [r for r in _load(LEZER) if r["lezer_error"]]
+    records = [r for r in _load("extra_lezer_logql.jsonl") if r["lezer_error"]]
     accepted = [r["query"] for r in records if _outcome(r["query"]) is None]
     assert not accepted, _report("lezer error cases accepted:", [(q, "accepted") for q in accepted])
