@@ -43,6 +43,8 @@ def require_binary(name: str) -> str:
 def corpus(relative: str) -> Path:
     path = CORPORA / relative
     if not path.exists():
+        if os.environ.get("LGTM_DASH_NO_CORPORA") == "1":  # an explicit opt-out: CI outside this workplace
+            pytest.skip(f"corpus {path} is not present (LGTM_DASH_NO_CORPORA=1)")
         missing(f"corpus {path} is not present")
     return path
 
