@@ -502,18 +502,22 @@ def _grouping_labels(grouping: Tree) -> int:
     return len(grouping.children) - 1
 
 
-def _vector_agg(node, acc: _Acc) -> int:
-    children = node.children
-    op_token = children[0]
-    op = op_token.lower()
-    param = grouping = arg = None
-    for child in children[1:]:
+def _aggregation_parts(node) -> tuple[Token, str, Token | None, Tree | None, Tree | None]:
+    """(operator token, operator name, parameter, grouping, operand) of a vector or range aggregation."""
+    op_token = node.children[0]
+    param = grouping = operand = None
+    for child in node.children[1:]:
         if isinstance(child, Token):
             param = child
         elif child.data == "grouping":
             grouping = child
         else:
-            arg = child
+            operand = child
+    return op_token, op_token.lower(), param, grouping, operand
+
+
+def _vector_agg(node, acc: _Acc) -> int:
+    op_token, op, param, grouping, arg = _aggregation_parts(node)
     _metric_arg(arg, acc, f"the argument of {op}")
     if op in _K_AGGREGATIONS:
         if param is None:
@@ -532,18 +536,8 @@ def _vector_agg(node, acc: _Acc) -> int:
 
 
 def _range_agg(node, acc: _Acc) -> int:
-    children = node.children
-    op_token = children[0]
-    op = op_token.lower()
+    op_token, op, param, grouping, log_range = _aggregation_parts(node)
     acc.functions.append(op)
-    param = grouping = log_range = None
-    for child in children[1:]:
-        if isinstance(child, Token):
-            param = child
-        elif child.data == "grouping":
-            grouping = child
-        else:
-            log_range = child
     has_unwrap = _log_range(log_range, acc)
     if param is not None and op != "quantile_over_time":
         _fail_at(f"parameter {param} not supported for operation {op}", param)
