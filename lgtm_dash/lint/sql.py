@@ -325,7 +325,9 @@ def _sqlglot_schema(schema: Schema) -> Any:
     """sqlglot's schema object, built once per run (from a plain dict, qualify would rebuild it per query)."""
     from sqlglot.schema import MappingSchema
 
-    tables = {table: dict.fromkeys(columns, "TEXT") for table, columns in schema.tables if columns is not None}
+    tables = {
+        table: dict.fromkeys(columns, "TEXT") for table, columns in schema.tables if columns is not None
+    }
     return MappingSchema(tables, dialect="mysql")
 
 
