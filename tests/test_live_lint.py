@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.helpers import REPO, require_binary, run_cli
 from tests.live_world import HISTORY_ONLY, TENANT, LiveWorld
@@ -240,17 +241,42 @@ def test_via_grafana_reaches_the_same_servers_through_the_datasource_proxy(
 def test_catalog_live_check_and_refresh(world: LiveWorld, project_copy: Path) -> None:
     project = _copy(project_copy, world)
     _build(project)
-    before = (project / "catalog.yaml").read_text()
+    catalog = project / "catalog.yaml"
+    # The hand-written catalog lacks a used metric and one label of another.
+    text = catalog.read_text()
+    start = text.index("  kube_pod_info:\n")
+    end = text.index("  kube_pod_status_phase:\n")
+    text = text[:start] + text[end:]
+    text = text.replace("labels: [service, type, status]", "labels: [service, type]  # status: see below", 1)
+    catalog.write_text(text)
+
     check = run_cli("--project", str(project), "catalog", "--live", "--env", "dev", "--check", env=SECRETS)
-    assert check.returncode in (0, 1), check.stderr
+    assert check.returncode == 1, check.stdout + check.stderr
+    assert "+ kube_pod_info" in check.stdout and "~ qgx_events_total" in check.stdout
+    assert catalog.read_text() == text  # --check writes nothing
+
     refresh = run_cli("--project", str(project), "catalog", "--live", "--env", "dev", env=SECRETS)
-    assert refresh.returncode == 0, refresh.stderr
-    after = (project / "catalog.yaml").read_text()
-    again = run_cli("--project", str(project), "catalog", "--live", "--env", "dev", "--check", env=SECRETS)
-    assert again.returncode == 0, again.stdout + again.stderr  # up to date once refreshed
-    # hand-written entries and comments survive
-    for line in before.splitlines():
-        if line.lstrip().startswith("#") or "help:" in line:
+    assert refresh.returncode == 0, refresh.stdout + refresh.stderr
+    after = catalog.read_text()
+    data = yaml.safe_load(after)
+    assert data["metrics"]["kube_pod_info"]["type"] == "gauge"
+    assert data["metrics"]["kube_pod_info"]["help"] == "Information about the pod (always 1)."
+    assert "node" in data["metrics"]["kube_pod_info"]["labels"]
+    assert data["metrics"]["qgx_events_total"]["labels"] == ["service", "type", "status"]
+    # hand-written lines and comments survive; only additions
+    for line in text.splitlines():
+        if line.strip() and "labels: [service, type]" not in line:
             assert line in after, line
+    again = run_cli("--project", str(project), "catalog", "--live", "--env", "dev", "--check", env=SECRETS)
+    assert again.returncode == 0, again.stdout + again.stderr
     rerun = run_cli("--project", str(project), "catalog", "--live", "--env", "dev", env=SECRETS)
-    assert rerun.returncode == 0 and (project / "catalog.yaml").read_text() == after  # deterministic
+    assert rerun.returncode == 0 and catalog.read_text() == after  # deterministic
+
+
+def test_catalog_live_unreachable_exits_3(world: LiveWorld, project_copy: Path) -> None:
+    project = _copy(project_copy, world, mimir_url="http://127.0.0.1:9")
+    text = (project / "environments.yaml").read_text().replace(world.prometheus.url, "http://127.0.0.1:9")
+    (project / "environments.yaml").write_text(text)
+    _build(project)
+    result = run_cli("--project", str(project), "catalog", "--live", "--env", "dev", "--check")
+    assert result.returncode == 3 and "Traceback" not in result.stderr and "not asked" in result.stderr

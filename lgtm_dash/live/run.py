@@ -152,6 +152,8 @@ def live_lint(ctx: LintContext, options: LiveOptions) -> LiveReport:
     for state in gatherer.servers.values():
         report.servers.append(state)
         for uid in sorted(state.uids):
+            if uid == RULER and len(state.uids) > 1:
+                continue  # the ruler's tenant is one of the datasources: reported under its name
             location = _location(options.env, uid)
             name = _server_name(state) if uid == RULER else uid
             if state.failed:
