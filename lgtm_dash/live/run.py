@@ -7,6 +7,7 @@ the servers asked and how many requests it took. `adapter.to_findings` makes lin
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -141,7 +142,9 @@ def live_lint(ctx: LintContext, options: LiveOptions) -> LiveReport:
         for selector in use.loki:
             produced += [(rule.id, m) for rule in LOKI_RULES for m in rule.loki(selector, use.state)]
         if use.sql and use.state.schema is not None:
-            problems = [(p.rule, p.message) for p in analyse_sql(use.sql, schema=use.state.schema)]
+            problems = [
+                (p.rule, p.message) for p in analyse_sql(_sql_shape(use.sql), schema=use.state.schema)
+            ]
             produced += [(rule.id, m) for rule in SQL_RULES for m in rule.sql(problems)]
         for rule_id, message in produced:
             key = (id(use.query), rule_id, message)
@@ -190,6 +193,15 @@ def _server_name(state: ServerState) -> str:
 def _location(env: Environment, uid: str) -> SourceLocation:
     settings = env.datasources.get(uid)
     return settings.location if settings is not None and settings.location else env.location
+
+
+_SQL_STRING = re.compile(r"'(?:[^'\\]|\\.|'')*'")
+
+
+def _sql_shape(sql: str) -> str:
+    """The query with every '...' literal emptied: tables and columns do not depend on literals, and
+    queries that differ only in them are then analysed once (analyse_sql caches per text)."""
+    return _SQL_STRING.sub("''", sql)
 
 
 def _rendered_sql(query: Query, renderers: dict[int, SqlRenderer]) -> str | None:

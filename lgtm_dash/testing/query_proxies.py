@@ -63,18 +63,22 @@ def _forward(request: Request, url: str, extra_headers: Mapping[str, str]) -> Re
 class MimirQueryProxy(HTTPEmulator):
     """Mimir's query API shape (prefix + tenant header) in front of one real Prometheus."""
 
-    def __init__(self, upstream: str, *, prefix: str = "/prometheus") -> None:
+    def __init__(self, upstream: str, *, prefix: str = "/prometheus", require_tenant: bool = True) -> None:
+        """`prefix=""` and `require_tenant=False` make it a plain forwarding proxy (Thanos Query's shape),
+        useful to put latency in front of the real Prometheus."""
         super().__init__()
         self.lock = _NoLock()  # type: ignore[assignment]
         self.upstream = upstream.rstrip("/")
-        self.prefix = "/" + prefix.strip("/")
+        self.prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
+        self.require_tenant = require_tenant
         self.tenants_seen: set[str] = set()
 
     def handle(self, request: Request) -> Response:
         tenant = request.header("X-Scope-OrgID")
-        if not tenant:
+        if self.require_tenant and not tenant:
             return Response.text(401, NO_ORG_ID)
-        self.tenants_seen.add(tenant)
+        if tenant:
+            self.tenants_seen.add(tenant)
         if not request.raw_path.startswith(self.prefix + "/api/v1/"):
             return Response.text(404, "404 page not found")
         return _forward(request, self.upstream + request.raw_path[len(self.prefix) :], {})
