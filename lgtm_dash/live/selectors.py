@@ -21,7 +21,6 @@ import promql_parser as pp
 from ..lint.context import Query, variable_query_promql
 from ..lint.interpolate import ALL_VALUE, InterpolationError, Interpolator, Variable
 from ..lint.promql_ast import RANGE_FUNCTIONS, call_name, metric_name, op_text, selectors
-from ..lint.querytext import string_spans
 
 VARIABLE_MARKER = "lgtm_live_variable"
 # Functions and aggregations that take a raw counter on purpose (as offline promql/counter-without-rate).
@@ -128,22 +127,27 @@ _PLACEHOLDER = "lgtm_literal_{}_"
 _PLACEHOLDER_RE = re.compile(r"^lgtm_literal_(\d+)_$")
 
 
+# Strings as PromQL and LogQL write them ("..." and '...' with backslash escapes, `...` raw), and comments.
+_LITERAL = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|`[^`]*`|#[^\n]*')
+
+
 def _shape(text: str) -> tuple[str, tuple[str, ...]]:
-    out, literals, pos = [], [], 0
-    for start, end in string_spans(text):
-        if text[start] == "#":
-            continue  # a comment, not a string
-        out.append(text[pos:start])
-        quote = text[start]
-        out.append(f"{quote}{_PLACEHOLDER.format(len(literals))}{quote}")
-        literals.append(text[start : end + 1])
-        pos = end + 1
-    out.append(text[pos:])
-    return "".join(out), tuple(literals)
+    if '"' not in text and "'" not in text and "`" not in text:
+        return text, ()
+    literals: list[str] = []
+
+    def placeholder(match: re.Match[str]) -> str:
+        literal = match.group(0)
+        if literal[0] == "#":
+            return literal  # a comment, not a string
+        literals.append(literal)
+        return f"{literal[0]}{_PLACEHOLDER.format(len(literals) - 1)}{literal[0]}"
+
+    return _LITERAL.sub(placeholder, text), tuple(literals)
 
 
 def _unquote(literal: str) -> str | None:
-    if literal[:1] == "`":
+    if literal[:1] == "`" or "\\" not in literal:
         return literal[1:-1]
     try:
         value = ast.literal_eval(literal)  # Go's escapes in "..." and '...' are Python's too
