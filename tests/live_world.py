@@ -31,7 +31,7 @@ import yaml
 
 from lgtm_dash.testing.loki_emulator import LokiEmulator
 from lgtm_dash.testing.query_proxies import MimirQueryProxy
-from tests.helpers import REPO, require_binary
+from tests.helpers import REPO, require_binary, stop_process
 
 TENANT = "qgx-dev"
 SERIES_PER_METRIC = 6
@@ -249,13 +249,7 @@ class Prometheus:
         raise RuntimeError(f"prometheus never had {sorted(missing)[:10]}: {self.log.read_text()[-1500:]}")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
         self.exposition.stop()
 
 

@@ -7,17 +7,10 @@ empty; `/loki/api/v1/series` takes `match[]` and answers `{"status": "success", 
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
 from .prometheus import MAX_GET_SELECTOR, Window
-from .transport import HttpApi, QueryRefused
-
-
-def _data(body: Any, what: str) -> Any:
-    if not isinstance(body, dict) or body.get("status") != "success":
-        raise QueryRefused(f"{what}: not a Loki API answer", 200)
-    return body.get("data")
+from .transport import HttpApi, envelope_data
 
 
 class LokiApi:
@@ -26,14 +19,15 @@ class LokiApi:
 
     def label_names(self, window: Window) -> set[str]:
         return {
-            str(v) for v in _data(self.http.get_json("/loki/api/v1/labels", window.loki()), "labels") or []
+            str(v)
+            for v in envelope_data(self.http.get_json("/loki/api/v1/labels", window.loki()), "labels") or []
         }
 
     def label_values(self, name: str, window: Window) -> set[str]:
         body = self.http.get_json(f"/loki/api/v1/label/{quote(name, safe='')}/values", window.loki())
-        return {str(v) for v in _data(body, f"values of {name}") or []}
+        return {str(v) for v in envelope_data(body, f"values of {name}") or []}
 
     def series(self, selector: str, window: Window) -> list[dict[str, str]]:
         params = [("match[]", selector), *window.loki()]
         body = self.http.get_json("/loki/api/v1/series", params, post=len(selector) > MAX_GET_SELECTOR)
-        return [dict(s) for s in _data(body, f"streams of {selector}") or [] if isinstance(s, dict)]
+        return [dict(s) for s in envelope_data(body, f"streams of {selector}") or [] if isinstance(s, dict)]

@@ -8,10 +8,9 @@ Only the metadata endpoints live lint needs: metric names, label names and value
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
-from .transport import HttpApi, QueryRefused
+from .transport import HttpApi, envelope_data
 
 # Selectors longer than this go in a POST form body (Prometheus and Mimir accept both for these routes,
 # except label values, which is GET only in Mimir; label values selectors stay short: one metric).
@@ -34,34 +33,29 @@ class Window:
         return [("start", str(self.start * 1_000_000_000)), ("end", str(self.end * 1_000_000_000))]
 
 
-def _data(body: Any, what: str) -> Any:
-    if not isinstance(body, dict) or body.get("status") != "success":
-        error = body.get("error") if isinstance(body, dict) else None
-        raise QueryRefused(f"{what}: {error or 'not a Prometheus API answer'}", 200)
-    return body.get("data")
-
-
 class PrometheusApi:
     def __init__(self, http: HttpApi):
         self.http = http
 
     def metric_names(self, window: Window) -> set[str]:
-        data = _data(self.http.get_json("/api/v1/label/__name__/values", window.prometheus()), "metric names")
+        data = envelope_data(
+            self.http.get_json("/api/v1/label/__name__/values", window.prometheus()), "metric names"
+        )
         return {str(v) for v in data or []}
 
     def label_names(self, selector: str, window: Window) -> set[str]:
         params = [("match[]", selector), *window.prometheus()]
         body = self.http.get_json("/api/v1/labels", params, post=len(selector) > MAX_GET_SELECTOR)
-        return {str(v) for v in _data(body, f"labels of {selector}") or []}
+        return {str(v) for v in envelope_data(body, f"labels of {selector}") or []}
 
     def label_values(self, label: str, selector: str, window: Window) -> set[str]:
         params = [("match[]", selector), *window.prometheus()]
         body = self.http.get_json(f"/api/v1/label/{quote(label, safe='')}/values", params)
-        return {str(v) for v in _data(body, f"values of {label} on {selector}") or []}
+        return {str(v) for v in envelope_data(body, f"values of {label} on {selector}") or []}
 
     def metadata(self) -> dict[str, dict[str, str]]:
         """{family: {"type": ..., "help": ..., "unit": ...}}, the first entry of each family."""
-        data = _data(self.http.get_json("/api/v1/metadata"), "metadata")
+        data = envelope_data(self.http.get_json("/api/v1/metadata"), "metadata")
         result: dict[str, dict[str, str]] = {}
         for family, entries in (data or {}).items():
             if isinstance(entries, list) and entries and isinstance(entries[0], dict):

@@ -106,6 +106,14 @@ class ApiTarget:
         return {k: v for k, v in values.items() if v}
 
 
+def envelope_data(body: Any, what: str) -> Any:
+    """`data` of the `{"status": "success", "data": ...}` envelope Prometheus, Mimir and Loki answer with."""
+    if not isinstance(body, dict) or body.get("status") != "success":
+        error = body.get("error") if isinstance(body, dict) else None
+        raise QueryRefused(f"{what}: {error or 'not a query API answer'}", 200)
+    return body.get("data")
+
+
 class HttpApi:
     """GET/POST JSON from one target; thread-safe (one `requests.Session` per worker thread)."""
 
