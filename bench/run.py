@@ -126,7 +126,40 @@ def measure(sizes: list[int], scratch: Path) -> dict[str, Any]:
         results[f"naive_noop_{size}_s"] = published["naive_s"]
         results[f"naive_noop_{size}_requests"] = published["naive_requests"]
         peaks.append(published["peak_rss_mb"])
+        if size == max(sizes):
+            peaks.append(measure_live(results, load.root, out, size, scratch))
     results["peak_rss_mb"] = max(peaks)
+    return results
+
+
+def measure_live(results: dict[str, Any], project: Path, out: Path, size: int, scratch: Path) -> float:
+    """`lint --live` of the compiled workload against servers with LATENCY_S per request; its peak RSS."""
+    say(f"{size} dashboards: live lint (Prometheus, Loki, MariaDB; {stages.LATENCY_S * 1000:g} ms latency)")
+    (scratch / "live").mkdir(exist_ok=True)
+    live = in_fresh_process(stages.live_lint, str(project), str(out), str(scratch / "live"))
+    for key in (
+        "s",
+        "requests",
+        "http_requests_received",
+        "queries",
+        "promql_logql_queries",
+        "findings",
+        "servers",
+    ):
+        results[f"live_lint_{size}_{key}"] = live[f"live_{key}"]
+    return live["peak_rss_mb"]
+
+
+def measure_live_only(size: int, scratch: Path) -> dict[str, Any]:
+    """Only the live lint stage (the workload is generated and compiled first, not measured)."""
+    from lgtm_dash.compile import build
+
+    load = workload.write_project(scratch / f"project-{size}", size)
+    out = scratch / f"out-{size}"
+    say(f"{size} dashboards: compiling the workload (not measured)")
+    build(load.root, stages.ENV, out)
+    results: dict[str, Any] = {}
+    measure_live(results, load.root, out, size, scratch)
     return results
 
 
@@ -174,7 +207,21 @@ def rows(r: dict[str, Any], size: int) -> list[Row]:
         ),
         Row(f"naive no-op, {n} ({r[f'naive_noop_{size}_requests']:,} requests)", naive, "s"),
     ]  # fmt: skip
+    table += live_rows(r, size)
     return table
+
+
+def live_rows(r: dict[str, Any], size: int) -> list[Row]:
+    if f"live_lint_{size}_s" not in r:
+        return []
+    return [
+        Row(
+            f"lint --live, {size:,} ({r[f'live_lint_{size}_queries']:,} queries → {r[f'live_lint_{size}_requests']:,} "
+            f"requests after dedup, {stages.LATENCY_S * 1000:g} ms latency)",
+            r[f"live_lint_{size}_s"],
+            "s",
+        )
+    ]
 
 
 def summary_rows(r: dict[str, Any]) -> list[Row]:
@@ -215,8 +262,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="100,1000", help="dashboard counts to measure (default: 100,1000)")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where to write the figures (JSON)")
     parser.add_argument("--keep", action="store_true", help="keep the generated projects (path printed)")
+    parser.add_argument(
+        "--live-only", action="store_true",
+        help="measure only `lint --live` at the largest size; other figures in --results are kept",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
+    if args.live_only:
+        return live_only(args, max(sizes))
 
     started = time.perf_counter()
     scratch = Path(tempfile.mkdtemp(prefix="lgtm-bench-"))
@@ -244,6 +297,20 @@ def main(argv: list[str] | None = None) -> int:
     rounded = {k: round(v, 4) if isinstance(v, float) else v for k, v in results.items()}
     args.results.write_text(json.dumps(rounded, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     say(f"figures written to {args.results} (whole run {results['total_s']:.0f} s)")
+    return 0
+
+
+def live_only(args: argparse.Namespace, size: int) -> int:
+    scratch = Path(tempfile.mkdtemp(prefix="lgtm-bench-live-"))
+    try:
+        figures = measure_live_only(size, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    results = json.loads(args.results.read_text(encoding="utf-8")) if args.results.is_file() else {}
+    results.update({k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()})
+    print_table(live_rows(results, size))
+    args.results.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    say(f"live lint figures merged into {args.results}")
     return 0
 
 

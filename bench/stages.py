@@ -278,3 +278,56 @@ def _naive_publish(grafana_url: str, out: Path) -> dict[str, Any]:
             }
         )
     return {"naive_s": time.perf_counter() - started, "naive_dashboards": len(arts.dashboards)}
+
+
+# --- live lint -----------------------------------------------------------------------------------------
+
+
+def live_lint(project: str, out: str, workdir: str) -> dict[str, Any]:
+    """`lint --live` of the compiled workload against Prometheus (behind Mimir's and Thanos' shapes), Loki
+    and MariaDB, every HTTP server answering after LATENCY_S, as the command runs it (default concurrency)."""
+    from lgtm_dash.environments import resolve_environment
+    from lgtm_dash.lint.context import Catalog, LintContext
+    from lgtm_dash.lint.inputs import read_paths
+    from lgtm_dash.live.run import LiveOptions
+    from lgtm_dash.live.run import live_lint as run_live
+    from lgtm_dash.testing.query_proxies import MimirQueryProxy
+    from tests.live_world import LiveWorld
+    from tests.mariadb import MariaDB
+
+    root, scratch = Path(project), Path(workdir)
+    db = MariaDB.start(scratch / "mariadb")
+    world = None
+    try:
+        db.execute("CREATE DATABASE qgx")
+        db.execute((root / "datasources" / "mysql_schema.sql").read_text(), database="qgx")
+        db.execute(f"CREATE USER 'grafana_ro'@'localhost' IDENTIFIED BY '{BENCH_SECRETS['QGX_MYSQL_PASSWORD']}';"
+                   "GRANT SELECT ON qgx.* TO 'grafana_ro'@'localhost';")  # fmt: skip
+        (scratch / "world").mkdir()
+        world = LiveWorld(scratch / "world", mariadb_socket=db.socket)
+        with MimirQueryProxy(world.prometheus.url, prefix="", require_tenant=False) as thanos:
+            text = world.environments().replace(f"url: {world.prometheus.url}", f"url: {thanos.url}")
+            (root / "environments.yaml").write_text(text)
+            for server in (world.mimir, world.loki, thanos):
+                server.faults.latency = LATENCY_S
+            ctx = LintContext(read_paths([Path(out)]), Catalog.load(root / "catalog.yaml"), root)
+            env = resolve_environment(root, ENV)
+            started = time.perf_counter()
+            report = run_live(ctx, LiveOptions(env=env, environ=BENCH_SECRETS))
+            seconds = time.perf_counter() - started
+            asked = len(world.mimir.request_log) + len(world.loki.request_log) + len(thanos.request_log)
+    finally:
+        if world is not None:
+            world.stop()
+        db.stop()
+    selectors = sum(1 for q in ctx.queries if q.language in ("promql", "logql"))
+    return {
+        "live_s": seconds,
+        "live_requests": report.requests,
+        "live_http_requests_received": asked,
+        "live_queries": report.queries,
+        "live_promql_logql_queries": selectors,
+        "live_findings": len(report.results),
+        "live_servers": len(report.servers),
+        "peak_rss_mb": peak_rss_mb(),
+    }

@@ -29,6 +29,12 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
     ),
     "plan": ("lgtm_dash.publish", "configure_plan", "run_plan", "show what publish would change"),
     "publish": ("lgtm_dash.publish", "configure_publish", "run_publish", "apply out/ to Grafana and Mimir"),
+    "catalog": (
+        "lgtm_dash.live.catalog",
+        "configure",
+        "run",
+        "refresh catalog.yaml from the live servers' metadata and series (--live)",
+    ),
     "configmaps": (
         "lgtm_dash.k8s",
         "configure",

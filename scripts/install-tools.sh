@@ -5,6 +5,7 @@ set -euo pipefail
 
 declare -A PACKAGE_FOR=(
   [promtool]=prometheus
+  [prometheus]=prometheus
   [amtool]=prometheus-alertmanager
   [prometheus-alertmanager]=prometheus-alertmanager
   [mariadbd]=mariadb-server

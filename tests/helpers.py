@@ -56,3 +56,14 @@ def run_cli(
     full_env = {**os.environ, **(env or {})}
     full_env.pop("LGTM_DASH_DEBUG", None)
     return subprocess.run([*LGTM, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300)
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Terminate a server process, bounded: SIGTERM, then SIGKILL after 20 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)

@@ -1,4 +1,4 @@
-"""`lgtm-dash lint [PATH…] [--format text|json|github] [--strict]`.
+"""`lgtm-dash lint [PATH…] [--format text|json|github] [--strict] [--live --env ENV ...]`.
 
 Lints <project>/out by default, or the dashboards, rule files, out/ trees and directories given. Exit 0 when
 clean, 1 on errors (and on warnings with --strict), 2 on unusable input.
@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import EXIT_FINDINGS, EXIT_OK
+from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_REMOTE
 from ..source import display_path
 from .findings import Severity
 from .report import FORMATS, print_text, summary, to_github, to_json
@@ -30,6 +30,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=f"metric catalog for promql/unknown-metric (default: <project>/{CATALOG_FILE} when linting out/)",
     )  # fmt: skip
     parser.add_argument("--no-catalog", action="store_true", help="skip the catalog checks")
+    from ..live.cli import add_arguments
+
+    add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,6 +51,13 @@ def run(args: argparse.Namespace) -> int:
                 args.project / CATALOG_FILE
             )  # the catalog describes this project's metrics
     findings = lint(lint_input, catalog=catalog, project=args.project)
+    nothing_checked = False
+    if args.live:
+        from ..live.cli import run_live
+        from .context import LintContext
+
+        live_findings, nothing_checked = run_live(args, LintContext(lint_input, catalog, args.project))
+        findings = sorted(set(findings) | set(live_findings))
 
     checked = ", ".join(display_path(p) for p in paths)
     if args.format == "json":
@@ -60,5 +70,7 @@ def run(args: argparse.Namespace) -> int:
         from ..ui import console
 
         print_text(findings, checked, console)
+    if nothing_checked:
+        return EXIT_REMOTE
     failing = {Severity.ERROR, Severity.WARNING} if args.strict else {Severity.ERROR}
     return EXIT_FINDINGS if any(f.severity in failing for f in findings) else EXIT_OK
