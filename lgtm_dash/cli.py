@@ -29,6 +29,12 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
     ),
     "plan": ("lgtm_dash.publish", "configure_plan", "run_plan", "show what publish would change"),
     "publish": ("lgtm_dash.publish", "configure_publish", "run_publish", "apply out/ to Grafana and Mimir"),
+    "preview": (
+        "lgtm_dash.preview",
+        "configure",
+        "run",
+        "draw the dashboards' layouts as Grafana does, as a static site (or --watch while editing)",
+    ),
     "configmaps": (
         "lgtm_dash.k8s",
         "configure",
