@@ -89,7 +89,9 @@ class Repeat:
     direction: str  # "h" or "v"
     max_per_row: int | None
 
-    def text(self) -> str:
+    def text(self, row: bool = False) -> str:
+        if row:  # DashboardModel.ts repeatRow: one copy of the row and its panels per value, stacked
+            return f"repeated for each value of ${self.variable}, one row each"
         if self.direction == REPEAT_DIR_VERTICAL:
             return f"repeated for each value of ${self.variable}, stacked vertically"
         per_row = self.max_per_row or DEFAULT_MAX_PER_ROW
