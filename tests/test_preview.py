@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from lgtm_dash.grid import lay_out
-from tests.helpers import LGTM, REPO, run_cli
+from tests.helpers import LGTM, REPO, corpus, run_cli
 from tests.preview_fixtures import DATASOURCES, HOSTILE, LEGACY, TRICKY
 
 
@@ -244,6 +244,34 @@ def test_out_never_replaces_a_directory_that_is_not_a_preview(tmp_path: Path) ->
     assert sorted(p.name for p in site.iterdir()) == [".lgtm-dash-preview", "fixtures", "index.html"]
 
 
+def corpus_site(root: Path) -> tuple[Path, list[Path]]:
+    """The preview of every public dashboard in the corpus (classic and legacy `rows` ones)."""
+    folder = corpus("dashboards")
+    files = sorted(folder.rglob("*.json"))
+    site = root / "corpus"
+    result = run_cli("preview", str(folder), "--out", str(site))
+    assert result.returncode == 0, result.stderr
+    return site, files
+
+
+def test_every_public_dashboard_of_the_corpus_is_drawn(tmp_path: Path) -> None:
+    site, files = corpus_site(tmp_path)
+    pages = sorted(site.glob("*/*.html"))
+    assert len(files) > 50 and len(pages) == len(files)
+    drawn = 0
+    for page in pages:
+        elements = Elements(page.read_text())
+        source = next(t for t in elements.text if t.endswith(".json") and "corpora" in t)
+        data = json.loads(
+            (REPO / source).read_text() if not Path(source).is_absolute() else Path(source).read_text()
+        )
+        layout = lay_out(data.get("dashboard", data) if "panels" not in data and "rows" not in data else data)
+        visible = [i for i in layout.all_items() if i.visible]
+        assert len(elements.cells()) == len(visible), page
+        drawn += len(visible)
+    assert drawn > 1000
+
+
 # ---------------------------------------------------------------- --base: before and after, for a PR
 
 
@@ -364,3 +392,28 @@ def test_watch_rebuilds_on_save_and_shows_a_definition_error_with_its_line(proje
             fetch(url + "no/such/page.html")
     finally:
         stop(proc)
+
+
+# ---------------------------------------------------------------- the GitHub workflow
+
+
+def test_the_workflow_uploads_the_before_after_preview_and_links_it_from_the_comment() -> None:
+    import shlex
+
+    from lgtm_dash.cli import build_parser
+
+    workflow = yaml.safe_load((REPO / ".github/workflows/ci.yaml").read_text())
+    steps = workflow["jobs"]["test"]["steps"]
+    names = [s.get("run", "") + s.get("uses", "") for s in steps]
+    build = next(i for i, s in enumerate(names) if "lgtm-dash preview" in s)
+    upload = next(i for i, s in enumerate(names) if s.startswith("actions/upload-artifact@"))
+    link = next(i for i, s in enumerate(names) if "artifact-url" in str(steps[i].get("env")))
+    comment = next(i for i, s in enumerate(names) if "sticky-pull-request-comment" in s)
+    assert build < upload < link < comment
+    argv = shlex.split(steps[build]["run"].replace('"origin/$BASE_REF"', "origin/main"))[1:]
+    args = build_parser().parse_args(argv)  # fails (SystemExit) on an option preview does not have
+    assert (args.command, args.base, str(args.out)) == ("preview", "origin/main", "build/preview")
+    assert steps[upload]["with"]["path"] == "build/preview"
+    assert steps[link]["env"]["PREVIEW_URL"] == f"${{{{ steps.{steps[upload]['id']}.outputs.artifact-url }}}}"
+    assert ">> diff.md" in steps[link]["run"] and steps[comment]["with"]["path"] == "diff.md"
+    assert all("pull_request" in steps[i]["if"] for i in (build, upload, link))

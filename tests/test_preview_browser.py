@@ -17,7 +17,7 @@ import pytest
 from lgtm_dash.grid import Pos, pixel_box
 from tests.helpers import REPO, missing, run_cli
 from tests.preview_fixtures import TRICKY
-from tests.test_preview import fixture_out, start_watch, stop, wait_for
+from tests.test_preview import corpus_site, fixture_out, start_watch, stop, wait_for
 
 pytestmark = pytest.mark.tools
 
@@ -78,7 +78,8 @@ def open_page(browser: Any, page: Path, shots: Path) -> list[dict[str, Any]]:
     width, height = png_size(shot)
     assert width == browser.width and height >= 200
     requests = browser.requests()
-    assert requests and set(requests) == {url}, requests  # the page itself, nothing else
+    assert {u for d, u in requests if d == url} == {url}, requests  # the page loads itself, nothing else
+    assert not [u for _, u in requests if re.match(r"(https?|wss?|ftp)://", u)], requests  # nor does anything
     assert browser.run("return performance.getEntriesByType('resource').length") == 0
     errors = [m for m in browser.console_messages() if m.get("level") == "SEVERE"]
     assert errors == [], errors
@@ -181,6 +182,25 @@ def test_fixture_pages_show_the_problems_the_json_has(
         cells["Overlapped"]["id"],
     )
     assert border == "rgb(242, 73, 92)"  # drawn in the error colour
+
+
+def test_public_dashboards_with_layout_problems_legacy_rows_or_collapsed_rows(
+    browser: Any, tmp_path: Path
+) -> None:
+    """A sample of the corpus (every page would take minutes): what this repository's dashboards do not have."""
+    site, _ = corpus_site(tmp_path)
+    pages = sorted(site.glob("*/*.html"))
+    sample = {
+        "error": [p for p in pages if 'class="problems"' in p.read_text()][:4],
+        "legacy": [p for p in pages if "legacy <code>rows</code>" in p.read_text()][:3],
+        "collapsed": [p for p in pages if "collapsed-row" in p.read_text()][:3],
+    }
+    assert all(sample.values()), {k: len(v) for k, v in sample.items()}
+    for page in {p for group in sample.values() for p in group}:
+        grids = open_page(browser, page, tmp_path)
+        check_positions(grids, page)
+        for grid in grids:
+            assert overlapping(grid["cells"]) == set(), (page.name, grid["name"])
 
 
 def test_queries_and_links_open_on_demand_above_the_other_panels(

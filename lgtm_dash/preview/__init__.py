@@ -73,7 +73,9 @@ def read_inputs(project: Path, paths: list[Path]) -> SiteInput:
         if path.is_dir() and is_out_tree(path):
             parts.append(from_artifacts(read_artifacts(path)))
         elif path.is_dir():
-            found = sorted(p for p in path.rglob("*.json") if not any(s.startswith(".") for s in p.parts))
+            found = sorted(
+                p for p in path.rglob("*.json") if not any(s.startswith(".") for s in p.relative_to(path).parts)
+            )
             parts.append(from_files(found, strict=False))
         else:
             parts.append(from_files([path]))

@@ -91,8 +91,9 @@ def from_files(paths: Sequence[Path], *, strict: bool = True) -> SiteInput:
                 raise DefinitionError(message, f"{display_path(path)}:1")
             continue
         uid = data.get("uid") if isinstance(data.get("uid"), str) and data.get("uid") else path.stem
+        folder = path.resolve().parent.name  # loose files are grouped by the directory holding them
         dashboards.append(
-            Dashboard(uid=uid, folder_uid="", folder_title="Files", data=data, file=display_path(path))
+            Dashboard(uid=uid, folder_uid=folder, folder_title=folder, data=data, file=display_path(path))
         )
     return SiteInput(dashboards)
 

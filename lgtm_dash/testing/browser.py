@@ -32,6 +32,10 @@ CHROMIUM_FLAGS = (
 )
 
 
+# Debian's chromium first; Google Chrome where a machine has it with its matching chromedriver (GitHub runners).
+BROWSERS = ("chromium", "google-chrome", "chromium-browser")
+
+
 def find(name: str) -> str | None:
     return shutil.which(name) or next(
         (str(p) for p in (Path("/usr/bin") / name, Path("/usr/lib/chromium") / name) if p.exists()), None
@@ -45,7 +49,8 @@ class Browser:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 
-        chromium, driver = find("chromium"), find("chromedriver")
+        chromium = next(filter(None, map(find, BROWSERS)), None)
+        driver = find("chromedriver")
         if not chromium or not driver:
             raise FileNotFoundError(
                 "chromium and chromium-driver are not installed (Debian: apt-get install)"
@@ -70,14 +75,16 @@ class Browser:
     def console_messages(self) -> list[dict[str, Any]]:
         return list(self.driver.get_log("browser"))
 
-    def requests(self) -> list[str]:
-        """URLs of every request the page made since it was opened (from the DevTools network events)."""
-        urls = []
+    def requests(self) -> list[tuple[str, str]]:
+        """(document URL, request URL) of every request since the page was opened, from the DevTools network
+        events; the browser's own pages (chrome://, its start-up tab) show up with their own document URL."""
+        found = []
         for entry in self.driver.get_log("performance"):
             message = json.loads(entry["message"])["message"]
             if message.get("method") == "Network.requestWillBeSent":
-                urls.append(message["params"]["request"]["url"])
-        return urls
+                params = message["params"]
+                found.append((params.get("documentURL", ""), params["request"]["url"]))
+        return found
 
     def run(self, script: str, *args: Any) -> Any:
         return self.driver.execute_script(script, *args)
