@@ -219,7 +219,7 @@ def test_loose_json_files_and_bad_input(tmp_path: Path) -> None:
     good.write_text(json.dumps({"dashboard": LEGACY, "meta": {}}))  # an API export
     result = run_cli("preview", str(good), "--out", str(tmp_path / "site"))
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "site/general/fixture-legacy.html").is_file()
+    assert (tmp_path / "site" / tmp_path.name / "fixture-legacy.html").is_file()  # grouped by directory
     broken = tmp_path / "broken.json"
     broken.write_text('{"panels": [\n  {"id": 1,\n}')
     bad = run_cli("preview", str(broken), "--out", str(tmp_path / "site2"))

@@ -40,12 +40,12 @@ return Array.from(document.querySelectorAll('.grid')).map(grid => {
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    try:
-        from lgtm_dash.testing.browser import Browser
-    except ImportError as err:
-        missing(f"selenium is not installed ({err}): pip install -e '.[test]'")
+    from lgtm_dash.testing.browser import Browser
+
     try:
         instance = Browser()
+    except ImportError as err:
+        missing(f"selenium is not installed ({err}): pip install -e '.[test]'")
     except FileNotFoundError as err:
         missing(f"{err}: run `make tools` (as root on Debian)")
     try:
