@@ -20,7 +20,7 @@ build: $(VENV)/.installed
 	$(LGTM) build --env $(ENV) --out $(ENV_OUT)
 	$(LGTM) lint $(ENV_OUT)
 
-## tools: install the real tools the tests use (promtool, amtool, alertmanager, mariadb) when missing
+## tools: install the real tools the tests use (promtool, amtool, alertmanager, mariadb, chromium) when missing
 tools:
 	bash scripts/install-tools.sh
 

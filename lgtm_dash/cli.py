@@ -35,6 +35,12 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "run",
         "refresh catalog.yaml from the live servers' metadata and series (--live)",
     ),
+    "preview": (
+        "lgtm_dash.preview",
+        "configure",
+        "run",
+        "draw the dashboards' layouts as Grafana does, as a static site (or --watch while editing)",
+    ),
     "configmaps": (
         "lgtm_dash.k8s",
         "configure",

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the real tools the tests run, from Debian's packages, when they are missing.
+# Installs the real tools the tests run, from Debian's packages, when they are missing (headless Chromium and
+# its WebDriver open the preview pages).
 # As root on Debian this is all `make test` needs; elsewhere it says what to install.
 set -euo pipefail
 
@@ -9,10 +10,18 @@ declare -A PACKAGE_FOR=(
   [amtool]=prometheus-alertmanager
   [prometheus-alertmanager]=prometheus-alertmanager
   [mariadbd]=mariadb-server
+  [chromium]=chromium
+  [chromedriver]=chromium-driver
 )
+# Other names that do as well: GitHub's Ubuntu runners come with Google Chrome and a matching chromedriver.
+declare -A ALSO=([chromium]="google-chrome chromium-browser")
 missing=()
 for tool in "${!PACKAGE_FOR[@]}"; do
-  command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || missing+=("${PACKAGE_FOR[$tool]}")
+  found=""
+  for name in "$tool" ${ALSO[$tool]:-}; do
+    if command -v "$name" >/dev/null 2>&1 || [ -x "/usr/sbin/$name" ]; then found=1; fi
+  done
+  [ -n "$found" ] || missing+=("${PACKAGE_FOR[$tool]}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')

@@ -281,6 +281,7 @@ def dashboard_change(
             status=status,
             details=tuple(listed),
             source=source,
+            sketch=layout_sketch(None, new),
         )
     details: list[Detail] = []
     if old.data.get("title") != new.data.get("title"):
@@ -315,8 +316,20 @@ def dashboard_change(
     if not details:
         return None
     return ObjectChange(
-        kind="dashboard", key=current.uid, title=title, status=CHANGED, details=tuple(details), source=source
+        kind="dashboard",
+        key=current.uid,
+        title=title,
+        status=CHANGED,
+        details=tuple(details),
+        source=source,
+        sketch=layout_sketch(old, new),
     )
+
+
+def layout_sketch(old: DashboardArtifact | None, new: DashboardArtifact | None) -> tuple[str, ...]:
+    from .sketch import sketch
+
+    return tuple(sketch(old.data if old else None, new.data if new else None))
 
 
 def folder_titles(arts: Artifacts) -> dict[str, str]:

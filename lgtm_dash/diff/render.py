@@ -125,9 +125,9 @@ def describe_markdown(detail: Detail) -> str:
     return _phrase(detail, escape(detail.field or "value"), code)
 
 
-def diff_block(lines: tuple[str, ...], indent: str) -> list[str]:
+def diff_block(lines: tuple[str, ...], indent: str, language: str = "diff") -> list[str]:
     fence = "~~~~" if any("```" in line for line in lines) else "```"
-    return [f"{indent}{fence}diff", *(f"{indent}{line}" for line in lines), f"{indent}{fence}"]
+    return [f"{indent}{fence}{language}", *(f"{indent}{line}" for line in lines), f"{indent}{fence}"]
 
 
 def markdown_section(obj: ObjectChange) -> str:
@@ -135,6 +135,8 @@ def markdown_section(obj: ObjectChange) -> str:
     lines = [f"<details><summary>{summary}</summary>", ""]
     if obj.source:
         lines += [f"Defined at `{obj.source}`.", ""]
+    if obj.sketch:
+        lines += ["Layout:", "", *diff_block(obj.sketch, "", language="text"), ""]
     for subject, details in grouped(obj.details):
         whole, rest = split_whole(details)
         indent = "  "

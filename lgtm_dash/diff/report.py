@@ -67,6 +67,7 @@ class ObjectChange:
     status: str
     details: tuple[Detail, ...] = ()
     source: str | None = None  # file:line of the Python that defines it
+    sketch: tuple[str, ...] = ()  # a dashboard's layout before/after, drawn as text (diff/sketch.py)
 
     def parts(self) -> dict[tuple[str, str], str]:
         """Each part (scope, name) touched, with its overall change: added, removed or changed."""
@@ -133,5 +134,5 @@ class DiffReport:
         return {
             "changed": self.changed,
             "summary": self.counts(),
-            "changes": [asdict(obj) for obj in self.changes],
+            "changes": [{k: v for k, v in asdict(obj).items() if k != "sketch"} for obj in self.changes],
         }
