@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import pytest
 
+from lgtm_dash.clients.http import RetryPolicy, TransientError
 from lgtm_dash.normalize import (
+    DASHBOARD_MARKER,
     canonical_duration,
+    changed_since_publish,
     dropped_group_fields,
+    mark_dashboard,
+    marked_folders,
     mask_alertmanager_secrets,
     normalize_alertmanager,
     normalize_dashboard,
     normalize_datasource,
     normalize_rule_group,
 )
-from lgtm_dash.publish.plan import datasource_body
-from lgtm_dash.publish.remote import RetryPolicy, TransientError
+from lgtm_dash.publish.kinds.datasources import datasource_body
 
 
 @pytest.mark.parametrize(
@@ -74,6 +78,18 @@ def test_dashboard_ignores_server_bookkeeping_and_key_order() -> None:
     assert normalize_dashboard({**live, "title": "Other"}) != normalize_dashboard(desired)
 
 
+def test_publish_marker_tells_our_last_publish_from_a_later_edit() -> None:
+    desired = {"uid": "u", "title": "T", "panels": [{"id": 1, "type": "stat"}]}
+    sent = mark_dashboard(desired, ["team", "platform"])
+    assert normalize_dashboard(sent) == normalize_dashboard(desired)  # the marker is not content
+    # What Grafana returns: the JSON as sent, with id and version rewritten (contract row G-DASH-GET).
+    live = {**sent, "id": 9, "version": 4}
+    assert not changed_since_publish(live)
+    assert marked_folders(live) == ["team", "platform"]
+    assert changed_since_publish({**live, "title": "Edited in the UI"})
+    assert changed_since_publish({k: v for k, v in live.items() if k != DASHBOARD_MARKER})
+
+
 def test_datasource_secrets_compare_by_key_and_provisioning_spelling_is_undone() -> None:
     entry = {
         "name": "Loki",
@@ -97,9 +113,15 @@ def test_datasource_secrets_compare_by_key_and_provisioning_spelling_is_undone()
         "readOnly": False,
         "user": "",
         "basicAuth": False,
+        "basicAuthUser": "",
+        "withCredentials": False,
+        "access": "proxy",
+        "typeLogoUrl": "public/plugins/loki/img/logo.svg",
+        "apiVersion": "",  # always in the DTO (contract row G-DS-GET)
         "secureJsonFields": {"password": True},
     }
-    assert normalize_datasource(body) == normalize_datasource(live)
+    assert normalize_datasource(body) == normalize_datasource(live, also=frozenset(body))
+    assert normalize_datasource(body) != normalize_datasource({**live, "basicAuth": True})
     assert "s3cret" not in str(normalize_datasource(body))
     assert normalize_datasource({**live, "secureJsonFields": {}}) != normalize_datasource(body)
 
