@@ -284,13 +284,14 @@ def test_ui_edit_is_never_overwritten_without_force(
 ) -> None:
     assert lgtm("publish", out) == 0
     uid = read_artifacts(out).dashboards[0].uid
-    stack.grafana.ui_edit(uid, lambda d: d.update(title="Tuned by a human"), user="alice")
+    stack.grafana.ui_edit(uid, lambda d: d.update(title="Tuned by a human"), user="alice", message="tuned")
     edit_dashboard(out, uid, description="changed in code as well")
     capsys.readouterr()
 
     assert lgtm("publish", out) == 1
     printed = capsys.readouterr().out
     assert f"conflict dashboard {uid}" in printed and "alice" in printed and "--force" in printed
+    assert "(version 2: 'tuned')" in printed  # read from either shape of the versions list
     assert '-  "title": "Tuned by a human"' in printed  # a readable diff: live -> out/
     assert stack.grafana.dashboards[uid].title == "Tuned by a human"
 
@@ -521,6 +522,19 @@ def test_wrong_token_fails_cleanly_without_leaking_it(stack: Stack, out: Path, t
     assert "Traceback" not in done.stderr
     for text in (done.stdout, done.stderr, report.read_text() if report.exists() else ""):
         assert canary not in text and MYSQL_PASSWORD not in text and SLACK_URL not in text
+    assert stack.writes() == 0
+
+
+@pytest.mark.parametrize("service", ["grafana", "mimir"])
+def test_a_403_on_a_read_stops_the_run_naming_the_credentials(
+    stack: Stack, out: Path, service: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emulator = stack.grafana if service == "grafana" else stack.mimir
+    emulator.faults.fail("GET", r"^/(api|prometheus)/", 403, times=None)
+    assert lgtm("publish", out) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    variable = "GRAFANA_TOKEN" if service == "grafana" else "MIMIR_API_USER/MIMIR_API_KEY"
+    assert len(err) == 1 and "denied access (HTTP 403" in err[0] and variable in err[0]
     assert stack.writes() == 0
 
 
