@@ -96,20 +96,19 @@ def out(built: Path, tmp_path: Path) -> Path:
 @pytest.fixture(params=VERSIONS, ids=[f"grafana{v}" for v in VERSIONS])
 def stack(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     with GrafanaEmulator(tokens={TOKEN}, version=request.param) as grafana, MimirEmulator() as mimir:
-        monkeypatch.setenv("GRAFANA_URL", grafana.url)
-        monkeypatch.setenv("GRAFANA_TOKEN", TOKEN)
-        monkeypatch.setenv("MIMIR_ADDRESS", mimir.url)
-        monkeypatch.setenv("QGX_MYSQL_PASSWORD", MYSQL_PASSWORD)
-        monkeypatch.setenv("SLACK_WEBHOOK_URL", SLACK_URL)
-        for name in (
-            "MIMIR_TENANT_ID",
-            "MIMIR_API_USER",
-            "MIMIR_API_KEY",
-            "GRAFANA_USER",
-            "GRAFANA_PASSWORD",
-        ):
-            monkeypatch.delenv(name, raising=False)
+        point_at(monkeypatch, grafana, mimir)
         yield Stack(grafana, mimir)
+
+
+def point_at(monkeypatch: pytest.MonkeyPatch, grafana: GrafanaEmulator, mimir: MimirEmulator) -> None:
+    """The environment `publish` reads, aimed at these emulators (as the `dev` tenant, with a token)."""
+    monkeypatch.setenv("GRAFANA_URL", grafana.url)
+    monkeypatch.setenv("GRAFANA_TOKEN", TOKEN)
+    monkeypatch.setenv("MIMIR_ADDRESS", mimir.url)
+    monkeypatch.setenv("QGX_MYSQL_PASSWORD", MYSQL_PASSWORD)
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", SLACK_URL)
+    for name in ("MIMIR_TENANT_ID", "MIMIR_API_USER", "MIMIR_API_KEY", "GRAFANA_USER", "GRAFANA_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def lgtm(command: str, out: Path, *extra: str) -> int:
@@ -673,22 +672,7 @@ def test_a_protected_namespace_and_a_quota_fail_those_objects_alone_with_the_ser
         GrafanaEmulator(tokens={TOKEN}, datasource_quota=len(arts.datasources) - 1) as grafana,
         MimirEmulator() as mimir,
     ):
-        for name, value in {
-            "GRAFANA_URL": grafana.url,
-            "GRAFANA_TOKEN": TOKEN,
-            "MIMIR_ADDRESS": mimir.url,
-            "QGX_MYSQL_PASSWORD": MYSQL_PASSWORD,
-            "SLACK_WEBHOOK_URL": SLACK_URL,
-        }.items():
-            monkeypatch.setenv(name, value)
-        for name in (
-            "MIMIR_TENANT_ID",
-            "MIMIR_API_USER",
-            "MIMIR_API_KEY",
-            "GRAFANA_USER",
-            "GRAFANA_PASSWORD",
-        ):
-            monkeypatch.delenv(name, raising=False)
+        point_at(monkeypatch, grafana, mimir)
         mimir.protect_namespace(None, TEST_NAMESPACE)
 
         assert lgtm("publish", out) == 3
@@ -749,22 +733,7 @@ def test_a_tenant_at_its_rule_group_limit_is_updated_by_delete_and_create(
     desired = sum(len(groups) for groups in arts.rule_namespaces.values())
     limit = 70  # Mimir's default, and environments.yaml sets none
     with GrafanaEmulator(tokens={TOKEN}) as grafana, MimirEmulator(max_rule_groups_per_tenant=limit) as mimir:
-        for name, value in {
-            "GRAFANA_URL": grafana.url,
-            "GRAFANA_TOKEN": TOKEN,
-            "MIMIR_ADDRESS": mimir.url,
-            "QGX_MYSQL_PASSWORD": MYSQL_PASSWORD,
-            "SLACK_WEBHOOK_URL": SLACK_URL,
-        }.items():
-            monkeypatch.setenv(name, value)
-        for name in (
-            "MIMIR_TENANT_ID",
-            "MIMIR_API_USER",
-            "MIMIR_API_KEY",
-            "GRAFANA_USER",
-            "GRAFANA_PASSWORD",
-        ):
-            monkeypatch.delenv(name, raising=False)
+        point_at(monkeypatch, grafana, mimir)
         for n in range(limit - desired):  # someone else's groups fill the tenant up to its limit
             mimir.seed_rule_group(
                 "qgx-dev", "someone-else", {"name": f"g{n}", "rules": [{"record": "a:b", "expr": "1"}]}
@@ -790,3 +759,22 @@ def test_a_tenant_at_its_rule_group_limit_is_updated_by_delete_and_create(
         assert lgtm("publish", out) == 1
         assert "is at its limit of 70 rule groups" in capsys.readouterr().out
         assert mimir.write_count() == 0  # caught before writing
+
+
+def test_a_tenant_over_its_rule_group_limit_gets_conflicts_not_failed_writes(
+    out: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with GrafanaEmulator(tokens={TOKEN}) as grafana, MimirEmulator(max_rule_groups_per_tenant=70) as mimir:
+        point_at(monkeypatch, grafana, mimir)
+        assert lgtm("publish", out) == 0
+        for n in range(70):  # the limit was lowered under existing groups: every write would be refused
+            mimir.seed_rule_group(
+                "qgx-dev", "someone-else", {"name": f"g{n}", "rules": [{"record": "a:b", "expr": "1"}]}
+            )
+        rules = out / "mimir" / "rules" / f"{TEST_NAMESPACE}.yaml"
+        rules.write_text(rules.read_text().replace("keep_firing_for: 120s", "keep_firing_for: 10m"))
+        capsys.readouterr()
+        mimir.clear_log()
+        assert lgtm("publish", out) == 1
+        assert "more than its limit of 70: Mimir refuses every write" in capsys.readouterr().out
+        assert mimir.write_count() == 0

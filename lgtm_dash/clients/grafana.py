@@ -18,6 +18,7 @@ from ..environments import GrafanaTarget
 from ..errors import RemoteError, UsageError
 from ..secrets import redact
 from .http import (
+    DEFAULT_TIMEOUT,
     RetryPolicy,
     TransientError,
     classify_refusal,
@@ -27,7 +28,6 @@ from .http import (
 )
 
 T = TypeVar("T")
-DEFAULT_TIMEOUT = 30.0
 PAGE_SIZE = 1000  # GET /api/folders pages (its default limit)
 SEARCH_PAGE_SIZE = 5000  # GET /api/search answers 422 above this (contract row G-SEARCH)
 

@@ -25,6 +25,7 @@ from ..errors import EXIT_FINDINGS, RemoteError
 
 T = TypeVar("T")
 
+DEFAULT_TIMEOUT = 30.0  # seconds per request
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 READ_METHODS = frozenset({"GET", "HEAD"})
 # A Retry-After longer than this is not worth waiting for inside one publish.

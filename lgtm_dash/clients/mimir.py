@@ -19,6 +19,7 @@ from ..errors import RemoteError
 from ..secrets import redact
 from ..yamlio import dump_yaml, load_yaml
 from .http import (
+    DEFAULT_TIMEOUT,
     RetryPolicy,
     TransientError,
     classify_refusal,
@@ -26,8 +27,6 @@ from .http import (
     is_retryable_status,
     parse_retry_after,
 )
-
-DEFAULT_TIMEOUT = 30.0
 
 
 class Mimir:

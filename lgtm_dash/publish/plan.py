@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import os
 import subprocess
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -111,6 +112,12 @@ class PlanContext:
     warnings: list[str]
     changes: list[Change] = field(default_factory=list)  # planned so far (earlier kinds first)
     witnessed_folders: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def witness_folders(self, uids: Iterable[str]) -> None:
+        """Record folders a published dashboard's marker names (called from planning threads)."""
+        with self._lock:
+            self.witnessed_folders.update(uids)
 
     def source(self, key: str) -> str | None:
         return self.arts.sourcemap.get(key)

@@ -65,7 +65,7 @@ class Dashboards(Kind):
                 )
             if live is None:
                 return Change(self.name, uid, "create", body=body, depends_on=deps, source=source)
-            ctx.witnessed_folders.update(marked_folders(live["dashboard"]))
+            ctx.witness_folders(marked_folders(live["dashboard"]))
             meta = live.get("meta", {})
             have = normalize_dashboard(live["dashboard"])
             want = normalize_dashboard(art.data)
@@ -122,7 +122,7 @@ class Dashboards(Kind):
                 )
             if live is None or not is_managed_dashboard(live["dashboard"]):
                 return None
-            ctx.witnessed_folders.update(marked_folders(live["dashboard"]))
+            ctx.witness_folders(marked_folders(live["dashboard"]))
             if changed_since_publish(live["dashboard"]) and not options.force:
                 edit = self._who_changed(grafana, uid, live)
                 return Change(

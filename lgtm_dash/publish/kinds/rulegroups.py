@@ -100,7 +100,14 @@ class RuleGroups(Kind):
                         f"publish's deletions): {self.server} would refuse a new one",
                     )
                 room -= 1
-            elif change.action == "update" and count >= limit:
+            elif change.action == "update" and count > limit:
+                change = replace(
+                    change,
+                    action="conflict",
+                    reason=f"the tenant has {count} rule groups, more than its limit of {limit}: "
+                    f"{self.server} refuses every write until some are deleted",
+                )
+            elif change.action == "update" and count == limit:
                 change = replace(
                     change,
                     replace=True,
