@@ -155,3 +155,23 @@ def test_retry_policy_retries_only_transient_failures_and_gives_up() -> None:
     assert len(calls) == 2
     with pytest.raises(ValueError):
         policy.run(lambda: (_ for _ in ()).throw(ValueError("not transient")))
+
+
+def test_folder_depths_are_computed_once_and_a_cycle_is_named() -> None:
+    from lgtm_dash.publish.foldertree import FolderCycle, FolderTree
+
+    tree = FolderTree.of(
+        [
+            {"uid": "c", "parentUid": "b"},
+            {"uid": "a"},
+            {"uid": "b", "parentUid": "a"},
+            {"uid": "x", "parentUid": "gone"},
+        ]
+    )
+    assert tree.depths == {"a": 1, "b": 2, "c": 3, "x": 1}  # a parent outside the tree is a root
+    assert tree.chain("c") == ["c", "b", "a"] and tree.chain("nope") == []
+    looped = FolderTree.of(
+        [{"uid": "a", "parentUid": "c"}, {"uid": "b", "parentUid": "a"}, {"uid": "c", "parentUid": "b"}]
+    )
+    with pytest.raises(FolderCycle, match="a -> c -> b -> a"):
+        looped.depths  # noqa: B018

@@ -32,7 +32,7 @@ from ..normalize import (
 )
 from ..secrets import expand, to_provisioning
 from ..yamlio import dump_yaml
-from .kinds.folders import FolderTree, desired_tree
+from .foldertree import FolderTree, desired_tree
 
 
 class _KeepPlaceholders(Mapping[str, str]):

@@ -27,6 +27,7 @@ from ..environments import Environment
 from ..errors import DefinitionError, UsageError
 from ..normalize import canonical_json
 from ..secrets import expand, placeholders_in
+from .foldertree import FolderTree, desired_tree
 
 MESSAGE_PREFIX = "lgtm-dash publish"
 ACTIONS = ("create", "update", "delete", "unchanged", "conflict")
@@ -113,6 +114,13 @@ class PlanContext:
     changes: list[Change] = field(default_factory=list)  # planned so far (earlier kinds first)
     witnessed_folders: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _folder_tree: FolderTree | None = field(default=None, repr=False)
+
+    def folder_tree(self) -> FolderTree:
+        """out/'s folders with their depths, computed once (DefinitionError for a cycle)."""
+        if self._folder_tree is None:
+            self._folder_tree = desired_tree(self.arts)
+        return self._folder_tree
 
     def witness_folders(self, uids: Iterable[str]) -> None:
         """Record folders a published dashboard's marker names (called from planning threads)."""

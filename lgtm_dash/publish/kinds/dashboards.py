@@ -34,7 +34,6 @@ from ...normalize import (
 )
 from ..plan import Change, PlanContext, text_diff
 from .base import ApplyContext, Kind
-from .folders import desired_tree
 
 V2_REASON = "stored as a schema v2 dashboard, which Grafana's legacy API cannot read or safely overwrite"
 
@@ -49,14 +48,20 @@ class Dashboards(Kind):
 
     def plan(self, ctx: PlanContext) -> list[Change]:
         grafana, options = self.client(ctx.clients), ctx.options
-        tree = desired_tree(ctx.arts)
+        tree = ctx.folder_tree()
 
         def one(art: Any) -> Change:
             uid = art.uid
             folder_uid = "" if art.folder_uid == "general" else art.folder_uid
             deps = (f"folder:{folder_uid}",) if folder_uid in tree.parents else ()
             source = ctx.source(f"dashboard:{uid}")
-            body = {"dashboard": mark_dashboard(art.data, tree.chain(folder_uid)), "folderUid": folder_uid}
+
+            def body() -> dict[str, Any]:  # only built for a write: the digest costs a full serialisation
+                return {
+                    "dashboard": mark_dashboard(art.data, tree.chain(folder_uid)),
+                    "folderUid": folder_uid,
+                }
+
             try:
                 live = grafana.get_dashboard(uid)
             except NotLegacyDashboard as err:
@@ -64,7 +69,7 @@ class Dashboards(Kind):
                     self.name, uid, "conflict", reason=f"{V2_REASON} ({err.message})", source=source
                 )
             if live is None:
-                return Change(self.name, uid, "create", body=body, depends_on=deps, source=source)
+                return Change(self.name, uid, "create", body=body(), depends_on=deps, source=source)
             ctx.witness_folders(marked_folders(live["dashboard"]))
             meta = live.get("meta", {})
             have = normalize_dashboard(live["dashboard"])
@@ -95,7 +100,7 @@ class Dashboards(Kind):
                 "update",
                 reason=reason,
                 diff=diff,
-                body=body,
+                body=body(),
                 live={"folderUid": live_folder},
                 live_version=meta.get("version") or live["dashboard"].get("version"),
                 depends_on=deps,

@@ -7,78 +7,19 @@ it. A folder absent from out/ is deleted only when such a marker names it and no
 (no dashboard or folder lgtm-dash does not delete in the same run). A folder that never held a published
 dashboard is therefore never pruned; delete it by hand.
 
-Nesting depth is computed once per tree (`FolderTree`), cycle-safe: a cycle in folders.yaml is bad input.
+Nesting depth comes from `publish.foldertree` (computed once per plan, cycle-safe).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from functools import cached_property
 from typing import Any, ClassVar
 
-from ... import artifacts as layout
 from ...artifacts import Artifacts
-from ...errors import DefinitionError, RemoteError
+from ...errors import RemoteError
 from ...normalize import normalize_folder
+from ..foldertree import FolderCycle, FolderTree
 from ..plan import Change, PlanContext, text_diff
 from .base import ApplyContext, Kind
-
-
-class FolderCycle(ValueError):
-    def __init__(self, cycle: list[str]) -> None:
-        super().__init__(" -> ".join(cycle))
-        self.cycle = cycle
-
-
-@dataclass(frozen=True)
-class FolderTree:
-    """Folders by uid with their parent uid ("" for the top level); parents outside the tree are roots."""
-
-    parents: Mapping[str, str]
-
-    @classmethod
-    def of(cls, folders: list[Mapping[str, Any]]) -> FolderTree:
-        return cls({str(f["uid"]): str(f.get("parentUid") or "") for f in folders})
-
-    @cached_property
-    def depths(self) -> dict[str, int]:
-        """Nesting level of each folder (a top-level folder is 1); FolderCycle when parents loop."""
-        depths: dict[str, int] = {}
-        for start in self.parents:
-            path: list[str] = []
-            node = start
-            while node in self.parents and node not in depths:
-                if node in path:
-                    raise FolderCycle([*path[path.index(node) :], node])
-                path.append(node)
-                node = self.parents[node]
-            level = depths.get(node, 0)
-            for uid in reversed(path):
-                level += 1
-                depths[uid] = level
-        return depths
-
-    def chain(self, uid: str) -> list[str]:
-        """`uid` and its ancestors inside the tree, innermost first (empty when `uid` is not in it)."""
-        self.depths  # noqa: B018 - a cycle raises here, before walking it
-        found: list[str] = []
-        while uid in self.parents:
-            found.append(uid)
-            uid = self.parents[uid]
-        return found
-
-
-def desired_tree(arts: Artifacts) -> FolderTree:
-    """out/'s folders; a cycle among them is bad input naming the file."""
-    tree = FolderTree.of(arts.folders)
-    try:
-        tree.depths  # noqa: B018
-    except FolderCycle as err:
-        raise DefinitionError(
-            f"folders form a cycle through parentUid: {err}", str(arts.root / layout.FOLDERS)
-        ) from None
-    return tree
 
 
 class Folders(Kind):
@@ -90,11 +31,11 @@ class Folders(Kind):
         return len(arts.folders)
 
     def check_desired(self, ctx: PlanContext) -> None:
-        desired_tree(ctx.arts)
+        ctx.folder_tree()  # a cycle in folders.yaml fails here
 
     def plan(self, ctx: PlanContext) -> list[Change]:
         grafana = self.client(ctx.clients)
-        tree = desired_tree(ctx.arts)
+        tree = ctx.folder_tree()
 
         def one(folder: dict[str, Any]) -> Change:
             uid = folder["uid"]
