@@ -19,6 +19,8 @@ from .yamlio import key_lines, load_yaml_file
 
 ENVIRONMENTS_FILE = "environments.yaml"
 DEFAULT_ENV = "dev"
+# Mimir's default `-ruler.max-rule-groups-per-tenant` (docs/server-contract.md, row M-RULES-LIMIT).
+MIMIR_DEFAULT_MAX_RULE_GROUPS = 70
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class MimirTarget:
     key_env: str = "MIMIR_API_KEY"
     user: str | None = None
     key: str | None = field(default=None, repr=False)
+    # The tenant's rule-group limit, so a publish that would pass it is caught before writing (0: none).
+    max_rule_groups: int = MIMIR_DEFAULT_MAX_RULE_GROUPS
 
     @property
     def credential_name(self) -> str:
@@ -142,6 +146,7 @@ def load_environments(project_root: Path) -> dict[str, Environment]:
                 ruler_prefix=str(m.pop("ruler_prefix", "/prometheus")),
                 user_env=str(m.pop("user_env", "MIMIR_API_USER")),
                 key_env=str(m.pop("key_env", "MIMIR_API_KEY")),
+                max_rule_groups=int(m.pop("max_rule_groups", MIMIR_DEFAULT_MAX_RULE_GROUPS)),
             )
             for section, rest in (("grafana", g), ("mimir", m)):
                 if rest:
@@ -224,6 +229,7 @@ def resolve_environment(
         key_env=m.key_env,
         user=env_vars.get(m.user_env) or env_vars.get("MIMIR_API_USER") or None,
         key=env_vars.get(m.key_env) or env_vars.get("MIMIR_API_KEY") or None,
+        max_rule_groups=m.max_rule_groups,
     )
     return Environment(
         name=name, grafana=grafana, mimir=mimir, datasources=env.datasources, location=env.location

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import RemoteError
-from ..publish.remote import (  # the one import of the shared HTTP plumbing (see module docstring)
+from ..clients.http import (  # the one import of the shared HTTP plumbing (see module docstring)
     AuthError,
     RetryPolicy,
     TransientError,

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from ..durations import parse_duration_ms
 from ..errors import DefinitionError
+from ..gotemplate import PROMETHEUS_FUNCTIONS, PROMETHEUS_VARIABLES, TemplateError, scan_template
 from ..source import SourceLocation, caller_location
 
 
@@ -35,6 +36,25 @@ class Alert:
     keep_firing_for: str | None = None
     location: SourceLocation = field(default_factory=caller_location, compare=False)
 
+    def __post_init__(self) -> None:
+        for kind, values in (("label", self.labels), ("annotation", self.annotations)):
+            for key, value in values.items():
+                if isinstance(value, str):
+                    self._check_template(kind, key, value)
+
+    def _check_template(self, kind: str, key: str, text: str) -> None:
+        """Prometheus parses alert label and annotation templates when a rule is loaded (rulefmt's
+        testTemplateParsing) and Mimir's ruler API refuses the group: an unknown function or variable,
+        or a template that does not parse, is caught at build instead."""
+        if "{{" not in text:
+            return
+        try:
+            scan_template(text, PROMETHEUS_VARIABLES, PROMETHEUS_FUNCTIONS)
+        except TemplateError as err:
+            raise DefinitionError(
+                f"alert {self.name!r}: {kind} {key!r}: template line {err.line}: {err.message}", self.location
+            ) from None
+
     def to_dict(self, env: Any = None) -> dict[str, Any]:
         data: dict[str, Any] = {"alert": self.name, "expr": self.expr}
         if self.for_:
@@ -45,6 +65,9 @@ class Alert:
             data["labels"] = dict(self.labels)
         if self.annotations:
             data["annotations"] = {k: _render_value(v, env) for k, v in self.annotations.items()}
+            for key, value in data["annotations"].items():
+                if not isinstance(self.annotations[key], str):  # rendered per environment: check now
+                    self._check_template("annotation", key, value)
         return data
 
 

@@ -2,7 +2,9 @@
 
 Every request carries `X-Scope-OrgID` (the tenant) and, when configured, basic auth. Ruler routes live
 under the environment's `ruler_prefix` (default `/prometheus`); the Alertmanager config API has no prefix
-(`/api/v1/alerts`). Path segments are percent-encoded, as Mimir expects.
+(`/api/v1/alerts`). Path segments are percent-encoded, as Mimir expects. Refusals are classified like
+Grafana's (`clients.http.classify_refusal`): a protected namespace answers 403 on a write, which fails
+that group alone. What each endpoint answers is written down in docs/server-contract.md.
 """
 
 from __future__ import annotations
@@ -12,21 +14,19 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from .environments import MimirTarget
-from .errors import RemoteError
-from .publish.remote import (
-    AuthError,
+from ..environments import MimirTarget
+from ..errors import RemoteError
+from ..secrets import redact
+from ..yamlio import dump_yaml, load_yaml
+from .http import (
+    DEFAULT_TIMEOUT,
     RetryPolicy,
     TransientError,
-    auth_message,
+    classify_refusal,
     connection_problem,
     is_retryable_status,
     parse_retry_after,
 )
-from .secrets import redact
-from .yamlio import dump_yaml, load_yaml
-
-DEFAULT_TIMEOUT = 30.0
 
 
 class Mimir:
@@ -84,16 +84,17 @@ class Mimir:
             if status < 300:
                 return response.text
             detail = redact(" ".join(response.text.split())[:300], self._secrets)
-            if status in (401, 403):
-                raise AuthError(
-                    auth_message(
-                        f"Mimir (tenant {self.target.tenant})",
-                        self.url,
-                        status,
-                        self.target.credential_name + " and MIMIR_TENANT_ID",
-                        detail,
-                    )
-                )
+            refusal = classify_refusal(
+                method,
+                status,
+                what,
+                detail,
+                service=f"Mimir (tenant {self.target.tenant})",
+                url=self.url,
+                credential=self.target.credential_name + " and MIMIR_TENANT_ID",
+            )
+            if refusal is not None:
+                raise refusal
             if status == 404 and missing_ok:
                 return None
             if is_retryable_status(status):
@@ -104,10 +105,7 @@ class Mimir:
                 )
             raise RemoteError(f"{what}: Mimir answered HTTP {status}: {detail}")
 
-        try:
-            return self.retry.run(attempt)
-        except TransientError as err:
-            raise RemoteError(f"{err.message} (gave up after {self.retry.attempts} attempts)") from None
+        return self.retry.call(attempt)
 
     # --- rules ----------------------------------------------------------------------------------------
 
