@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import RemoteError
 from ..clients.http import (  # the one import of the shared HTTP plumbing (see module docstring)
     AuthError,
     RetryPolicy,
@@ -24,6 +23,7 @@ from ..clients.http import (  # the one import of the shared HTTP plumbing (see 
     is_retryable_status,
     parse_retry_after,
 )
+from ..errors import RemoteError
 from ..secrets import redact
 
 __all__ = [
