@@ -6,6 +6,10 @@ import re
 from collections.abc import Iterator
 
 RANGE_CALL = re.compile(r"\b(rate|irate|increase)\s*\(")
+# A fixed window this long is a deliberate "per hour / per day" figure, not a missing $__rate_interval.
+LONG_WINDOW_MS = 3_600_000
+ADAPTIVE_WINDOW = re.compile(r"^\$\{?__(rate_interval|range|auto)\}?$|^\[\[__(rate_interval|range|auto)\]\]$")
+GRAFANA_VARIABLE = re.compile(r"\$\{?\w+|\[\[\w+")
 
 
 def string_spans(text: str) -> list[tuple[int, int]]:
@@ -101,3 +105,20 @@ def _closing_paren(text: str, opening: int, quoted: bytearray) -> int:
             if depth == 0:
                 return i
     return len(text)
+
+
+def fixed_window_is_deliberate(function: str, window: str, *, instant: bool) -> bool:
+    """Whether a range window that does not adapt to the panel is still what the author meant.
+
+    Adaptive windows ($__rate_interval, $__range, $__auto) and dashboard variables the viewer picks are fine; so
+    is any window of an instant query (a table or stat of "the last 5 minutes"), a long one (`[1h]`, `[1d]`: a
+    count per hour or day), and `increase(x[$__interval])`, a count per graph bucket.
+    """
+    from ..durations import parse_duration_ms
+
+    if ADAPTIVE_WINDOW.match(window) or instant:
+        return True
+    if GRAFANA_VARIABLE.search(window):
+        return "__interval" not in window or function == "increase"
+    ms = parse_duration_ms(window)
+    return ms is not None and ms >= LONG_WINDOW_MS
