@@ -20,7 +20,9 @@ RULE_IDS = [check.id for check in all_checks()]
 def test_bad_example_reports_exactly_what_the_docs_show(rule_id: str, tmp_path: Path) -> None:
     check = check_class(rule_id)
     bad = next(e for e in examples(check) if e.bad)
-    assert bad.expected, f"{rule_id}: the ## Example section shows no finding (a `text` block of LINE: MESSAGE)"
+    assert bad.expected, (
+        f"{rule_id}: the ## Example section shows no finding (a `text` block of LINE: MESSAGE)"
+    )
     findings = run_example(check, bad, tmp_path)
     assert all(f.rule == rule_id and f.severity for f in findings)
     got = sorted((f.line, f.message) for f in findings)

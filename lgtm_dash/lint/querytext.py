@@ -107,16 +107,17 @@ def _closing_paren(text: str, opening: int, quoted: bytearray) -> int:
     return len(text)
 
 
-def fixed_window_is_deliberate(function: str, window: str, *, instant: bool) -> bool:
+def fixed_window_is_deliberate(function: str, window: str, *, instant: bool, title: str = "") -> bool:
     """Whether a range window that does not adapt to the panel is still what the author meant.
 
     Adaptive windows ($__rate_interval, $__range, $__auto) and dashboard variables the viewer picks are fine; so
     is any window of an instant query (a table or stat of "the last 5 minutes"), a long one (`[1h]`, `[1d]`: a
-    count per hour or day), and `increase(x[$__interval])`, a count per graph bucket.
+    count per hour or day), one the panel title names ("Rate[5m]", "errors in the last 5m"), and
+    `increase(x[$__interval])`, a count per graph bucket.
     """
     from ..durations import parse_duration_ms
 
-    if ADAPTIVE_WINDOW.match(window) or instant:
+    if ADAPTIVE_WINDOW.match(window) or instant or (window and window.lower() in title.lower()):
         return True
     if GRAFANA_VARIABLE.search(window):
         return "__interval" not in window or function == "increase"

@@ -15,7 +15,7 @@ class LogQLRangeAuto(Check):
     ## What it does
     Reports LogQL metric queries of dashboard panels (`count_over_time`, `rate`, `sum_over_time`...) whose range
     is a short fixed duration or `$__interval`. Not reported: `$__auto`, `$__range`, variables the viewer picks,
-    ranges of an hour or more, and instant queries.
+    ranges of an hour or more, a range the panel title names, and instant queries.
 
     ## Why is this bad?
     A fixed range does not follow the panel's step: zoomed out, most log lines fall between the points and are
@@ -47,7 +47,8 @@ class LogQLRangeAuto(Check):
         if summary is None or summary.kind != "metric":
             return
         for _, window in range_windows(query.text):
-            if not fixed_window_is_deliberate("", window, instant=query.instant):
+            title = query.panel.title if query.panel is not None else ""
+            if not fixed_window_is_deliberate("", window, instant=query.instant, title=title):
                 yield self.report(
                     ctx, f"{query.label}: fixed range [{window}] should be [$__auto]: `{one_line(query.text)}`",
                     query=query,

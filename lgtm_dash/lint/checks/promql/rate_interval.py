@@ -16,7 +16,8 @@ class RateInterval(Check):
     In panels of a Prometheus datasource, reports rate(), irate() and increase() over a short fixed window
     (`[5m]`) or over `$__interval`. Not reported: `$__rate_interval`, `$__range`, a dashboard variable the viewer
     picks, windows of an hour or more (a count per hour or day), any window of an instant query (a table or
-    stat of "the last 5 minutes"), and `increase(x[$__interval])`, a count per graph bucket.
+    stat of "the last 5 minutes"), a window the panel title names ("Rate[5m]"), and `increase(x[$__interval])`,
+    a count per graph bucket.
 
     ## Why is this bad?
     A fixed window ignores the panel's step: zoomed out, the step grows past the window and the graph skips
@@ -47,7 +48,8 @@ class RateInterval(Check):
         if query.origin != "panel" or not query.certain or ctx.parse(query)[0] is None:
             return
         for function, window in rate_windows(query.text):
-            if fixed_window_is_deliberate(function, window, instant=query.instant):
+            title = query.panel.title if query.panel is not None else ""
+            if fixed_window_is_deliberate(function, window, instant=query.instant, title=title):
                 continue
             yield self.report(
                 ctx,
