@@ -37,8 +37,8 @@ configuration (pyproject.toml of --project, like ruff):
   severity = { "dashboard/grid" = "error" }
   [tool.lgtm-dash.lint.per-file-ignores]
   "dashboards/legacy_*.py" = ["promql"]    # globs over the Python definition or the input file
-  An unknown key or rule id is bad input (exit 2). --select replaces `select`; --extend-select and --ignore
-  add to the configured lists.
+  An unknown key or rule id is bad input (exit 2). --select starts a new selection (the configured lists no
+  longer count); --extend-select and --ignore add to them. --isolated ignores the configuration.
 
 suppressing a finding where it occurs:
   Python      timeseries(..., lint_ignore=("promql/rate-interval",)), Board(..., lint_ignore=...),
@@ -67,7 +67,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=f"metric catalog for promql/unknown-metric (default: <project>/{CATALOG_FILE} when linting out/)",
     )  # fmt: skip
     parser.add_argument("--no-catalog", action="store_true", help="skip the catalog checks")
-    for option, what in (("--select", "run only these rules (replaces `select`)"),
+    for option, what in (("--select", "run only these rules (the configured selection no longer counts)"),
                          ("--extend-select", "also run these rules"), ("--ignore", "do not run these rules")):  # fmt: skip
         parser.add_argument(
             option,

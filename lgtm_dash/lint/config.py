@@ -63,18 +63,20 @@ class LintConfig:
     def with_options(
         self, select: Sequence[str] | None, extend_select: Sequence[str], ignore: Sequence[str]
     ) -> LintConfig:
-        """The command line's --select (replaces), --extend-select and --ignore (add)."""
+        """The command line's options: --select starts a new selection (the configured select, extend-select and
+        ignore no longer count); otherwise --extend-select and --ignore add to the configured lists."""
         known = rule_ids()
         for option, values in (("--select", select or ()), ("--extend-select", extend_select),
                                ("--ignore", ignore)):  # fmt: skip
             for value in values:
                 if not is_known_selector(value, known):
                     raise UsageError(f"{option}: unknown rule id or prefix {value!r}")
+        if select:  # a new selection, as in ruff: what the configuration selected or ignored no longer counts
+            return replace(
+                self, select=tuple(select), extend_select=tuple(extend_select), ignore=tuple(ignore)
+            )
         return replace(
-            self,
-            select=tuple(select) if select else self.select,
-            extend_select=(*self.extend_select, *extend_select),
-            ignore=(*self.ignore, *ignore),
+            self, extend_select=(*self.extend_select, *extend_select), ignore=(*self.ignore, *ignore)
         )
 
     # ------------------------------------------------------------------ deciding
