@@ -169,7 +169,10 @@ def _without_experimental_syntax(text: str) -> tuple[str, tuple[str, ...]]:
             close = text.find("]", i)
             close = len(text) if close < 0 else close
             parts = text[i + 1 : close].split(":")
-            plain = [p if not p.strip() or PLAIN_DURATION.match(p.strip()) else "1m" for p in parts]
+            plain = [
+                "1m" if p.strip() and not PLAIN_DURATION.match(p.strip()) and is_duration_expression(p) else p
+                for p in parts
+            ]
             if plain != parts:
                 features.append("duration expression")
             out.append("[" + ":".join(plain) + "]")
@@ -189,6 +192,60 @@ def _without_experimental_syntax(text: str) -> tuple[str, tuple[str, ...]]:
     if modifiers:
         features.append("anchored/smoothed range modifier")
     return plain, tuple(dict.fromkeys(features))
+
+
+DURATION_TOKEN = re.compile(
+    r"\s*(?:(?P<duration>(\d+(\.\d+)?(ms|s|m|h|d|w|y))+)|(?P<number>\d+(\.\d+)?)|(?P<call>step|range)\s*\(\s*\)"
+    r"|(?P<function>min_of|max_of)\s*\(|(?P<op>[-+*/%^])|(?P<open>\()|(?P<close>\))|(?P<comma>,))"
+)
+
+
+def is_duration_expression(text: str) -> bool:
+    """Whether `text` is a Prometheus 3 duration expression: durations, numbers, step(), range(), min_of(),
+    max_of() joined by arithmetic (`5m * 2`, `-(step() + 1m)`), as opposed to a misspelt duration (`5mm`)."""
+    tokens: list[str] = []
+    pos = 0
+    while pos < len(text.rstrip()):
+        match = DURATION_TOKEN.match(text, pos)
+        if match is None or match.end() == pos:
+            return False
+        tokens.append(match.lastgroup or "")
+        pos = match.end()
+    position = 0
+
+    def term() -> bool:
+        nonlocal position
+        while position < len(tokens) and tokens[position] == "op":  # unary signs
+            position += 1
+        if position >= len(tokens):
+            return False
+        kind = tokens[position]
+        position += 1
+        if kind in ("duration", "number", "call"):
+            return True
+        if kind in ("open", "function"):
+            if not expression():
+                return False
+            while kind == "function" and position < len(tokens) and tokens[position] == "comma":
+                position += 1
+                if not expression():
+                    return False
+            if position < len(tokens) and tokens[position] == "close":
+                position += 1
+                return True
+        return False
+
+    def expression() -> bool:
+        nonlocal position
+        if not term():
+            return False
+        while position < len(tokens) and tokens[position] == "op":
+            position += 1
+            if not term():
+                return False
+        return True
+
+    return bool(tokens) and expression() and position == len(tokens)
 
 
 def _balanced_end(text: str, opening: int) -> int:
