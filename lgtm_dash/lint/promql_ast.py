@@ -148,12 +148,10 @@ def _fills(modifier: Any) -> bool:
 
 def _without_experimental_syntax(text: str) -> tuple[str, tuple[str, ...]]:
     """The text with duration expressions, `anchored`/`smoothed` and offset expressions replaced by plain ones."""
-    from .querytext import string_spans
+    from .querytext import closing, quoted_mask
 
     features: list[str] = []
-    quoted = bytearray(len(text))
-    for start, end in string_spans(text):
-        quoted[start : end + 1] = b"\x01" * (min(end, len(text) - 1) - start + 1)
+    quoted = quoted_mask(text)
     out, i, braces = [], 0, 0
     while i < len(text):
         char = text[i]
@@ -180,7 +178,7 @@ def _without_experimental_syntax(text: str) -> tuple[str, tuple[str, ...]]:
         else:
             match = OFFSET_EXPRESSION.match(text, i) if char == "o" else None
             if match is not None and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")):
-                end = _balanced_end(text, text.index("(", match.end()))
+                end = min(closing(text, text.index("(", match.end()), "()"), len(text) - 1)
                 out.append("offset 1m")
                 features.append("duration expression")
                 i = end
@@ -246,18 +244,6 @@ def is_duration_expression(text: str) -> bool:
         return True
 
     return bool(tokens) and expression() and position == len(tokens)
-
-
-def _balanced_end(text: str, opening: int) -> int:
-    depth = 0
-    for i in range(opening, len(text)):
-        if text[i] == "(":
-            depth += 1
-        elif text[i] == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-    return len(text) - 1
 
 
 # ------------------------------------------------------------------ the labels of a result
@@ -387,6 +373,14 @@ def _binary_labels(node: pp.BinaryExpr) -> tuple[Labels, bool]:
         return lhs, False
     labels = frozenset(matching.labels)
     return (lhs.keep(labels) if "Include" in str(matching.type) else lhs.drop(labels)), False
+
+
+def range_function_arguments(ast: Any) -> Iterator[tuple[str, Any]]:
+    """(function, its first argument with parentheses removed) for every rate(), irate() and increase()."""
+    for node, _ in walk(ast):
+        function = call_name(node)
+        if function in RANGE_FUNCTIONS and node.args:
+            yield function, unwrap(node.args[0])
 
 
 def recorded_kind(ast: Any) -> str | None:

@@ -50,7 +50,7 @@ def range_windows(text: str) -> Iterator[tuple[int, str]]:
         elif char == "}":
             braces = max(0, braces - 1)
         elif char == "[" and braces == 0:
-            end = _closing_bracket(text, i)
+            end = closing(text, i)
             yield i, _window(text[i + 1 : end])
             i = end
         i += 1
@@ -65,46 +65,41 @@ def _window(content: str) -> str:
     return content.split(":")[0].strip()  # a subquery's [range:step]
 
 
-def _closing_bracket(text: str, opening: int) -> int:
+def closing(text: str, opening: int, pair: str = "[]", quoted: bytearray | None = None) -> int:
+    """Index of the bracket closing the one at `opening` (`pair` is the opening and closing character),
+    skipping characters marked in `quoted`; the end of the text when it is not closed."""
     depth = 0
     for i in range(opening, len(text)):
-        if text[i] == "[":
+        if quoted is not None and quoted[i]:
+            continue
+        if text[i] == pair[0]:
             depth += 1
-        elif text[i] == "]":
+        elif text[i] == pair[1]:
             depth -= 1
             if depth == 0:
                 return i
     return len(text)
+
+
+def quoted_mask(text: str) -> bytearray:
+    """1 for every character inside a quoted string or a comment, 0 elsewhere."""
+    quoted = bytearray(len(text))
+    for start, end in string_spans(text):
+        quoted[start : end + 1] = b"\x01" * (min(end, len(text) - 1) - start + 1)
+    return quoted
 
 
 def rate_windows(text: str) -> Iterator[tuple[str, str]]:
     """(function, window as written) of every rate/irate/increase call: the first window inside its parentheses."""
-    strings = string_spans(text)
-    quoted = bytearray(len(text))
-    for start, end in strings:
-        quoted[start : end + 1] = b"\x01" * (min(end, len(text) - 1) - start + 1)
+    quoted = quoted_mask(text)
     windows = list(range_windows(text))
     for match in RANGE_CALL.finditer(text):
         if quoted[match.start()]:
             continue
-        close = _closing_paren(text, match.end() - 1, quoted)
+        close = closing(text, match.end() - 1, "()", quoted)
         window = next((w for at, w in windows if match.end() <= at < close), None)
         if window is not None:
             yield match.group(1), window
-
-
-def _closing_paren(text: str, opening: int, quoted: bytearray) -> int:
-    depth = 0
-    for i in range(opening, len(text)):
-        if quoted[i]:
-            continue
-        if text[i] == "(":
-            depth += 1
-        elif text[i] == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-    return len(text)
 
 
 def fixed_window_is_deliberate(function: str, window: str, *, instant: bool, title: str = "") -> bool:

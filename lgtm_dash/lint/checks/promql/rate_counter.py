@@ -6,7 +6,7 @@ import promql_parser as pp
 
 from ...context import LintContext, Query
 from ...findings import Finding, Severity, one_line
-from ...promql_ast import RANGE_FUNCTIONS, call_name, metric_name, unwrap, walk
+from ...promql_ast import metric_name, range_function_arguments
 from ...registry import Check, register
 
 
@@ -53,11 +53,7 @@ class RateOfGauge(Check):
         ast, _ = ctx.parse(query)
         if ast is None:
             return
-        for node, _ in walk(ast):
-            function = call_name(node)
-            if function not in RANGE_FUNCTIONS or not node.args:
-                continue
-            argument = unwrap(node.args[0])
+        for function, argument in range_function_arguments(ast):
             if not isinstance(argument, pp.MatrixSelector):
                 continue
             name = metric_name(argument.vector_selector)

@@ -1,18 +1,20 @@
-"""What the `rule/...` and `alert/...` rules share: durations, names, where a group is, always-firing alerts."""
+"""What the `rule/...` and `alert/...` rules share: durations, names, always-firing alerts, required annotations."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import promql_parser as pp
 
 from ....durations import parse_duration_ms
 from ...context import LintContext
+from ...findings import Finding
 from ...inputs import RuleDoc
 from ...promql_ast import call_name, unwrap
+from ...registry import Check
 
 # The names Prometheus < 3 and Mimir's default (legacy) validation accept; Prometheus 3 accepts any UTF-8.
 LEGACY_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -35,10 +37,17 @@ def always_firing(rule: RuleDoc, ctx: LintContext) -> bool:
     return isinstance(ast, pp.NumberLiteral) or call_name(ast) in ALWAYS_FIRING_FUNCTIONS
 
 
-def missing_annotations(rule: RuleDoc, names: tuple[str, ...]) -> list[str]:
-    """The annotations of `names` an alert lacks (or leaves empty); [] for recording rules."""
-    if not rule.is_alert:
-        return []
-    annotations = rule.data.get("annotations")
-    annotations = annotations if isinstance(annotations, Mapping) else {}
-    return [name for name in names if not str(annotations.get(name) or "").strip()]
+class RequiredAnnotations(Check):
+    """Base of the house rules that want alerts to carry some annotations (not a rule itself)."""
+
+    required: ClassVar[tuple[str, ...]]
+
+    def check_rule(self, rule: RuleDoc, ctx: LintContext) -> Iterable[Finding]:
+        if not rule.is_alert:
+            return
+        annotations = rule.data.get("annotations")
+        annotations = annotations if isinstance(annotations, Mapping) else {}
+        missing = [name for name in self.required if not str(annotations.get(name) or "").strip()]
+        if missing:
+            noun = "annotation" if len(self.required) == 1 else "annotation(s)"
+            yield self.report(ctx, f"{rule.label}: missing {noun} {', '.join(missing)}", rule_doc=rule)

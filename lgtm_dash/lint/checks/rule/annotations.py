@@ -1,18 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from ...context import LintContext
-from ...findings import Finding, Severity
-from ...inputs import RuleDoc
-from ...registry import Check, register
-from ._common import missing_annotations
+from ...findings import Severity
+from ...registry import register
+from ._common import RequiredAnnotations
 
 REQUIRED = ("summary", "description")
 
 
 @register
-class Annotations(Check):
+class Annotations(RequiredAnnotations):
     """Alerts have `summary` and `description` annotations (house rule, opt-in).
 
     ## What it does
@@ -52,8 +48,4 @@ class Annotations(Check):
     id = "rule/annotations"
     severity = Severity.ERROR
     default = False
-
-    def check_rule(self, rule: RuleDoc, ctx: LintContext) -> Iterable[Finding]:
-        missing = missing_annotations(rule, REQUIRED)
-        if missing:
-            yield self.report(ctx, f"{rule.label}: missing annotation(s) {', '.join(missing)}", rule_doc=rule)
+    required = REQUIRED

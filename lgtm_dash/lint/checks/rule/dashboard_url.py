@@ -1,16 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from ...context import LintContext
-from ...findings import Finding, Severity
-from ...inputs import RuleDoc
-from ...registry import Check, register
-from ._common import missing_annotations
+from ...findings import Severity
+from ...registry import register
+from ._common import RequiredAnnotations
 
 
 @register
-class DashboardUrl(Check):
+class DashboardUrl(RequiredAnnotations):
     """Alerts link the dashboard to open: a `dashboard_url` annotation (house rule, opt-in).
 
     ## What it does
@@ -48,7 +44,4 @@ class DashboardUrl(Check):
     id = "rule/dashboard-url"
     severity = Severity.ERROR
     default = False
-
-    def check_rule(self, rule: RuleDoc, ctx: LintContext) -> Iterable[Finding]:
-        if missing_annotations(rule, ("dashboard_url",)):
-            yield self.report(ctx, f"{rule.label}: missing annotation dashboard_url", rule_doc=rule)
+    required = ("dashboard_url",)

@@ -1,16 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from ...context import LintContext
-from ...findings import Finding, Severity
-from ...inputs import RuleDoc
-from ...registry import Check, register
-from ._common import missing_annotations
+from ...findings import Severity
+from ...registry import register
+from ._common import RequiredAnnotations
 
 
 @register
-class RunbookUrl(Check):
+class RunbookUrl(RequiredAnnotations):
     """Alerts link their runbook: a `runbook_url` annotation (house rule, opt-in).
 
     ## What it does
@@ -47,7 +43,4 @@ class RunbookUrl(Check):
     id = "rule/runbook-url"
     severity = Severity.ERROR
     default = False
-
-    def check_rule(self, rule: RuleDoc, ctx: LintContext) -> Iterable[Finding]:
-        if missing_annotations(rule, ("runbook_url",)):
-            yield self.report(ctx, f"{rule.label}: missing annotation runbook_url", rule_doc=rule)
+    required = ("runbook_url",)
