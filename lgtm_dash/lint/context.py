@@ -18,7 +18,7 @@ from ..yamlio import load_yaml_file
 from .findings import Finding, Severity, one_line
 from .inputs import DashboardDoc, LintInput, PanelDoc, RuleDoc, RuleGroupDoc
 from .interpolate import InterpolationError, Interpolator
-from .promql_ast import parse_promql, recorded_kind
+from .promql_ast import parse_promql, recorded_kind, walk
 from .registry import ignored_by
 
 # Datasource plugin type -> query language the linter understands.
@@ -159,6 +159,7 @@ class LintContext:
                     self.recording_rules.setdefault(rule.data["record"], rule)
         self._parse_cache: dict[tuple[str, str], tuple[Any, str | None, tuple[str, ...]]] = {}
         self._query_cache: dict[int, tuple[Query, tuple[Any, str | None, tuple[str, ...]]]] = {}
+        self._nodes_cache: dict[int, tuple[Query, list[tuple[Any, tuple[Any, ...]]]]] = {}
 
     # ------------------------------------------------------------- queries
 
@@ -279,6 +280,17 @@ class LintContext:
         """(AST or summary, error message). Cached per query, and per language and interpolated text."""
         ast, error, _features = self._parsed(query)
         return ast, error
+
+    def nodes(self, query: Query) -> list[tuple[Any, tuple[Any, ...]]]:
+        """Every node of a query's AST with its ancestors (`promql_ast.walk`), walked once for all checks;
+        [] when it does not parse."""
+        known = self._nodes_cache.get(id(query))
+        if known is not None and known[0] is query:
+            return known[1]
+        ast = self.parse(query)[0]
+        nodes = list(walk(ast)) if ast is not None and query.language == "promql" else []
+        self._nodes_cache[id(query)] = (query, nodes)
+        return nodes
 
     def experimental_features(self, query: Query) -> tuple[str, ...]:
         """Prometheus 3.x syntax behind feature flags that the query uses (parsed without it)."""

@@ -4,7 +4,7 @@ experimental syntax promql-parser does not know, and the labels of a query's res
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,6 +100,12 @@ EXPERIMENTAL_AGGREGATIONS = frozenset({"limitk", "limit_ratio"})
 PLAIN_DURATION = re.compile(r"^(\d+(\.\d+)?(ms|s|m|h|d|w|y))+$|^\d+(\.\d+)?$")
 RANGE_MODIFIER = re.compile(r"(?<=[\]}\w])(\s+)(anchored|smoothed)\b(?!\s*[({=~!])")
 OFFSET_EXPRESSION = re.compile(r"\boffset\s*[-+]?\s*(?=\(|min_of\s*\(|max_of\s*\(|step\s*\(|range\s*\()")
+# Cheap test before walking an AST for experimental functions, aggregations and fill() modifiers.
+EXPERIMENTAL_HINT = re.compile(
+    r"\b("
+    + "|".join(sorted(EXPERIMENTAL_FUNCTIONS | EXPERIMENTAL_AGGREGATIONS))
+    + r"|fill|fill_left|fill_right)\s*\("
+)
 UNKNOWN_FUNCTION = re.compile(r"unknown function with name '(\w+)'")
 
 
@@ -125,7 +131,7 @@ def parse_promql(text: str) -> tuple[Any, str | None, tuple[str, ...]]:
             if isinstance(again, KeyboardInterrupt | SystemExit):
                 raise
             return None, error, ()
-    return ast, None, tuple(_experimental_in(ast))
+    return ast, None, tuple(_experimental_in(ast)) if EXPERIMENTAL_HINT.search(text) else ()
 
 
 def _experimental_in(ast: Any) -> list[str]:
@@ -375,9 +381,10 @@ def _binary_labels(node: pp.BinaryExpr) -> tuple[Labels, bool]:
     return (lhs.keep(labels) if "Include" in str(matching.type) else lhs.drop(labels)), False
 
 
-def range_function_arguments(ast: Any) -> Iterator[tuple[str, Any]]:
-    """(function, its first argument with parentheses removed) for every rate(), irate() and increase()."""
-    for node, _ in walk(ast):
+def range_function_arguments(nodes: Iterable[tuple[Any, tuple[Any, ...]]]) -> Iterator[tuple[str, Any]]:
+    """(function, its first argument with parentheses removed) for every rate(), irate() and increase() among
+    walked nodes (`walk(ast)`, or `LintContext.nodes(query)`, walked once per query)."""
+    for node, _ in nodes:
         function = call_name(node)
         if function in RANGE_FUNCTIONS and node.args:
             yield function, unwrap(node.args[0])

@@ -12,25 +12,23 @@ ADAPTIVE_WINDOW = re.compile(r"^\$\{?__(rate_interval|range|auto)\}?$|^\[\[__(ra
 GRAFANA_VARIABLE = re.compile(r"\$\{?\w+|\[\[\w+")
 
 
+# A `#` comment (to the end of the line: an apostrophe in it is no quote), or a string with its closing quote
+# (group 1, 2 or 3) when it has one; backslash escapes count in "..." and '...', not in `...`.
+QUOTED = re.compile(r"""#[^\n]*|"(?:[^"\\]|\\.)*(")?|'(?:[^'\\]|\\.)*(')?|`[^`]*(`)?""", re.DOTALL)
+
+
 def string_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of every quoted string ("...", '...', `...`, honouring backslash escapes) and `#` comment."""
+    """(start, end) of every quoted string ("...", '...', `...`, honouring backslash escapes) and `#` comment;
+    `end` is the closing quote, or the end of the text for a string left open."""
     spans: list[tuple[int, int]] = []
-    i, n = 0, len(text)
-    while i < n:
-        char = text[i]
-        if char == "#":  # a PromQL/LogQL comment runs to the end of the line; an apostrophe in it is no quote
-            end = text.find("\n", i)
-            end = n if end < 0 else end
-            spans.append((i, end))
-            i = end + 1
-        elif char in "\"'`":
-            j = i + 1
-            while j < n and text[j] != char:
-                j += 2 if text[j] == "\\" and char != "`" else 1
-            spans.append((i, min(j, n)))
-            i = j + 1
+    for match in QUOTED.finditer(text):
+        start = match.start()
+        if text[start] == "#":
+            spans.append((start, match.end()))
+        elif match.lastindex:
+            spans.append((start, match.end() - 1))
         else:
-            i += 1
+            spans.append((start, len(text)))
     return spans
 
 

@@ -111,11 +111,19 @@ def register(cls: type[Check]) -> type[Check]:
     return cls
 
 
+_loaded = False
+
+
 def _load_all() -> None:
+    """Import every module under lgtm_dash/lint/checks/ (once): each registers its rule."""
+    global _loaded
+    if _loaded:
+        return
     from . import checks
 
     for module in pkgutil.walk_packages(checks.__path__, f"{checks.__name__}."):
         importlib.import_module(module.name)
+    _loaded = True
 
 
 def all_checks() -> list[Check]:

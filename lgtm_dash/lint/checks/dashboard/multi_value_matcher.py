@@ -5,6 +5,7 @@ from collections.abc import Iterable
 
 from ...context import LintContext, Query
 from ...findings import Finding, Severity, one_line
+from ...inputs import DashboardDoc
 from ...interpolate import variable_references
 from ...registry import Check, register
 
@@ -71,11 +72,7 @@ class MultiValueMatcher(Check):
     def check_query(self, query: Query, ctx: LintContext) -> Iterable[Finding]:
         if query.dashboard is None or ("$" not in query.text and "[[" not in query.text):
             return
-        multi = {
-            str(v.get("name")): "multi-value" if v.get("multi") is True else "include-All"
-            for v in query.dashboard.templating
-            if v.get("multi") is True or v.get("includeAll") is True
-        }
+        multi = {name: kind for name, kind in self._multi_value_variables(query.dashboard) if name in query.text}
         for name in query.panel.repeats if query.panel is not None else ():
             multi.pop(name, None)  # each copy of a repeated panel or row gets one value
         if not multi:
@@ -94,6 +91,21 @@ class MultiValueMatcher(Check):
                     query=query,
                 )
                 return
+
+    def _multi_value_variables(self, dash: DashboardDoc) -> tuple[tuple[str, str], ...]:
+        """(name, kind) of the dashboard's multi-value and include-All variables, worked out once per dashboard."""
+        cache: dict[int, tuple[DashboardDoc, tuple[tuple[str, str], ...]]] = self.__dict__.setdefault(
+            "_cache", {}
+        )
+        known = cache.get(id(dash))
+        if known is None or known[0] is not dash:
+            variables = tuple(
+                (str(v.get("name")), "multi-value" if v.get("multi") is True else "include-All")
+                for v in dash.templating
+                if v.get("multi") is True or v.get("includeAll") is True
+            )
+            known = cache[id(dash)] = (dash, variables)
+        return known[1]
 
 
 def _in_assigning_stage(text: str, at: int) -> bool:

@@ -43,10 +43,7 @@ class AggregateBeforeRate(Check):
     languages = frozenset({"promql"})
 
     def check_query(self, query: Query, ctx: LintContext) -> Iterable[Finding]:
-        ast, _ = ctx.parse(query)
-        if ast is None:
-            return
-        for function, argument in range_function_arguments(ast):
+        for function, argument in range_function_arguments(ctx.nodes(query)):
             if isinstance(argument, pp.SubqueryExpr):
                 aggregation = _raw_aggregation(argument.expr)
                 if aggregation:

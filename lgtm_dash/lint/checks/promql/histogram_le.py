@@ -14,7 +14,6 @@ from ...promql_ast import (
     op_text,
     selectors,
     unwrap,
-    walk,
 )
 from ...registry import Check, register
 
@@ -51,10 +50,7 @@ class HistogramKeepsLe(Check):
     languages = frozenset({"promql"})
 
     def check_query(self, query: Query, ctx: LintContext) -> Iterable[Finding]:
-        ast, _ = ctx.parse(query)
-        if ast is None:
-            return
-        for node, _ in walk(ast):
+        for node, _ in ctx.nodes(query):
             if call_name(node) == "histogram_quantile" and len(node.args) == 2:
                 classic = any(
                     (metric_name(sel) or "").endswith("_bucket") for sel, _ in selectors(node.args[1])

@@ -50,10 +50,7 @@ class RateOfGauge(Check):
     languages = frozenset({"promql"})
 
     def check_query(self, query: Query, ctx: LintContext) -> Iterable[Finding]:
-        ast, _ = ctx.parse(query)
-        if ast is None:
-            return
-        for function, argument in range_function_arguments(ast):
+        for function, argument in range_function_arguments(ctx.nodes(query)):
             if not isinstance(argument, pp.MatrixSelector):
                 continue
             name = metric_name(argument.vector_selector)

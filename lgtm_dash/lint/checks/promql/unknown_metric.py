@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import promql_parser as pp
+
 from ...context import LintContext, Query
 from ...findings import Finding, Severity, one_line
-from ...promql_ast import metric_name, selectors
+from ...promql_ast import metric_name
 from ...registry import Check, register
 
 
@@ -49,10 +51,11 @@ class UnknownMetric(Check):
 
     def check_query(self, query: Query, ctx: LintContext) -> Iterable[Finding]:
         catalog = ctx.catalog
-        ast = ctx.parse(query)[0] if catalog is not None else None
-        if ast is None or catalog is None:
+        if catalog is None:
             return
-        for selector, _ in selectors(ast):
+        for selector, _ in ctx.nodes(query):
+            if not isinstance(selector, pp.VectorSelector):
+                continue
             name = metric_name(selector)
             if not name or name in ctx.recording_rules:
                 continue

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import promql_parser as pp
+
 from ...context import LintContext, Query
 from ...findings import Finding, Severity, one_line
-from ...promql_ast import metric_name, selectors
+from ...promql_ast import metric_name
 from ...registry import Check, register
 
 
@@ -48,11 +50,10 @@ class RecordingRuleDefined(Check):
     def check_query(self, query: Query, ctx: LintContext) -> Iterable[Finding]:
         if not ctx.input.complete:
             return  # loose files: the recording rules may live elsewhere
-        ast, _ = ctx.parse(query)
-        if ast is None:
-            return
         reported: set[str] = set()
-        for selector, _ in selectors(ast):
+        for selector, _ in ctx.nodes(query):
+            if not isinstance(selector, pp.VectorSelector):
+                continue
             name = metric_name(selector)
             if name and ":" in name and name not in ctx.recording_rules and name not in reported:
                 reported.add(name)
