@@ -72,7 +72,9 @@ class MultiValueMatcher(Check):
     def check_query(self, query: Query, ctx: LintContext) -> Iterable[Finding]:
         if query.dashboard is None or ("$" not in query.text and "[[" not in query.text):
             return
-        multi = {name: kind for name, kind in self._multi_value_variables(query.dashboard) if name in query.text}
+        multi = {
+            name: kind for name, kind in self._multi_value_variables(query.dashboard) if name in query.text
+        }
         for name in query.panel.repeats if query.panel is not None else ():
             multi.pop(name, None)  # each copy of a repeated panel or row gets one value
         if not multi:

@@ -13,6 +13,7 @@ RULE_KEYS = frozenset({"record", "alert", "expr", "for", "keep_firing_for", "lab
 GROUP_KEYS = frozenset({
     "name", "interval", "rules", "query_offset", "evaluation_delay", "source_tenants", "limit", "labels",
     "align_evaluation_time_on_interval", "remote_write",
+    "partial_response_strategy",  # Thanos ruler
 })  # fmt: skip
 
 
