@@ -10,10 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..artifacts import lint_ignore_comment
 from ..durations import parse_duration_ms
 from ..errors import DefinitionError
 from ..gotemplate import PROMETHEUS_FUNCTIONS, PROMETHEUS_VARIABLES, TemplateError, scan_template
 from ..source import SourceLocation, caller_location
+from ..yamlio import dump_yaml
+from .dashboard import check_lint_ignore
 
 
 class EnvironmentValue(Protocol):
@@ -35,6 +38,11 @@ class Alert:
     annotations: Mapping[str, str | EnvironmentValue] = field(default_factory=dict)
     keep_firing_for: str | None = None
     location: SourceLocation = field(default_factory=caller_location, compare=False)
+    # Rule ids or prefixes lint skips for this alert: a `# lgtm-dash: ignore=` comment in out/ (see README, Lint).
+    lint_ignore: tuple[str, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        check_lint_ignore(self.lint_ignore, self.location)
 
     def __post_init__(self) -> None:
         for kind, values in (("label", self.labels), ("annotation", self.annotations)):
@@ -77,6 +85,10 @@ class Record:
     expr: str
     labels: Mapping[str, str] = field(default_factory=dict)
     location: SourceLocation = field(default_factory=caller_location, compare=False)
+    lint_ignore: tuple[str, ...] = field(default=(), compare=False)  # as for Alert
+
+    def __post_init__(self) -> None:
+        check_lint_ignore(self.lint_ignore, self.location)
 
     def to_dict(self, env: Any = None) -> dict[str, Any]:
         data: dict[str, Any] = {"record": self.name, "expr": self.expr}
@@ -264,6 +276,17 @@ class RuleNamespace:
     def to_file(self, env: Any = None) -> dict[str, Any]:
         """mimirtool's file format; `env` renders environment-specific annotation values."""
         return {"namespace": self.name, "groups": [g.to_dict(env) for g in self.groups]}
+
+    def to_yaml(self, env: Any = None) -> str:
+        """The rule file as written to out/: `to_file()`, with a `# lgtm-dash: ignore=` comment above each rule
+        that has `lint_ignore` (lint reads them there, as in a hand-written file)."""
+        comments = {
+            ("groups", g, "rules", r): lint_ignore_comment(rule.lint_ignore)
+            for g, group in enumerate(self.groups)
+            for r, rule in enumerate(group.rules)
+            if rule.lint_ignore
+        }
+        return dump_yaml(self.to_file(env), comments=comments)
 
     def source_map(self) -> dict[str, SourceLocation]:
         entries: dict[str, SourceLocation] = {f"namespace:{self.name}": self.location}
