@@ -84,7 +84,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--docs", action="store_true", help="print docs/lint-rules.md (generated from the rules)"
     )
 
-
     from ..live.cli import add_arguments
 
     add_arguments(parser)

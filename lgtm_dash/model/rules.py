@@ -43,8 +43,6 @@ class Alert:
 
     def __post_init__(self) -> None:
         check_lint_ignore(self.lint_ignore, self.location)
-
-    def __post_init__(self) -> None:
         for kind, values in (("label", self.labels), ("annotation", self.annotations)):
             for key, value in values.items():
                 if isinstance(value, str):
