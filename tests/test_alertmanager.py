@@ -50,10 +50,8 @@ def config() -> AlertmanagerConfig:
 
 
 @pytest.fixture(scope="module")
-def routing_cases() -> tuple:
-    import alerts.alertmanager  # the routing table lives beside the routing
-
-    return alerts.alertmanager.ROUTING_CASES
+def routing_cases(config: AlertmanagerConfig) -> tuple:
+    return config.tests  # the routing cases live beside the routing
 
 
 @pytest.fixture(scope="module")
@@ -223,11 +221,11 @@ def test_routing_table_on_the_real_amtool(
     tool = require_binary("amtool")
     path = amtool.write_config(config.to_api_body(), tmp_path, {"SLACK_WEBHOOK_URL": DUMMY_WEBHOOK})
     assert len(routing_cases) >= 5
-    reached = {receiver for _, receivers in routing_cases for receiver in receivers}
+    reached = {receiver for case in routing_cases for receiver in case.receivers}
     assert reached == {r.name for r in config.receivers}  # the table covers every receiver
-    for labels, receivers in routing_cases:
-        result = amtool.routes_test(tool, path, labels, receivers)
-        assert result.ok, f"{labels} -> {receivers}: {result.output}"
+    for case in routing_cases:
+        result = amtool.routes_test(tool, path, case.labels, list(case.receivers))
+        assert result.ok, f"{case.location}: {case.labels} -> {case.receivers}: {result.output}"
     wrong = amtool.routes_test(tool, path, {"severity": "critical"}, ["slack-info"])
     assert not wrong.ok and "did not match" in wrong.output
 

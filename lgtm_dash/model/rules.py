@@ -6,13 +6,18 @@ samples), written beside the rules and compiled to promtool test files by `lgtm_
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..durations import parse_duration_ms
 from ..errors import DefinitionError
 from ..source import SourceLocation, caller_location
+
+
+# The kinds of alert test case a project may require of every alert (`[tool.lgtm-dash.test] alert-cases`).
+CASE_KINDS = ("firing", "silent")
+CASE_WORDING = {"firing": "fires", "silent": "must not fire"}
 
 
 class EnvironmentValue(Protocol):
@@ -218,18 +223,21 @@ class RuleNamespace:
     def alert_names(self) -> list[str]:
         return list(dict.fromkeys(alert.name for alert in self.alerts()))
 
-    def untested_alerts(self) -> list[str]:
-        """One message per alert lacking a unit-test case where it fires or one where it must not."""
-        fires: set[str] = set()
-        silent: set[str] = set()
+    def untested_alerts(self, required: Collection[str] = CASE_KINDS) -> list[str]:
+        """One message per alert lacking a unit-test case of a `required` kind: `firing` (a case where it
+        fires) or `silent` (a case where it must not fire)."""
+        unknown = set(required) - set(CASE_KINDS)
+        if unknown:
+            raise ValueError(f"unknown case kind(s) {sorted(unknown)}: expected {', '.join(CASE_KINDS)}")
+        seen: dict[str, set[str]] = {kind: set() for kind in CASE_KINDS}
         for test in self.tests:
             for check in test.checks:
                 if isinstance(check, AlertCheck):
-                    (fires if check.firing else silent).add(check.alertname)
+                    seen["firing" if check.firing else "silent"].add(check.alertname)
         gaps: list[str] = []
         for name in self.alert_names():
             missing = [
-                what for what, seen in (("fires", fires), ("must not fire", silent)) if name not in seen
+                CASE_WORDING[kind] for kind in CASE_KINDS if kind in required and name not in seen[kind]
             ]
             if missing:
                 gaps.append(

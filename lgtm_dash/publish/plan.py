@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import Artifacts
+from ..artifacts import Artifacts, build_hint
 from ..environments import Environment
 from ..errors import DefinitionError, UsageError
 from ..grafana import Grafana
@@ -127,13 +127,11 @@ class Clients:
 
 def check_environment(arts: Artifacts, env: Environment) -> None:
     if arts.env is None:
-        raise DefinitionError(
-            f"{arts.root} has no build.json: build it first with `lgtm-dash build --env {env.name}`"
-        )
+        raise DefinitionError(f"{arts.root} has no build.json: build it first with `{build_hint(env.name)}`")
     if arts.env != env.name:
         raise UsageError(
             f"{arts.root} was built for environment {arts.env!r}, not {env.name!r}: "
-            f"run `lgtm-dash build --env {env.name} --out <dir>` and publish that"
+            f"run `{build_hint(env.name)}` and pass that directory as --out (or `make plan ENV={env.name}`)"
         )
 
 

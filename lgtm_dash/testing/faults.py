@@ -327,7 +327,8 @@ class HTTPEmulator:
 
     Attributes shared by every emulator:
 
-    * ``url``: ``http://127.0.0.1:<port>`` (no trailing slash); ``host``/``port``.
+    * ``url``: ``http://127.0.0.1:<port>`` (no trailing slash); ``host``/``port`` (set ``port`` before
+      :meth:`start` to serve on a fixed port; 0, the default, takes a free one).
     * ``faults``: the :class:`Faults` of this emulator.
     * ``requests``: ``[(method, path)]`` of every request received, path without query string and
       exactly as sent (percent-encoded), including requests answered by an injected fault.
@@ -361,7 +362,7 @@ class HTTPEmulator:
         if self._server is not None:
             return self
         handler = type(f"{type(self).__name__}Handler", (_Handler,), {"emulator": self})
-        self._server = _Server((self.host, 0), handler)
+        self._server = _Server((self.host, self.port), handler)  # port 0 (the default): any free port
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever,
