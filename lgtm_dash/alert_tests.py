@@ -364,11 +364,12 @@ def _routing_failure(tool: str, config: Path, case: RoutingCase) -> Failure | No
         return None
     answer = [ln for ln in result.output.splitlines() if ln.strip() and not ln.lower().startswith("warning")]
     got = answer[0].strip() if answer else "(no answer)"
+    labels = ", ".join(f'{k}="{v}"' for k, v in case.labels.items())
     return Failure(
         str(case.location),
         ALERTMANAGER_SUITE,
-        case.title(),
-        "routing of " + ", ".join(f'{k}="{v}"' for k, v in case.labels.items()),
+        case.name,
+        f"routing of {{{labels}}}",
         expected=(", ".join(case.receivers),),
         got=(got,),
     )
@@ -445,16 +446,14 @@ def report_lines(results: Sequence[SuiteResult]) -> list[str]:
         lines.append(f"{suite.name.ljust(width)}  {status} {_plural(suite.cases, 'case')}")
     for suite in results:
         for failure in suite.failures:
-            noun = "receiver list" if suite.name == ALERTMANAGER_SUITE else "alert"
-            if failure.subject.startswith("expression"):
-                noun = "sample"
-            lines += [
-                "",
-                f"{failure.location}: {failure.suite}: {failure.subject}",
-                f'  case: "{failure.case}"',
-            ]
+            noun = "sample" if failure.subject.startswith("expression") else "alert"
+            lines += ["", f"{failure.location}: {failure.suite}: {failure.subject}"]
+            if failure.case:
+                lines.append(f'  case: "{failure.case}"')
             for label, values in (("expected", failure.expected), ("got", failure.got)):
-                if values:
+                if values and failure.subject.startswith("routing"):
+                    lines.append(f"  {label} receivers: {values[0]}")
+                elif values:
                     lines.append(f"  {label}{_quantity(values, noun)}:")
                     for value in values:
                         first, *rest = value.split("\n")

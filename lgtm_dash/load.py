@@ -52,7 +52,7 @@ class Project:
     alertmanager: AlertmanagerDefinition | None = None
 
 
-def _definition_modules(root: Path, package: str) -> list[Path]:
+def definition_modules(root: Path, package: str) -> list[Path]:
     """Every definition module of a package, sub-folders included, in a stable order.
 
     Files and folders whose name starts with `_` hold shared helpers (`_common.py`, `_folders.py`) and are
@@ -140,7 +140,7 @@ def load_project(root: Path) -> Project:
     sys.path.insert(0, str(root))
     try:
         project = Project(root=root)
-        for path in _definition_modules(root, "datasources"):
+        for path in definition_modules(root, "datasources"):
             module = _import(root, path)
             if hasattr(module, "datasources"):
                 items = list(module.datasources)
@@ -152,7 +152,7 @@ def load_project(root: Path) -> Project:
                         f"`datasources` holds a {type(item).__name__}", f"{display_path(path)}:1"
                     )
             project.datasources.extend(items)
-        for path in _definition_modules(root, "dashboards"):
+        for path in definition_modules(root, "dashboards"):
             module = _import(root, path)
             board = _expect(module, path, "dashboard", None, "a dashboard (lgtm_dash.model.dashboard.Board)")
             if not all(hasattr(board, a) for a in ("uid", "folder", "to_json", "source_map")):
@@ -160,7 +160,7 @@ def load_project(root: Path) -> Project:
                     f"`dashboard` should be a Board, got {type(board).__name__}", f"{display_path(path)}:1"
                 )
             project.dashboards.append(board)
-        for path in _definition_modules(root, "alerts"):
+        for path in definition_modules(root, "alerts"):
             module = _import(root, path)
             if path == root / "alerts" / f"{ALERTMANAGER_MODULE}.py":
                 am = _expect(module, path, "alertmanager", None, "an Alertmanager configuration")

@@ -119,6 +119,11 @@ def test_v2_dashboard_lints_without_errors_from_shared_rules() -> None:
 # ------------------------------------------------------------------ corpora: never crash
 
 
+# Corpus files that read as a dashboard or rule file, as measured (the rest are refused as bad input, which
+# the test allows). Floors equal the measured counts: a file that stops reading fails the test.
+READABLE_CORPUS_FILES = {"dashboards": 74, "rules": 56}
+
+
 @pytest.mark.parametrize("folder", ["dashboards", "rules"])
 def test_linting_every_corpus_file_never_fails_internally(folder: str) -> None:
     root = corpus(folder)
@@ -134,13 +139,13 @@ def test_linting_every_corpus_file_never_fails_internally(folder: str) -> None:
         findings = lint(lint_input)
         assert [f for f in findings if f.rule == INTERNAL_ERROR] == [], path
         linted += 1
-    assert linted >= len(files) // 2
+    assert linted >= READABLE_CORPUS_FILES[folder], linted
 
 
 def test_parallel_lint_finds_exactly_what_one_process_finds() -> None:
     # Large inputs are linted in forked workers; the findings must not depend on that.
     lint_input = read_paths([corpus("dashboards/kube-prometheus"), corpus("dashboards/mimir-mixin")])
-    assert len(lint_input.dashboards) >= 50
+    assert len(lint_input.dashboards) >= 59  # as measured
     serial = lint(lint_input, jobs=1)
     parallel = lint(lint_input, jobs=2)
     assert serial and parallel == serial

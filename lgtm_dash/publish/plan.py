@@ -154,6 +154,21 @@ def alertmanager_body(body: Mapping[str, Any], environ: Mapping[str, str]) -> di
     return expanded
 
 
+def require_variables(arts: Artifacts, environ: Mapping[str, str]) -> None:
+    """Fail (naming all of them at once) when variables the artifacts' `${VAR}` placeholders need are unset."""
+    needed: dict[str, list[str]] = {}
+    for entry in arts.datasources:
+        for name in sorted(placeholders_in(entry)):
+            needed.setdefault(name, []).append(f"datasource {entry.get('uid')}")
+    if arts.alertmanager:
+        for name in sorted(_braced_placeholders(arts.alertmanager)):
+            needed.setdefault(name, []).append("the Alertmanager config")
+    missing = [name for name in sorted(needed) if name not in environ]
+    if missing:
+        listed = "; ".join(f"{name} (needed by {', '.join(needed[name])})" for name in missing)
+        raise UsageError(f"environment variable{'s' if len(missing) > 1 else ''} not set: {listed}")
+
+
 def secret_values(env: Environment, arts: Artifacts, environ: Mapping[str, str]) -> dict[str, str]:
     """Every secret value this run may handle, by variable name, for redaction."""
     names = set(env.secret_variables())
@@ -594,8 +609,7 @@ def compute_plan(
 ) -> Plan:
     environ = os.environ if environ is None else environ
     check_environment(arts, env)
-    if arts.alertmanager:
-        alertmanager_body(arts.alertmanager, environ)  # a missing secret fails before any request
+    require_variables(arts, environ)  # every missing secret is named, before any request
     plan = Plan(env=env)
 
     if clients.grafana is not None:
