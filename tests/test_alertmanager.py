@@ -197,6 +197,8 @@ def test_a_broken_template_file_fails_the_build_with_its_line(project_copy: Path
 # --- amtool ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.content
+@pytest.mark.tools
 def test_amtool_check_config_accepts_the_compiled_config(built: Path, tmp_path: Path) -> None:
     tool = require_binary("amtool")
     body = yaml.safe_load((built / "mimir/alertmanager.yaml").read_text())
@@ -206,6 +208,8 @@ def test_amtool_check_config_accepts_the_compiled_config(built: Path, tmp_path: 
     assert "3 receivers" in result.output and "1 templates" in result.output
 
 
+@pytest.mark.content
+@pytest.mark.tools
 def test_amtool_check_config_accepts_the_helm_fallback(config: AlertmanagerConfig, tmp_path: Path) -> None:
     tool = require_binary("amtool")
     (tmp_path / "SLACK_WEBHOOK_URL").write_text(DUMMY_WEBHOOK)
@@ -215,6 +219,8 @@ def test_amtool_check_config_accepts_the_helm_fallback(config: AlertmanagerConfi
     assert result.ok, result.output
 
 
+@pytest.mark.content
+@pytest.mark.tools
 def test_routing_table_on_the_real_amtool(
     config: AlertmanagerConfig, routing_cases: tuple, tmp_path: Path
 ) -> None:

@@ -14,7 +14,6 @@ from ..durations import parse_duration_ms
 from ..errors import DefinitionError
 from ..source import SourceLocation, caller_location
 
-
 # The kinds of alert test case a project may require of every alert (`[tool.lgtm-dash.test] alert-cases`).
 CASE_KINDS = ("firing", "silent")
 CASE_WORDING = {"firing": "fires", "silent": "must not fire"}
