@@ -24,7 +24,7 @@ from .publish.remote import (
     is_retryable_status,
     parse_retry_after,
 )
-from .secrets import redact
+from .secrets import basic_auth_value, redact
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 30.0
@@ -50,7 +50,12 @@ class Grafana:
         self.url = target.url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
-        self._secrets = {**(secrets or {}), "token": target.token or "", "password": target.password or ""}
+        self._secrets = {
+            **(secrets or {}),
+            "token": target.token or "",
+            "password": target.password or "",
+            "basic auth": basic_auth_value(target.user, target.password),
+        }
         self._local = threading.local()
 
     # --- plumbing -------------------------------------------------------------------------------------

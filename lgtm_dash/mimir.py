@@ -23,7 +23,7 @@ from .publish.remote import (
     is_retryable_status,
     parse_retry_after,
 )
-from .secrets import redact
+from .secrets import basic_auth_value, redact
 from .yamlio import dump_yaml, load_yaml
 
 DEFAULT_TIMEOUT = 30.0
@@ -46,7 +46,11 @@ class Mimir:
         self.rules_base = f"{self.url}/{prefix}/config/v1/rules" if prefix else f"{self.url}/config/v1/rules"
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
-        self._secrets = {**(secrets or {}), "key": target.key or ""}
+        self._secrets = {
+            **(secrets or {}),
+            "key": target.key or "",
+            "basic auth": basic_auth_value(target.user or target.tenant, target.key),
+        }
         self._local = threading.local()
 
     def _session(self) -> Any:
@@ -83,7 +87,8 @@ class Mimir:
             status = response.status_code
             if status < 300:
                 return response.text
-            detail = redact(" ".join(response.text.split())[:300], self._secrets)
+            # Redacted before it is cut to length: a cut inside a secret would leave half of it.
+            detail = redact(" ".join(response.text.split()), self._secrets)[:300]
             if status in (401, 403):
                 raise AuthError(
                     auth_message(

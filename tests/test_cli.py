@@ -267,3 +267,47 @@ def test_a_sub_folder_that_cannot_be_imported_is_refused_not_skipped(fixture_pro
     assert result.returncode == 2
     assert result.stderr.startswith("error: dashboards/team-a/board.py:1: sub-folder 'team-a' of dashboards/")
     assert not (fixture_project / "out").exists()
+
+
+# --- long values -------------------------------------------------------------------------------------------------
+
+HUGE = "x" * 5_000_000  # a 5 MB description
+
+
+def _set_description(out: Path, text: str) -> None:
+    path = out / "grafana/dashboards/demo/demo-targets.json"
+    board = json.loads(path.read_text())
+    board["description"] = text
+    path.write_text(json.dumps(board, indent=2, sort_keys=True) + "\n")
+
+
+def test_long_values_are_shortened_in_the_text_diff(fixture_project: Path, tmp_path: Path) -> None:
+    old, new = tmp_path / "old", tmp_path / "new"
+    assert run_cli("build", "--out", str(old), cwd=fixture_project).returncode == 0
+    assert run_cli("build", "--out", str(new), cwd=fixture_project).returncode == 0
+    _set_description(old, "short")
+    _set_description(new, HUGE)
+    result = run_cli("diff", str(old), str(new), cwd=fixture_project)
+    assert result.returncode == 1, result.stderr
+    assert len(result.stdout) < 5_000, len(result.stdout)
+    assert "more characters)" in result.stdout and "xxxxxxxxxx" in result.stdout
+
+
+def test_long_values_are_shortened_in_the_text_plan(fixture_project: Path) -> None:
+    from lgtm_dash.testing import GrafanaEmulator, MimirEmulator
+
+    with GrafanaEmulator(tokens={"t"}) as grafana, MimirEmulator() as mimir:
+        env = {
+            "GRAFANA_URL": grafana.url,
+            "GRAFANA_TOKEN": "t",
+            "MIMIR_ADDRESS": mimir.url,
+            "DEMO_SLACK_WEBHOOK_URL": "https://hooks.invalid/x",
+        }
+        assert run_cli("build", cwd=fixture_project).returncode == 0
+        assert run_cli("publish", cwd=fixture_project, env=env).returncode == 0
+        _set_description(fixture_project / "out", HUGE)
+        result = run_cli("plan", cwd=fixture_project, env=env)
+    assert result.returncode == 1, result.stderr
+    assert "~ update dashboard demo-targets" in result.stdout
+    assert len(result.stdout) < 5_000, len(result.stdout)
+    assert "more characters)" in result.stdout
