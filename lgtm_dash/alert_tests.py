@@ -30,7 +30,7 @@ from .environments import Environment, resolve_environment
 from .errors import EXIT_FINDINGS, EXIT_OK, DefinitionError, UsageError
 from .load import Project, load_project
 from .model.alertmanager import RoutingCase
-from .model.rules import CASE_KINDS, AlertCheck, RuleNamespace, RuleTest, SampleCheck
+from .model.rules import CASE_KINDS, CASE_WORDING, AlertCheck, RuleNamespace, RuleTest, SampleCheck
 from .settings import tool_section
 from .source import SourceLocation
 from .ui import console, shorten
@@ -287,20 +287,21 @@ def _rule_test_failures(
 
 
 def _house_rule_failures(ns: RuleNamespace, required: Sequence[str]) -> list[Failure]:
-    failures = []
-    locations = {alert.name: alert.location for alert in reversed(ns.alerts())}
-    for gap in ns.untested_alerts(required):
-        alert = gap.split(": alert ", 1)[1].split(" ", 1)[0]
-        failures.append(
-            Failure(
-                str(locations.get(alert, ns.location)),
-                ns.name,
-                "house rule: every alert has a case where it fires and one where it must not",
-                f"alert {alert}",
-                notes=(gap.split(": ", 1)[1] + " (see [tool.lgtm-dash.test] alert-cases)",),
-            )
+    locations = {alert.name: alert.location for alert in reversed(ns.alerts())}  # its first definition
+    return [
+        Failure(
+            str(locations[name]),
+            ns.name,
+            "house rule: every alert has a case where it fires and one where it must not",
+            f"alert {name}",
+            notes=(
+                "no test case where it "
+                + " and none where it ".join(CASE_WORDING[kind] for kind in kinds)
+                + " (see [tool.lgtm-dash.test] alert-cases)",
+            ),
         )
-    return failures
+        for name, kinds in ns.missing_cases(required).items()
+    ]
 
 
 def run_namespaces(

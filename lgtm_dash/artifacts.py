@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from .environments import DEFAULT_ENV
 from .errors import DefinitionError
 from .source import SourceLocation
 from .yamlio import load_yaml_file
@@ -31,7 +32,7 @@ BUILD_OUTPUTS = (BUILD_INFO, SOURCEMAP, "grafana", "mimir")
 
 
 # The environment the committed out/ is built for (the Makefile builds the others into build/<env>/).
-COMMITTED_ENV = "dev"
+COMMITTED_ENV = DEFAULT_ENV
 
 
 def build_hint(env_name: str | None) -> str:

@@ -220,9 +220,15 @@ def check_out(project: Path, env_name: str | None, out_dir: Path) -> int:
         if committed and env_name == layout.COMMITTED_ENV:
             hint = f"the committed out/ is {env_name}'s: rebuild it with `make build`"
         elif committed:
-            hint = f"{env_name} builds into build/{env_name}: `lgtm-dash build --check --env {env_name} --out build/{env_name}`"
+            hint = (
+                f"{env_name} builds into build/{env_name}: "
+                f"`lgtm-dash build --check --env {env_name} --out build/{env_name}`"
+            )
         else:
-            hint = f"check it with `--env {built_for}`, or rebuild it with `lgtm-dash build --env {env_name} --out {shown}`"
+            hint = (
+                f"check it with `--env {built_for}`, "
+                f"or rebuild it with `lgtm-dash build --env {env_name} --out {shown}`"
+            )
         console.print(
             f"{shown} was built for environment {built_for!r}, not {env_name!r}: {hint}", markup=False
         )

@@ -20,7 +20,7 @@ from .source import SourceLocation, display_path
 from .yamlio import key_lines, load_yaml_file
 
 ENVIRONMENTS_FILE = "environments.yaml"
-DEFAULT_ENV = "dev"  # the environment of the committed out/ (artifacts.COMMITTED_ENV)
+DEFAULT_ENV = "dev"  # also the environment of the committed out/ (artifacts.COMMITTED_ENV)
 
 
 @dataclass(frozen=True)
@@ -114,12 +114,12 @@ class _Section:
         return _Section(self.rest.pop(key, None), (*self.keys, key), self.at)
 
     def text(self, key: str, default: str | None = None, *, required: bool = False) -> str | None:
-        if key not in self.rest:
+        value = self.rest.pop(key, None)
+        if value is None:  # absent, or written empty (`tenant:`)
             if required:
                 raise DefinitionError(f"{self.name(key)} is missing", self.at(*self.keys))
             return default
-        value = self.rest.pop(key)
-        if isinstance(value, (Mapping, list)) or value is None:
+        if isinstance(value, (Mapping, list)):
             raise DefinitionError(f"{self.name(key)} must be a single value", self.at(*self.keys, key))
         return str(value)
 

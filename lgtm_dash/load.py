@@ -56,7 +56,7 @@ def definition_modules(root: Path, package: str) -> list[Path]:
     """Every definition module of a package, sub-folders included, in a stable order.
 
     Files and folders whose name starts with `_` hold shared helpers (`_common.py`, `_folders.py`) and are
-    not definitions. A sub-folder is only a way to organise modules: nothing in it is skipped silently, and
+    not definitions; hidden folders (`.ipynb_checkpoints`) are not either. A sub-folder is only a way to organise modules: nothing in it is skipped silently, and
     one that cannot be imported (`team-a/`) is refused.
     """
     folder = root / package
@@ -65,7 +65,7 @@ def definition_modules(root: Path, package: str) -> list[Path]:
     modules = []
     for path in folder.rglob("*.py"):
         parts = path.relative_to(folder).parts
-        if any(part.startswith("_") for part in parts):
+        if any(part.startswith(("_", ".")) for part in parts):  # helpers, and hidden folders of editors
             continue
         for directory in parts[:-1]:
             if not directory.isidentifier():

@@ -87,7 +87,7 @@ def test_the_house_rule_every_alert_fires_and_stays_silent(fixture_project: Path
     assert result.returncode == 1
     alert_line = line_of(path, "Alert(")
     assert f"alerts/targets.py:{alert_line}: demo-targets: alert TargetDown" in result.stdout
-    assert "has no test case where it must not fire" in result.stdout
+    assert "  no test case where it must not fire (see [tool.lgtm-dash.test] alert-cases)" in result.stdout
     # configurable: this project only asks for a firing case
     (fixture_project / "pyproject.toml").write_text('[tool.lgtm-dash.test]\nalert-cases = ["firing"]\n')
     assert run_cli("test", cwd=fixture_project).returncode == 0

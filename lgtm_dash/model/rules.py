@@ -222,9 +222,9 @@ class RuleNamespace:
     def alert_names(self) -> list[str]:
         return list(dict.fromkeys(alert.name for alert in self.alerts()))
 
-    def untested_alerts(self, required: Collection[str] = CASE_KINDS) -> list[str]:
-        """One message per alert lacking a unit-test case of a `required` kind: `firing` (a case where it
-        fires) or `silent` (a case where it must not fire)."""
+    def missing_cases(self, required: Collection[str] = CASE_KINDS) -> dict[str, list[str]]:
+        """Alert name -> the `required` kinds of unit-test case it lacks: `firing` (a case where it fires),
+        `silent` (a case where it must not fire). Alerts that have them all are left out."""
         unknown = set(required) - set(CASE_KINDS)
         if unknown:
             raise ValueError(f"unknown case kind(s) {sorted(unknown)}: expected {', '.join(CASE_KINDS)}")
@@ -233,17 +233,19 @@ class RuleNamespace:
             for check in test.checks:
                 if isinstance(check, AlertCheck):
                     seen["firing" if check.firing else "silent"].add(check.alertname)
-        gaps: list[str] = []
-        for name in self.alert_names():
-            missing = [
-                CASE_WORDING[kind] for kind in CASE_KINDS if kind in required and name not in seen[kind]
-            ]
-            if missing:
-                gaps.append(
-                    f"{self.name}: alert {name} has no test case where it "
-                    + " and none where it ".join(missing)
-                )
-        return gaps
+        missing = {
+            name: [kind for kind in CASE_KINDS if kind in required and name not in seen[kind]]
+            for name in self.alert_names()
+        }
+        return {name: kinds for name, kinds in missing.items() if kinds}
+
+    def untested_alerts(self, required: Collection[str] = CASE_KINDS) -> list[str]:
+        """One message per alert lacking a unit-test case of a `required` kind (see `missing_cases`)."""
+        return [
+            f"{self.name}: alert {name} has no test case where it "
+            + " and none where it ".join(CASE_WORDING[kind] for kind in kinds)
+            for name, kinds in self.missing_cases(required).items()
+        ]
 
     def to_file(self, env: Any = None) -> dict[str, Any]:
         """mimirtool's file format; `env` renders environment-specific annotation values."""
