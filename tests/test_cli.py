@@ -118,14 +118,14 @@ def test_build_check_on_another_environment_s_out_says_so(fixture_project: Path)
     assert "`lgtm-dash build --check --env local --out build/local`" in result.stdout
 
 
-@pytest.mark.parametrize("command", ["plan", "publish", "configmaps"])
+@pytest.mark.parametrize("command", ["plan", "publish", "configmaps", "diff --live"])
 def test_hints_never_overwrite_the_committed_out_with_another_environment(
     fixture_project: Path, command: str
 ) -> None:
     assert run_cli("build", cwd=fixture_project).returncode == 0  # out/ is dev's
     before = read_tree(fixture_project / "out")
     env = {"GRAFANA_TOKEN": "t", "DEMO_SLACK_WEBHOOK_URL": "https://hooks.invalid/x"}
-    result = run_cli(command, "--env", "local", cwd=fixture_project, env=env)
+    result = run_cli(*command.split(), "--env", "local", cwd=fixture_project, env=env)
     assert result.returncode == 2
     err = result.stderr.strip()
     assert "was built for environment 'dev', not 'local'" in err
