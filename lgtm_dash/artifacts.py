@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from .environments import DEFAULT_ENV
 from .errors import DefinitionError
 from .source import SourceLocation
 from .yamlio import load_yaml_file
@@ -43,6 +44,17 @@ LINT_IGNORE_DIRECTIVE = re.compile(
 
 def lint_ignore_comment(ids: Iterable[str], *, scope: str = "ignore") -> str:
     return f"# lgtm-dash: {scope}={','.join(ids)}"
+
+
+# The environment the committed out/ is built for (the Makefile builds the others into build/<env>/).
+COMMITTED_ENV = DEFAULT_ENV
+
+
+def build_hint(env_name: str | None) -> str:
+    """The command that builds `env_name`'s artifacts without overwriting the committed out/."""
+    if env_name in (None, COMMITTED_ENV):
+        return "lgtm-dash build"
+    return f"lgtm-dash build --env {env_name} --out build/{env_name}"
 
 
 def dashboard_path(folder_uid: str, uid: str) -> str:
@@ -104,13 +116,20 @@ def read_json_file(path: Path) -> Any:
         raise DefinitionError(f"cannot read: {err}", path) from None
 
 
+def built_env(out_dir: Path) -> str | None:
+    """The environment out_dir was built for (its build.json), or None when it holds no build."""
+    if not (out_dir / BUILD_INFO).is_file():
+        return None
+    env = read_json_file(out_dir / BUILD_INFO).get("env")
+    return str(env) if env is not None else None
+
+
 def read_artifacts(out_dir: Path) -> Artifacts:
     """Read a built out/ directory. Missing parts are simply empty; malformed files are errors."""
     if not out_dir.is_dir():
         raise DefinitionError(f"{out_dir} does not exist: run `lgtm-dash build` first")
     arts = Artifacts(root=out_dir)
-    if (out_dir / BUILD_INFO).is_file():
-        arts.env = read_json_file(out_dir / BUILD_INFO).get("env")
+    arts.env = built_env(out_dir)
     if (out_dir / SOURCEMAP).is_file():
         arts.sourcemap = read_json_file(out_dir / SOURCEMAP)
     if (out_dir / DATASOURCES).is_file():

@@ -29,7 +29,7 @@ from .errors import DefinitionError
 from .load import Project, load_project
 from .model.folder import Folder
 from .secrets import to_provisioning
-from .source import SourceLocation
+from .source import SourceLocation, display_path
 from .ui import console
 from .yamlio import dump_yaml
 
@@ -210,18 +210,46 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def check_out(project: Path, env_name: str | None, out_dir: Path) -> int:
+    """`build --check`: 0 when out_dir is what a fresh build writes, 1 (saying why and what to run) if not."""
+    env_name = env_name or layout.COMMITTED_ENV
+    committed = out_dir.resolve() == (project / "out").resolve()
+    shown = display_path(out_dir) + "/"
+    built_for = layout.built_env(out_dir)
+    if built_for is not None and built_for != env_name:
+        if committed and env_name == layout.COMMITTED_ENV:
+            hint = f"the committed out/ is {env_name}'s: rebuild it with `make build`"
+        elif committed:
+            hint = (
+                f"{env_name} builds into build/{env_name}: "
+                f"`lgtm-dash build --check --env {env_name} --out build/{env_name}`"
+            )
+        else:
+            hint = (
+                f"check it with `--env {built_for}`, "
+                f"or rebuild it with `lgtm-dash build --env {env_name} --out {shown}`"
+            )
+        console.print(
+            f"{shown} was built for environment {built_for!r}, not {env_name!r}: {hint}", markup=False
+        )
+        return 1
+    stale = stale_files(render_project(project, env_name), out_dir)
+    if stale:
+        listed = ", ".join(stale[:5]) + (f" and {len(stale) - 5} more" if len(stale) > 5 else "")
+        if committed and env_name == layout.COMMITTED_ENV:
+            hint = "run `make build` and commit out/"
+        else:
+            hint = f"run `lgtm-dash build --env {env_name} --out {shown}`"
+        console.print(f"{shown} is stale against the Python definitions ({listed}): {hint}", markup=False)
+        return 1
+    console.print(f"{shown} is up to date", markup=False)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     out_dir = args.out or args.project / "out"
     if args.check:
-        stale = stale_files(render_project(args.project, args.env), out_dir)
-        if stale:
-            shown = ", ".join(stale[:5]) + (f" and {len(stale) - 5} more" if len(stale) > 5 else "")
-            console.print(
-                f"out/ is stale against the Python definitions ({shown}): run `make build` and commit out/"
-            )
-            return 1
-        console.print(f"{out_dir} is up to date")
-        return 0
+        return check_out(args.project, args.env, out_dir)
     files = build(args.project, args.env, out_dir)
     counts = layout.summarize(files)
     console.print(f"built {counts} into {out_dir}")

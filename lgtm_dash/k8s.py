@@ -28,7 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .artifacts import ALERTMANAGER, ALERTMANAGER_FALLBACK, BUILD_INFO, DATASOURCES, Artifacts, read_artifacts
+from .artifacts import (
+    ALERTMANAGER,
+    ALERTMANAGER_FALLBACK,
+    BUILD_INFO,
+    DATASOURCES,
+    Artifacts,
+    build_hint,
+    read_artifacts,
+)
 from .errors import DefinitionError, UsageError
 from .secrets import placeholders_in
 from .ui import console, err_console
@@ -560,7 +568,8 @@ def run(args: argparse.Namespace) -> int:
     if args.env and args.env != arts.env:
         raise UsageError(
             f"{artifacts_dir} was built for environment {arts.env!r}, not {args.env!r}: "
-            f"run `lgtm-dash build --env {args.env} --out {artifacts_dir}` first"
+            f"run `{build_hint(args.env)}` and pass that directory as --artifacts "
+            f"(or `make configmaps ENV={args.env}`)"
         )
     env = resolve_environment(args.project, arts.env, environ={})  # like build: never the process's secrets
     rendering = render(arts, env.mimir.tenant, options)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .model.rules import RuleNamespace
+from .model.rules import RuleNamespace, RuleTest
 from .yamlio import dump_yaml
 
 # Group keys Mimir's ruler accepts that Prometheus' rulefmt (strict) rejects.
@@ -39,21 +39,28 @@ def prometheus_groups(groups: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return {"groups": [{k: v for k, v in g.items() if k not in MIMIR_ONLY_GROUP_KEYS} for g in groups]}
 
 
-def rule_test_file(namespace: RuleNamespace, rule_file: str, env: Any = None) -> dict[str, Any]:
-    """promtool's unit-test file for a namespace's tests (annotations rendered for `env`)."""
+def rule_test_file(
+    namespace: RuleNamespace, rule_file: str, env: Any = None, tests: Iterable[RuleTest] | None = None
+) -> dict[str, Any]:
+    """promtool's unit-test file for a namespace's tests, or only `tests` (annotations rendered for `env`)."""
     return {
         "rule_files": [rule_file],
         "evaluation_interval": "1m",
-        "tests": [test.to_dict(env) for test in namespace.tests],
+        "tests": [test.to_dict(env) for test in (namespace.tests if tests is None else tests)],
     }
+
+
+def write_rules_file(namespace: RuleNamespace, env: Any, path: Path) -> Path:
+    """The namespace's groups as a Prometheus rule file promtool accepts (Mimir-only keys stripped)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dump_yaml(prometheus_groups(namespace.to_file(env)["groups"])), encoding="utf-8")
+    return path
 
 
 def write_namespace_files(namespace: RuleNamespace, env: Any, directory: Path) -> tuple[Path, Path]:
     """Write `<ns>.rules.yaml` (stripped) and `<ns>.test.yaml` into `directory`; return both paths."""
-    directory.mkdir(parents=True, exist_ok=True)
-    rules_path = directory / f"{namespace.name}.rules.yaml"
+    rules_path = write_rules_file(namespace, env, directory / f"{namespace.name}.rules.yaml")
     tests_path = directory / f"{namespace.name}.test.yaml"
-    rules_path.write_text(dump_yaml(prometheus_groups(namespace.to_file(env)["groups"])), encoding="utf-8")
     tests_path.write_text(dump_yaml(rule_test_file(namespace, rules_path.name, env)), encoding="utf-8")
     return rules_path, tests_path
 

@@ -6,6 +6,7 @@ file is written `$$`; `expand()` undoes exactly that when the same file is sent 
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 from collections.abc import Mapping
@@ -101,6 +102,13 @@ def expand(
     if isinstance(value, (list, tuple)):
         return [expand(v, env, context=context, grafana_escapes=grafana_escapes) for v in value]
     return value
+
+
+def basic_auth_value(user: str | None, password: str | None) -> str:
+    """The `Authorization: Basic` value of a credential: as secret as the password (a server may echo it)."""
+    if not password:
+        return ""
+    return base64.b64encode(f"{user or ''}:{password}".encode()).decode()
 
 
 def redact(text: str, secrets: Mapping[str, str] | None = None) -> str:

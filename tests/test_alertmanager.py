@@ -50,10 +50,8 @@ def config() -> AlertmanagerConfig:
 
 
 @pytest.fixture(scope="module")
-def routing_cases() -> tuple:
-    import alerts.alertmanager  # the routing table lives beside the routing
-
-    return alerts.alertmanager.ROUTING_CASES
+def routing_cases(config: AlertmanagerConfig) -> tuple:
+    return config.tests  # the routing cases live beside the routing
 
 
 @pytest.fixture(scope="module")
@@ -206,6 +204,8 @@ def test_a_broken_template_file_fails_the_build_with_its_line(project_copy: Path
 # --- amtool ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.content
+@pytest.mark.tools
 def test_amtool_check_config_accepts_the_compiled_config(built: Path, tmp_path: Path) -> None:
     tool = require_binary("amtool")
     body = yaml.safe_load((built / "mimir/alertmanager.yaml").read_text())
@@ -215,6 +215,8 @@ def test_amtool_check_config_accepts_the_compiled_config(built: Path, tmp_path: 
     assert "3 receivers" in result.output and "1 templates" in result.output
 
 
+@pytest.mark.content
+@pytest.mark.tools
 def test_amtool_check_config_accepts_the_helm_fallback(config: AlertmanagerConfig, tmp_path: Path) -> None:
     tool = require_binary("amtool")
     (tmp_path / "SLACK_WEBHOOK_URL").write_text(DUMMY_WEBHOOK)
@@ -224,17 +226,19 @@ def test_amtool_check_config_accepts_the_helm_fallback(config: AlertmanagerConfi
     assert result.ok, result.output
 
 
+@pytest.mark.content
+@pytest.mark.tools
 def test_routing_table_on_the_real_amtool(
     config: AlertmanagerConfig, routing_cases: tuple, tmp_path: Path
 ) -> None:
     tool = require_binary("amtool")
     path = amtool.write_config(config.to_api_body(), tmp_path, {"SLACK_WEBHOOK_URL": DUMMY_WEBHOOK})
     assert len(routing_cases) >= 5
-    reached = {receiver for _, receivers in routing_cases for receiver in receivers}
+    reached = {receiver for case in routing_cases for receiver in case.receivers}
     assert reached == {r.name for r in config.receivers}  # the table covers every receiver
-    for labels, receivers in routing_cases:
-        result = amtool.routes_test(tool, path, labels, receivers)
-        assert result.ok, f"{labels} -> {receivers}: {result.output}"
+    for case in routing_cases:
+        result = amtool.routes_test(tool, path, case.labels, list(case.receivers))
+        assert result.ok, f"{case.location}: {case.labels} -> {case.receivers}: {result.output}"
     wrong = amtool.routes_test(tool, path, {"severity": "critical"}, ["slack-info"])
     assert not wrong.ok and "did not match" in wrong.output
 

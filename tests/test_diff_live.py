@@ -86,4 +86,4 @@ def test_edited_out_shows_what_publish_would_change(live: Path, tmp_path: Path) 
 
 def test_out_built_for_another_environment_is_refused(live: Path, tmp_path: Path, capsys) -> None:
     code = cli("diff", "--live", "--env", "prod", "--out", str(live))
-    assert code == 2 and "was built for 'dev', not 'prod'" in capsys.readouterr().err
+    assert code == 2 and "was built for environment 'dev', not 'prod'" in capsys.readouterr().err

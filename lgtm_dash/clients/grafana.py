@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from ..environments import GrafanaTarget
 from ..errors import RemoteError, UsageError
-from ..secrets import redact
+from ..secrets import basic_auth_value, redact
 from .http import (
     DEFAULT_TIMEOUT,
     RetryPolicy,
@@ -56,7 +56,12 @@ class Grafana:
         self.url = target.url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
-        self._secrets = {**(secrets or {}), "token": target.token or "", "password": target.password or ""}
+        self._secrets = {
+            **(secrets or {}),
+            "token": target.token or "",
+            "password": target.password or "",
+            "basic auth": basic_auth_value(target.user, target.password),
+        }
         self._local = threading.local()
 
     # --- plumbing -------------------------------------------------------------------------------------

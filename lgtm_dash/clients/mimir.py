@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from ..environments import MimirTarget
 from ..errors import RemoteError
-from ..secrets import redact
+from ..secrets import basic_auth_value, redact
 from ..yamlio import dump_yaml, load_yaml
 from .http import (
     DEFAULT_TIMEOUT,
@@ -46,7 +46,11 @@ class Mimir:
         self.rules_base = f"{self.url}/{prefix}/config/v1/rules" if prefix else f"{self.url}/config/v1/rules"
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
-        self._secrets = {**(secrets or {}), "key": target.key or ""}
+        self._secrets = {
+            **(secrets or {}),
+            "key": target.key or "",
+            "basic auth": basic_auth_value(target.user or target.tenant, target.key),
+        }
         self._local = threading.local()
 
     def _session(self) -> Any:
@@ -83,7 +87,9 @@ class Mimir:
             status = response.status_code
             if status < 300:
                 return response.text
-            detail = redact(" ".join(response.text.split())[:300], self._secrets)
+            detail = redact(" ".join(response.text.split()), self._secrets)[
+                :300
+            ]  # redact before cutting: half a secret is a leak
             refusal = classify_refusal(
                 method,
                 status,

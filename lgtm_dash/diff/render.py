@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 
 from rich.text import Text
 
+from ..ui import shorten
 from .report import ADDED, CHANGED, REMOVED, Detail, DiffReport, ObjectChange
 
 KIND_HEADINGS = {
@@ -90,16 +91,16 @@ def render_text(report: DiffReport) -> Text:
             if whole is not None:
                 extra = whole.new if whole.change == ADDED else whole.old
                 out.append(f"  {MARK[whole.change]} {subject} {whole.change}", style=STYLE[whole.change])
-                out.append(f": {extra}\n" if extra else "\n")
+                out.append(f": {shorten(extra)}\n" if extra else "\n")
                 indent = "      "
             elif subject:
                 out.append(f"  ~ {subject}\n", style="yellow")
                 indent = "      "
             for detail in rest:
-                out.append(f"{indent}{describe(detail)}\n")
+                out.append(f"{indent}{shorten(describe(detail))}\n")
                 for line in detail.diff:
                     style = {"+": "green", "-": "red", "@": "cyan"}.get(line[:1], "")
-                    out.append(f"{indent}  {line}\n", style=style)
+                    out.append(f"{indent}  {shorten(line)}\n", style=style)
         out.append("\n")
     out.append(f"Summary: {report.summary_line()}\n", style="bold")
     return out

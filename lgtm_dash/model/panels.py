@@ -4,7 +4,9 @@ A dashboard module writes `layout(row("Title", timeseries(...), stat(...)), row(
 to right, rows top to bottom on Grafana's 24-column grid, ids are numbered in that order. Every helper records
 the line that called it, so `Board.source_map()` points each panel at the exact line of the dashboard module.
 
-Numeric panels take a mandatory `unit` (Grafana unit id: "reqps", "percentunit", "ms", "bytes", "short"...).
+Numeric panels take a mandatory `unit` (Grafana unit id: "reqps", "percentunit", "ms", "bytes", "short"...;
+an unknown one is an error that suggests the likely id) and `colors=thresholds(...)`: the colour scale of a stat
+or bar gauge, the cell colours of a table, the threshold lines or areas of a time series (`threshold_style`).
 Every panel helper takes `lint_ignore=("rule/id", ...)` to silence lint rules for that panel.
 """
 
@@ -23,6 +25,7 @@ from grafanalib.core import BarGauge, GridPos, Logs, Panel, PieChartv2, RowPanel
 
 from ..artifacts import LINT_IGNORE_KEY
 from ..errors import DefinitionError
+from ..lint.units import is_valid_unit, suggest_unit
 from ..source import SourceLocation, caller_location, location_of, record
 
 GRID_WIDTH = 24
@@ -144,8 +147,22 @@ def thresholds(*steps: tuple[str, float | None]) -> Thresholds:
     return tuple(steps)
 
 
-def _threshold_steps(steps: Thresholds) -> list[dict[str, Any]]:
-    return [{"color": color, "value": value} for color, value in steps]
+def _threshold_steps(steps: Thresholds | None) -> list[dict[str, Any]]:
+    return [{"color": color, "value": value} for color, value in steps or ()]
+
+
+# How a time series draws its `colors` thresholds (Grafana's "Show thresholds").
+ThresholdStyle = Literal["off", "line", "dashed", "area", "line+area", "dashed+area"]
+THRESHOLD_STYLES = ("off", "line", "dashed", "area", "line+area", "dashed+area")
+
+
+def _unit(unit: str) -> str:
+    """A Grafana unit id, or a one-line error at the panel's line (with the likely intended unit)."""
+    if is_valid_unit(unit):
+        return unit
+    guess = suggest_unit(unit)
+    hint = f"did you mean `{guess}`?" if guess else "see the unit picker in Grafana, or write `suffix:<text>`"
+    raise DefinitionError(f"unknown unit {unit!r} ({hint})", caller_location())
 
 
 def series_color(name: str, color: str) -> dict[str, Any]:
@@ -247,16 +264,28 @@ def timeseries(
     links: Sequence[Mapping[str, Any]] = (),
     min_value: int | None = None,
     max_value: int | None = None,
+    colors: Thresholds | None = None,
+    threshold_style: ThresholdStyle = "line",
     width: int | None = None,
     height: int | None = None,
 ) -> TimeSeries:
-    """A time series graph (lines, or bars with `bars=True`); `stack=True` stacks the series."""
+    """A time series graph (lines, or bars with `bars=True`); `stack=True` stacks the series.
+
+    `colors=thresholds(...)` draws the thresholds as `threshold_style` (line, dashed, area, line+area...).
+    """
+    if threshold_style not in THRESHOLD_STYLES:
+        raise DefinitionError(
+            f"threshold_style {threshold_style!r} is not one of {', '.join(THRESHOLD_STYLES)}",
+            caller_location(),
+        )
     return _panel(
         TimeSeries,
         title,
         targets,
         dataSource=dict(datasource),
-        unit=unit,
+        unit=_unit(unit),
+        thresholds=_threshold_steps(colors),
+        thresholdsStyleMode=threshold_style if colors else "off",
         description=description,
         stacking={"mode": "normal" if stack else "none", "group": "A"},
         fillOpacity=100 if bars else fill,
@@ -298,7 +327,7 @@ def stat(
         title,
         targets,
         dataSource=dict(datasource),
-        format=unit,
+        format=_unit(unit),
         description=description,
         thresholds=_threshold_steps(colors),
         color={"mode": "thresholds"},
@@ -333,7 +362,7 @@ def bar_gauge(
         title,
         targets,
         dataSource=dict(datasource),
-        format=unit,
+        format=_unit(unit),
         description=description,
         thresholds=_threshold_steps(colors),
         calc=reduce,
@@ -354,6 +383,7 @@ def pie_chart(
     datasource: DatasourceRef,
     unit: str,
     description: str = "",
+    colors: Thresholds | None = None,
     overrides: Sequence[Mapping[str, Any]] = (),
     width: int | None = None,
     height: int | None = None,
@@ -364,7 +394,8 @@ def pie_chart(
         title,
         targets,
         dataSource=dict(datasource),
-        unit=unit,
+        unit=_unit(unit),
+        thresholds=_threshold_steps(colors),
         description=description,
         pieType="donut",
         legendDisplayMode="table",
@@ -383,6 +414,7 @@ def table(
     datasource: DatasourceRef,
     unit: str,
     description: str = "",
+    colors: Thresholds | None = None,
     overrides: Sequence[Mapping[str, Any]] = (),
     transformations: Sequence[Mapping[str, Any]] = (),
     sort_by: str | None = None,
@@ -399,7 +431,8 @@ def table(
         title,
         targets,
         dataSource=dict(datasource),
-        unit=unit,
+        unit=_unit(unit),
+        thresholds=_threshold_steps(colors),
         description=description,
         filterable=True,
         overrides=[dict(o) for o in overrides],

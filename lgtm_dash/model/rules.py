@@ -6,7 +6,7 @@ samples), written beside the rules and compiled to promtool test files by `lgtm_
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -17,6 +17,10 @@ from ..gotemplate import PROMETHEUS_FUNCTIONS, PROMETHEUS_VARIABLES, TemplateErr
 from ..source import SourceLocation, caller_location
 from ..yamlio import dump_yaml
 from .dashboard import check_lint_ignore
+
+# The kinds of alert test case a project may require of every alert (`[tool.lgtm-dash.test] alert-cases`).
+CASE_KINDS = ("firing", "silent")
+CASE_WORDING = {"firing": "fires", "silent": "must not fire"}
 
 
 class EnvironmentValue(Protocol):
@@ -251,25 +255,30 @@ class RuleNamespace:
     def alert_names(self) -> list[str]:
         return list(dict.fromkeys(alert.name for alert in self.alerts()))
 
-    def untested_alerts(self) -> list[str]:
-        """One message per alert lacking a unit-test case where it fires or one where it must not."""
-        fires: set[str] = set()
-        silent: set[str] = set()
+    def missing_cases(self, required: Collection[str] = CASE_KINDS) -> dict[str, list[str]]:
+        """Alert name -> the `required` kinds of unit-test case it lacks: `firing` (a case where it fires),
+        `silent` (a case where it must not fire). Alerts that have them all are left out."""
+        unknown = set(required) - set(CASE_KINDS)
+        if unknown:
+            raise ValueError(f"unknown case kind(s) {sorted(unknown)}: expected {', '.join(CASE_KINDS)}")
+        seen: dict[str, set[str]] = {kind: set() for kind in CASE_KINDS}
         for test in self.tests:
             for check in test.checks:
                 if isinstance(check, AlertCheck):
-                    (fires if check.firing else silent).add(check.alertname)
-        gaps: list[str] = []
-        for name in self.alert_names():
-            missing = [
-                what for what, seen in (("fires", fires), ("must not fire", silent)) if name not in seen
-            ]
-            if missing:
-                gaps.append(
-                    f"{self.name}: alert {name} has no test case where it "
-                    + " and none where it ".join(missing)
-                )
-        return gaps
+                    seen["firing" if check.firing else "silent"].add(check.alertname)
+        missing = {
+            name: [kind for kind in CASE_KINDS if kind in required and name not in seen[kind]]
+            for name in self.alert_names()
+        }
+        return {name: kinds for name, kinds in missing.items() if kinds}
+
+    def untested_alerts(self, required: Collection[str] = CASE_KINDS) -> list[str]:
+        """One message per alert lacking a unit-test case of a `required` kind (see `missing_cases`)."""
+        return [
+            f"{self.name}: alert {name} has no test case where it "
+            + " and none where it ".join(CASE_WORDING[kind] for kind in kinds)
+            for name, kinds in self.missing_cases(required).items()
+        ]
 
     def to_file(self, env: Any = None) -> dict[str, Any]:
         """mimirtool's file format; `env` renders environment-specific annotation values."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import Artifacts
+from ..artifacts import Artifacts, build_hint
 from ..clients.grafana import Grafana
 from ..clients.http import RetryPolicy
 from ..clients.mimir import Mimir
@@ -139,14 +139,27 @@ class PlanContext:
 
 def check_environment(arts: Artifacts, env: Environment) -> None:
     if arts.env is None:
-        raise DefinitionError(
-            f"{arts.root} has no build.json: build it first with `lgtm-dash build --env {env.name}`"
-        )
+        raise DefinitionError(f"{arts.root} has no build.json: build it first with `{build_hint(env.name)}`")
     if arts.env != env.name:
         raise UsageError(
             f"{arts.root} was built for environment {arts.env!r}, not {env.name!r}: "
-            f"run `lgtm-dash build --env {env.name} --out <dir>` and publish that"
+            f"run `{build_hint(env.name)}` and pass that directory as --out (or `make plan ENV={env.name}`)"
         )
+
+
+def require_variables(arts: Artifacts, environ: Mapping[str, str]) -> None:
+    """Fail (naming all of them at once) when variables the artifacts' `${VAR}` placeholders need are unset."""
+    needed: dict[str, list[str]] = {}
+    for entry in arts.datasources:
+        for name in sorted(placeholders_in(entry)):
+            needed.setdefault(name, []).append(f"datasource {entry.get('uid')}")
+    if arts.alertmanager:
+        for name in sorted(_braced_placeholders(arts.alertmanager)):
+            needed.setdefault(name, []).append("the Alertmanager config")
+    missing = [name for name in sorted(needed) if name not in environ]
+    if missing:
+        listed = "; ".join(f"{name} (needed by {', '.join(needed[name])})" for name in missing)
+        raise UsageError(f"environment variable{'s' if len(missing) > 1 else ''} not set: {listed}")
 
 
 def secret_values(env: Environment, arts: Artifacts, environ: Mapping[str, str]) -> dict[str, str]:
@@ -280,6 +293,7 @@ def compute_plan(
 
     environ = os.environ if environ is None else environ
     check_environment(arts, env)
+    require_variables(arts, environ)  # every missing secret is named, before any request
     plan = Plan(env=env)
     ctx = PlanContext(env, arts, clients, options, environ, plan.warnings)
     active = [kind for kind in KINDS if getattr(clients, kind.service) is not None]
