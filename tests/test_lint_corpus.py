@@ -17,7 +17,7 @@ from pathlib import Path
 from lgtm_dash.lint.engine import INTERNAL_ERROR, lint
 from lgtm_dash.lint.findings import Finding, Severity
 from lgtm_dash.lint.inputs import read_paths
-from tests.helpers import CORPORA, REPO, corpus, run_cli
+from tests.helpers import REPO, corpus, run_cli
 
 LABELS = REPO / "tests" / "data" / "lint_corpus_labels.jsonl"
 # One lint run per entry, as a user would run `lgtm-dash lint <folder>`.
@@ -45,7 +45,7 @@ def finding_keys(findings: list[Finding]) -> list[tuple[str, Finding]]:
     keyed = []
     for finding in sorted(findings, key=lambda f: (f.file, f.line, f.rule, f.message)):
         file = Path(finding.file)
-        shown = file.relative_to(CORPORA).as_posix() if file.is_absolute() else finding.file
+        shown = file.relative_to(corpus("")).as_posix() if file.is_absolute() else finding.file
         base = "|".join([shown, finding.rule, str(finding.line), finding.dashboard or "", finding.panel or "",
                          finding.query or ""])  # fmt: skip
         seen[base] += 1
