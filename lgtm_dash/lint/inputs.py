@@ -16,9 +16,10 @@ from typing import Any
 import yaml
 
 from .. import artifacts as layout
-from ..artifacts import read_artifacts, read_json_file
+from ..artifacts import check_shape, read_artifacts, read_json_file
 from ..errors import DefinitionError
 from ..source import SourceLocation, display_path
+from ..yamlio import load_yaml_documents
 
 RULE_SUFFIXES = (".yaml", ".yml")
 
@@ -140,6 +141,7 @@ def dashboard_doc(
         isinstance(data.get("spec"), Mapping) and "elements" in data["spec"]
     ):
         data = _from_v2(data)
+    check_shape(data, layout.DASHBOARD_SHAPE, file)  # a part of the wrong type is bad input, not a crash
     uid = data.get("uid") if isinstance(data.get("uid"), str) else None
     title = data.get("title") if isinstance(data.get("title"), str) else ""
     return DashboardDoc(
@@ -269,15 +271,7 @@ def read_rule_file(path: Path, *, strict: bool = True) -> list[RuleGroupDoc]:
     """
     shown = display_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-        loader = yaml.SafeLoader(text)
-        documents: list[tuple[yaml.Node, Any]] = []
-        try:
-            while loader.check_node():
-                node = loader.get_node()
-                documents.append((node, loader.construct_document(node)))
-        finally:
-            loader.dispose()
+        documents = load_yaml_documents(path.read_text(encoding="utf-8"))
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         raise DefinitionError(
@@ -352,7 +346,7 @@ def _group_doc(
 
 
 def is_out_tree(path: Path) -> bool:
-    return (path / layout.BUILD_INFO).is_file() or (path / layout.SOURCEMAP).is_file()
+    return layout.is_artifacts_dir(path)
 
 
 def read_out_tree(out_dir: Path) -> LintInput:
