@@ -61,13 +61,20 @@ def check_yaml_node(root: yaml.Node, budget: int) -> int:
 
 
 def nesting_exceeds(data: Any, limit: int = MAX_NESTING) -> bool:
-    """True when parsed JSON-like data nests lists and mappings deeper than `limit` (checked without recursion)."""
-    stack: list[tuple[Any, int]] = [(data, 1)] if isinstance(data, dict | list) else []
-    while stack:
-        value, depth = stack.pop()
-        for child in value.values() if isinstance(value, dict) else value:
-            if isinstance(child, dict | list):
-                if depth >= limit:
-                    return True
-                stack.append((child, depth + 1))
+    """True when parsed JSON-like data nests lists and mappings deeper than `limit`.
+
+    Level by level, without recursion: one list comprehension per container keeps it a fraction of the time
+    orjson takes to parse the same data.
+    """
+    level = [data] if isinstance(data, dict | list) else []
+    depth = 1
+    while level:
+        if depth > limit:
+            return True
+        deeper: list[Any] = []
+        for value in level:
+            children = value.values() if type(value) is dict else value
+            deeper += [child for child in children if type(child) is dict or type(child) is list]
+        level = deeper
+        depth += 1
     return False

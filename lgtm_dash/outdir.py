@@ -81,7 +81,8 @@ def checked_output_dir(
             why = (
                 f"it was written by `lgtm-dash {mark}`"
                 if mark
-                else f"it holds files lgtm-dash did not write (it has no {MARKER} marker)"
+                else f"it holds files lgtm-dash did not write (it has no {MARKER} marker; if an older "
+                "lgtm-dash wrote it, remove it once)"
             )
             raise UsageError(f"--out {path}: {why}; choose an empty or new directory")
     return target
@@ -102,7 +103,7 @@ def write_entries(
     """
     if commit not in files:
         raise ValueError(f"{commit} must be among the files written")
-    with _staging(target) as staging:
+    with _os_errors_reported(target), _staging(target) as staging:
         tree = staging / "tree"
         _write_files(tree, {**files, MARKER: marker_text(command)})
         _checkpoint("staged")
@@ -128,7 +129,7 @@ def write_entries(
 
 def replace_directory(files: Mapping[str, str], target: Path, *, command: str) -> None:
     """Replace an output directory (already checked) as a whole; a failure before the swap leaves it as it was."""
-    with _staging(target) as staging:
+    with _os_errors_reported(target), _staging(target) as staging:
         tree = staging / "tree"
         _write_files(tree, {**files, MARKER: marker_text(command)})
         if _fresh(target):
@@ -189,6 +190,16 @@ def _staging(target: Path) -> Iterator[Path]:
             yield staging
         finally:
             _remove(staging)
+
+
+@contextmanager
+def _os_errors_reported(target: Path) -> Iterator[None]:
+    """A directory that cannot be written (permissions, a file in the way, a full disk) is the user's to fix."""
+    try:
+        yield
+    except OSError as err:
+        where = f" ({err.filename})" if err.filename else ""
+        raise UsageError(f"cannot write --out {target}: {err.strerror or err}{where}") from None
 
 
 @contextmanager

@@ -133,6 +133,14 @@ def test_build_never_writes_through_a_symlinked_output_directory(tmp_path: Path)
         assert link.is_symlink()
 
 
+def test_an_output_directory_that_cannot_be_written_is_a_clear_error(tmp_path: Path) -> None:
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("keep me")
+    for command in ("build", "configmaps"):
+        assert_bad_input(run_cli(command, "--out", str(in_the_way / "out")), "cannot write")
+    assert in_the_way.read_text() == "keep me"
+
+
 def test_a_symlink_inside_out_is_replaced_never_followed(built: Path, tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
