@@ -37,10 +37,7 @@ KILL_AT_VARIABLE = "LGTM_DASH_TEST_KILL_AT"
 
 
 def marker_text(command: str) -> str:
-    return (
-        f"lgtm-dash {command}: this directory is written by `lgtm-dash {command}` and replaced by each run;"
-        " keep nothing else in it.\n"
-    )
+    return f"lgtm-dash {command}: written by `lgtm-dash {command}`, which replaces what it wrote here on each run.\n"
 
 
 def owner(directory: Path) -> str | None:
@@ -113,8 +110,7 @@ def write_entries(
             return
         retired = staging / "retired"
         retired.mkdir()
-        if owner(target) != command:  # an output from before markers: say it is ours before taking it apart
-            os.replace(tree / MARKER, target / MARKER)
+        os.replace(tree / MARKER, target / MARKER)  # first: an output from before markers is now marked ours
         _checkpoint("marked")
         _move(target / commit, retired / commit)
         _checkpoint("uncommitted")
