@@ -1,7 +1,8 @@
-"""`lgtm-dash build`: definitions -> out/ (deterministic; built in a temporary directory, then swapped in).
+"""`lgtm-dash build`: definitions -> out/ (deterministic; `render` makes the files, `write_atomically` swaps them in).
 
 Layout of out/ (the contract every later stage reads, see artifacts.py):
-  build.json                                    which environment the artifacts are for
+  .lgtm-dash                                    marker: this directory is lgtm-dash's output (lgtm_dash.outdir)
+  build.json                                    which environment the artifacts are for; written last
   sourcemap.json                                object key -> Python file:line that defined it
   grafana/datasources.yaml                      provisioning file (apiVersion: 1), secrets as ${VAR}
   grafana/folders.yaml                          folders (uid, title, parentUid), parents first
@@ -15,9 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +26,13 @@ from .environments import Environment, resolve_environment
 from .errors import DefinitionError
 from .load import Project, load_project
 from .model.folder import Folder
+from .model.uid import check_uid
+from .outdir import checked_output_dir, write_entries
 from .secrets import to_provisioning
 from .source import SourceLocation, display_path
 from .ui import console
 from .yamlio import dump_yaml
 
-NAMESPACE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")
 # Datasource references that are not datasource UIDs: Grafana's built-ins.
 BUILTIN_DATASOURCES = {"grafana", "-- Grafana --", "-- Mixed --", "-- Dashboard --", "__expr__", "-100"}
 
@@ -109,6 +108,9 @@ def render(project: Project, env: Environment) -> dict[str, str]:
         sources[f"folder:{folder.uid}"] = str(folder.location)
     files[layout.FOLDERS] = dump_yaml({"folders": [f.to_dict() for f in ordered]})
     for board in sorted(project.dashboards, key=lambda b: b.uid):
+        check_uid(
+            board.uid, f"dashboard {board.title!r}", board.location
+        )  # it may have changed since Board()
         data = board.to_json()
         panel_sources = board.source_map()
         for uid in datasource_uids_in(data):
@@ -124,10 +126,7 @@ def render(project: Project, env: Environment) -> dict[str, str]:
     # Rules
     _check_unique([(ns.name, ns.location) for ns in project.rule_namespaces], "rule namespace")
     for ns in project.rule_namespaces:
-        if not NAMESPACE_PATTERN.match(ns.name):
-            raise DefinitionError(
-                f"rule namespace {ns.name!r} must match {NAMESPACE_PATTERN.pattern}", ns.location
-            )
+        layout.check_namespace(ns.name, ns.location)
         files[layout.rules_path(ns.name)] = ns.to_yaml(env)
         sources.update({key: str(loc) for key, loc in ns.source_map().items()})
 
@@ -146,31 +145,20 @@ def render(project: Project, env: Environment) -> dict[str, str]:
     return files
 
 
-def write_atomically(files: dict[str, str], out_dir: Path) -> None:
-    """Write into a sibling temporary directory, then swap each top-level entry in.
+def write_atomically(files: dict[str, str], out_dir: Path, *, project_root: Path | None = None) -> None:
+    """Swap rendered artifacts into `out_dir`, refusing a directory that is not ours (see lgtm_dash.outdir).
 
     Entries of out/ that the build does not produce (e.g. out/k8s from `configmaps`) are left alone.
     """
-    out_dir = out_dir.resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.build-", dir=out_dir.parent))
-    try:
-        for rel, text in files.items():
-            target = staging / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-        out_dir.mkdir(exist_ok=True)
-        for entry in layout.BUILD_OUTPUTS:
-            new, current = staging / entry, out_dir / entry
-            if current.is_dir():
-                old = staging / f".old-{entry}"
-                current.rename(old)
-            elif current.exists():
-                current.unlink()
-            if new.exists():
-                new.rename(current)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    target = checked_output_dir(
+        out_dir,
+        command=layout.BUILD_COMMAND,
+        project_root=project_root,
+        legacy_owned=layout.built_before_markers(out_dir),
+    )
+    write_entries(
+        files, target, command=layout.BUILD_COMMAND, entries=layout.BUILD_OUTPUTS, commit=layout.BUILD_INFO
+    )
 
 
 def render_project(project_root: Path, env_name: str | None) -> dict[str, str]:
@@ -180,7 +168,7 @@ def render_project(project_root: Path, env_name: str | None) -> dict[str, str]:
 
 def build(project_root: Path, env_name: str | None, out_dir: Path) -> dict[str, str]:
     files = render_project(project_root, env_name)
-    write_atomically(files, out_dir)
+    write_atomically(files, out_dir, project_root=project_root)
     return files
 
 

@@ -1,6 +1,7 @@
 """`lgtm-dash configmaps`: out/ -> Kubernetes manifests for Helm-provisioned Grafana and Mimir.
 
-What it writes (into `--out`, default `<project>/out/k8s`, replaced as a whole):
+What it writes (into `--out`, default `<project>/out/k8s`, replaced as a whole; only a new or empty directory
+or one carrying the `configmaps` marker `.lgtm-dash` is replaced, see lgtm_dash.outdir):
   kustomization.yaml                         lists every object below, with `namespace:` (`kubectl apply -k`)
   dashboards/grafana-dashboard-<uid>.yaml    one ConfigMap per dashboard, for the Grafana chart's dashboard sidecar
   grafana-datasources.yaml                   ConfigMap for the datasource sidecar: out/grafana/datasources.yaml as is
@@ -21,8 +22,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,10 +37,12 @@ from .artifacts import (
     read_artifacts,
 )
 from .errors import DefinitionError, UsageError
+from .outdir import checked_output_dir, replace_directory
 from .secrets import placeholders_in
 from .ui import console, err_console
 from .yamlio import dump_yaml, load_yaml
 
+COMMAND = "configmaps"  # the owner named in the output directory's marker (lgtm_dash.outdir)
 MANAGED_BY = {"app.kubernetes.io/managed-by": "lgtm-dash"}
 DEFAULT_NAMESPACE = "monitoring"
 DEFAULT_DASHBOARD_LABEL = "grafana_dashboard=1"
@@ -450,43 +451,12 @@ def check_no_secret_values(
 # --- writing ------------------------------------------------------------------------------------
 
 
-def check_replaceable(out_dir: Path, artifacts_dir: Path) -> None:
-    """The output directory is replaced as a whole: refuse anything that does not look like ours."""
+def check_replaceable(out: Path, artifacts_dir: Path, project: Path) -> Path:
+    """The output directory, replaced as a whole: refuse anything that is not ours (see lgtm_dash.outdir)."""
+    out_dir = checked_output_dir(out, command=COMMAND, project_root=project)
     if out_dir == artifacts_dir or out_dir in artifacts_dir.parents:
-        raise UsageError(f"--out {out_dir} would replace the artifacts in {artifacts_dir}")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"--out {out_dir} is not a directory")
-    if out_dir.is_dir():
-        foreign = [p for p in out_dir.rglob("*") if p.is_file() and p.suffix != ".yaml"]
-        if foreign:
-            raise UsageError(
-                f"--out {out_dir} holds files configmaps did not write (e.g. {foreign[0].name}); "
-                "choose an empty or new directory"
-            )
-
-
-def replace_directory(files: Mapping[str, str], out_dir: Path) -> None:
-    """Write into a sibling temporary directory, then swap it in: a failure leaves the old output."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
-    retired = staging.with_name(staging.name.replace(".new-", ".old-"))
-    try:
-        os.chmod(staging, 0o755)
-        for rel, text in files.items():
-            target = staging / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-        if out_dir.exists():
-            out_dir.rename(retired)
-        try:
-            staging.rename(out_dir)
-        except OSError:
-            if retired.exists():
-                retired.rename(out_dir)
-            raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(retired, ignore_errors=True)
+        raise UsageError(f"--out {out} would replace the artifacts in {artifacts_dir}")
+    return out_dir
 
 
 # --- command line -------------------------------------------------------------------------------
@@ -548,8 +518,8 @@ def default_artifacts_dir(out_dir: Path, project: Path) -> Path:
 def run(args: argparse.Namespace) -> int:
     from .environments import resolve_environment
 
-    out_dir = (args.out or args.project / "out" / "k8s").resolve()
-    artifacts_dir = (args.artifacts or default_artifacts_dir(out_dir, args.project)).resolve()
+    out = args.out or args.project / "out" / "k8s"
+    artifacts_dir = (args.artifacts or default_artifacts_dir(out, args.project)).resolve()
     options = Options(
         namespace=check_namespace(args.namespace),
         dashboard_label=parse_label(args.dashboard_label, "--dashboard-label"),
@@ -560,7 +530,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if options.secret_name != args.secret_name:
         raise UsageError(f"--secret-name {args.secret_name!r} is not a valid DNS-1123 name")
-    check_replaceable(out_dir, artifacts_dir)
+    out_dir = check_replaceable(out, artifacts_dir, args.project)
 
     arts = read_artifacts(artifacts_dir)
     if arts.env is None:
@@ -578,7 +548,7 @@ def run(args: argparse.Namespace) -> int:
         name for text in files.values() for name in _BRACED_VARIABLE.findall(text)
     }
     check_no_secret_values(files, secret_names, os.environ)
-    replace_directory(files, out_dir)
+    replace_directory(files, out_dir, command=COMMAND)
 
     for warning in rendering.warnings:
         err_console.print(f"warning: {warning}", markup=False)

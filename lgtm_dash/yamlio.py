@@ -1,4 +1,9 @@
-"""Deterministic, review-friendly YAML: insertion order kept, multi-line strings as `|` blocks."""
+"""The one way YAML is read and written.
+
+Written: deterministic and review-friendly (insertion order kept, multi-line strings as `|` blocks).
+Read: safe types only, within `lgtm_dash.limits` (nesting depth, alias expansion), whatever the source:
+environments.yaml, catalog.yaml, out/, rule files given to lint, a server's answer.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from .errors import DefinitionError
+from .limits import YAMLLimitError, check_yaml_node, max_yaml_nodes
 
 
 class _Dumper(yaml.SafeDumper):
@@ -51,8 +57,33 @@ _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_yaml(text: str) -> object:
-    """Parse YAML text (safe types only)."""
-    return yaml.load(text, Loader=_FAST_LOADER)
+    """Parse one YAML document (safe types only); beyond the limits, a `yaml.YAMLError` like any bad YAML."""
+    documents = load_yaml_documents(text)
+    if len(documents) > 1:
+        raise yaml.composer.ComposerError(
+            "expected a single document in the stream",
+            documents[0][0].start_mark,
+            "but found another document",
+            documents[1][0].start_mark,
+        )
+    return documents[0][1] if documents else None
+
+
+def load_yaml_documents(text: str) -> list[tuple[yaml.Node, object]]:
+    """Every document of a YAML stream as (node, data): the nodes carry the line of each part."""
+    budget = max_yaml_nodes(len(text))
+    loader = _FAST_LOADER(text)
+    documents: list[tuple[yaml.Node, object]] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            budget = check_yaml_node(node, budget)  # before anything builds or walks the data
+            documents.append((node, loader.construct_document(node)))
+    except RecursionError:  # the pure-Python parser (PyYAML without libyaml) recurses per nesting level
+        raise YAMLLimitError(problem="nested too deeply") from None
+    finally:
+        loader.dispose()
+    return documents
 
 
 def load_yaml_file(path: Path) -> object:
@@ -63,7 +94,7 @@ def load_yaml_file(path: Path) -> object:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark else 0
         raise DefinitionError(f"invalid YAML: {err.problem or err}", f"{path}:{line}") from None
-    except (OSError, yaml.YAMLError) as err:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
         raise DefinitionError(f"cannot read YAML: {err}", path) from None
 
 
@@ -83,9 +114,9 @@ def key_lines(path: Path) -> dict[tuple[str, ...], int]:
                 walk(item, (*prefix, str(i)))
 
     try:
-        root = yaml.compose(path.read_text(encoding="utf-8"), Loader=_FAST_LOADER)
-    except (OSError, yaml.YAMLError):
+        documents = load_yaml_documents(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return lines
-    if root is not None:
-        walk(root, ())
+    if documents:
+        walk(documents[0][0], ())
     return lines

@@ -15,6 +15,7 @@ import yaml
 from lgtm_dash.artifacts import read_artifacts
 from lgtm_dash.compile import build
 from lgtm_dash.k8s import MAX_CLIENT_SIDE_APPLY_BYTES, MAX_CONFIGMAP_DATA_BYTES, Options, object_name, render
+from lgtm_dash.outdir import MARKER
 from tests.helpers import REPO, missing, run_cli
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -198,7 +199,7 @@ def test_kustomization_lists_every_object_and_nothing_else(built: Path) -> None:
     objects = {
         rel
         for rel in read_tree(k8s)
-        if rel != "kustomization.yaml" and not rel.startswith(("helm/", "templates/"))
+        if rel not in ("kustomization.yaml", MARKER) and not rel.startswith(("helm/", "templates/"))
     }
     assert sorted(objects) == kustomization["resources"]
     assert all("kind" in load(k8s / rel) for rel in objects)
@@ -239,16 +240,16 @@ def test_a_secret_value_in_a_manifest_is_refused_without_showing_it(built: Path,
 
 
 def test_a_dashboard_over_1_mib_fails_naming_it_and_writes_nothing(scratch_out: Path) -> None:
-    plant_dashboard(scratch_out, "generated-huge", MAX_CONFIGMAP_DATA_BYTES + 10_000)
     previous = scratch_out / "k8s"
-    previous.mkdir()
-    (previous / "kustomization.yaml").write_text("previous run\n")
+    assert configmaps("--out", str(previous)).returncode == 0
+    before = read_tree(previous)
+    plant_dashboard(scratch_out, "generated-huge", MAX_CONFIGMAP_DATA_BYTES + 10_000)
     result = configmaps("--out", str(previous))
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "generated-huge" in result.stderr and "1 MiB" in result.stderr
-    assert read_tree(previous) == {"kustomization.yaml": "previous run\n"}
-    assert [p.name for p in scratch_out.iterdir() if p.name.startswith(".")] == []
+    assert read_tree(previous) == before
+    assert [p.name for p in scratch_out.iterdir() if p.name.startswith(".") and p.name != MARKER] == []
 
 
 def test_an_object_over_256_kib_warns_about_client_side_apply(scratch_out: Path) -> None:

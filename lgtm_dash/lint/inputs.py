@@ -13,24 +13,27 @@ top-level `lintIgnore`, a panel's `options.lintIgnore`, and `# lgtm-dash: ignore
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import orjson
 import yaml
 
 from .. import artifacts as layout
-from ..artifacts import LINT_IGNORE_DIRECTIVE, LINT_IGNORE_KEY, read_artifacts
+from ..artifacts import (
+    LINT_IGNORE_DIRECTIVE,
+    LINT_IGNORE_KEY,
+    check_shape,
+    parse_json,
+    read_artifacts,
+)
 from ..errors import DefinitionError
 from ..source import SourceLocation, display_path
+from ..yamlio import load_yaml_documents
 from .findings import Finding, Severity
 
 RULE_SUFFIXES = (".yaml", ".yml")
-# libyaml's parser when PyYAML was built with it: several times faster on large rule files, with the same marks.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 INPUT_SYNTAX = "input/syntax"  # not JSON or YAML, or unreadable
 INPUT_FORMAT = "input/format"  # valid JSON or YAML, but neither a dashboard nor a rule file
 
@@ -172,6 +175,7 @@ def dashboard_doc(
         isinstance(data.get("spec"), Mapping) and "elements" in data["spec"]
     ):
         data = _from_v2(data)
+    check_shape(data, layout.DASHBOARD_SHAPE, file)  # a part of the wrong type is bad input, not a crash
     uid = data.get("uid") if isinstance(data.get("uid"), str) else None
     title = data.get("title") if isinstance(data.get("title"), str) else ""
     return DashboardDoc(
@@ -307,14 +311,7 @@ def _items(node: yaml.Node | None) -> list[yaml.Node]:
 def _rule_documents(text: str, shown: str) -> list[tuple[yaml.Node, Any]]:
     """Every YAML document of a rule file, as (node, data)."""
     try:
-        loader = _LOADER(text)
-        documents: list[tuple[yaml.Node, Any]] = []
-        try:
-            while loader.check_node():
-                node = loader.get_node()
-                documents.append((node, loader.construct_document(node)))
-        finally:
-            loader.dispose()
+        documents = load_yaml_documents(text)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         raise DefinitionError(
@@ -465,7 +462,7 @@ def _group_doc(
 
 
 def is_out_tree(path: Path) -> bool:
-    return (path / layout.BUILD_INFO).is_file() or (path / layout.SOURCEMAP).is_file()
+    return layout.is_artifacts_dir(path)
 
 
 def read_out_tree(out_dir: Path) -> LintInput:
@@ -495,13 +492,7 @@ def read_dashboard_file(path: Path, *, strict: bool = True) -> DashboardDoc | No
 
 def dashboard_of(text: str, shown: str, *, strict: bool = True) -> DashboardDoc | None:
     """The dashboard in a JSON text; `shown` is how the file is named in findings."""
-    try:
-        try:
-            data = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            data = json.loads(text)  # the standard library's error names the line
-    except json.JSONDecodeError as err:
-        raise DefinitionError(f"invalid JSON: {err.msg}", f"{shown}:{err.lineno}") from None
+    data = parse_json(text, shown)
     if not _looks_like_dashboard(data):
         if strict:
             raise UnusableFile("not a Grafana dashboard (no panels, rows or spec)", f"{shown}:1")
