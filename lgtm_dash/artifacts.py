@@ -21,6 +21,8 @@ from .yamlio import load_yaml_file
 BUILD_INFO = "build.json"
 SOURCEMAP = "sourcemap.json"
 DATASOURCES = "grafana/datasources.yaml"
+# Datasources the definitions refer to but never provision (`lgtm_dash.model.datasource.external`).
+EXTERNAL_DATASOURCES = "grafana/datasources-external.yaml"
 FOLDERS = "grafana/folders.yaml"
 DASHBOARDS_DIR = "grafana/dashboards"
 RULES_DIR = "mimir/rules"
@@ -61,6 +63,7 @@ class Artifacts:
     root: Path
     env: str | None = None
     datasources: list[dict[str, Any]] = field(default_factory=list)
+    external_datasources: list[dict[str, Any]] = field(default_factory=list)
     folders: list[dict[str, Any]] = field(default_factory=list)
     dashboards: list[DashboardArtifact] = field(default_factory=list)
     rule_namespaces: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -101,6 +104,9 @@ def read_artifacts(out_dir: Path) -> Artifacts:
     if (out_dir / DATASOURCES).is_file():
         data = load_yaml_file(out_dir / DATASOURCES) or {}
         arts.datasources = list(data.get("datasources") or [])
+    if (out_dir / EXTERNAL_DATASOURCES).is_file():
+        data = load_yaml_file(out_dir / EXTERNAL_DATASOURCES) or {}
+        arts.external_datasources = list(data.get("datasources") or [])
     if (out_dir / FOLDERS).is_file():
         arts.folders = list((load_yaml_file(out_dir / FOLDERS) or {}).get("folders") or [])
     for path in sorted((out_dir / DASHBOARDS_DIR).glob("*/*.json")):

@@ -35,6 +35,18 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "run",
         "render Kubernetes ConfigMaps for Helm-provisioned Grafana",
     ),
+    "init": (
+        "lgtm_dash.init",
+        "configure",
+        "run",
+        "create a new project (datasources, dashboards, alerts...)",
+    ),
+    "import": (
+        "lgtm_dash.importer.cli",
+        "configure",
+        "run",
+        "write existing dashboards and rule files (files or a live Grafana/Mimir) as Python modules",
+    ),
 }
 
 
@@ -49,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, configure_name, run_name, help_text) in COMMANDS.items():
         cmd = sub.add_parser(name, help=help_text, description=help_text)
+        # `lgtm-dash build --project DIR` as well as `lgtm-dash --project DIR build`
+        cmd.add_argument("--project", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as err:

@@ -9,7 +9,8 @@ import yaml
 from .errors import DefinitionError
 
 
-class _Dumper(yaml.SafeDumper):
+# libyaml's emitter when PyYAML was built with it: the same text, several times faster on large rule files.
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
     pass
 
 

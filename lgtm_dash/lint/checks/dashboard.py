@@ -114,9 +114,14 @@ def _box(panel: PanelDoc) -> tuple[int, int, int, int] | None:
     if not isinstance(grid, Mapping) or not grid:  # legacy `rows` panels: Grafana lays them out from `span`
         return None
     try:
-        return tuple(int(grid.get(k, 0) or 0) for k in ("x", "y", "w", "h"))  # type: ignore[return-value]
+        x, y, w, h = (int(grid.get(k, 0) or 0) for k in ("x", "y", "w", "h"))
     except (TypeError, ValueError):
         return (-1, -1, 0, 0)
+    if panel.data.get("type") == "row":
+        # Grafana draws a row header full width and one unit high whatever its gridPos says (dashboards
+        # migrated from legacy rows keep the old row height there): DashboardGrid.tsx `buildLayout`.
+        return (0, y, GRID_COLUMNS, 1)
+    return (x, y, w, h)
 
 
 def datasource_refs(dash: DashboardDoc) -> Iterator[tuple[Any, PanelDoc | None, str]]:
