@@ -468,12 +468,11 @@ def v30_value_mappings(dash: dict[str, Any], _: DatasourceIndex) -> None:
                         and prop.get("id") == "mappings"
                         and isinstance(prop.get("value"), list)
                     ):
-                        if prop["value"]:
-                            prop["value"] = upgrade_value_mappings(prop["value"], None)
+                        prop["value"] = upgrade_value_mappings(prop["value"], None) if prop["value"] else []
         options = panel.get("options")
-        if panel.get("type") in ("timeseries", "xychart", "xychart2") and isinstance(options, dict):
-            if "tooltipOptions" in options:
-                options["tooltip"] = options.pop("tooltipOptions")
+        renamed = panel.get("type") in ("timeseries", "xychart", "xychart2") and isinstance(options, dict)
+        if renamed and "tooltipOptions" in options:
+            options["tooltip"] = options.pop("tooltipOptions")
 
 
 def v31_labels_to_fields(dash: dict[str, Any], _: DatasourceIndex) -> None:
