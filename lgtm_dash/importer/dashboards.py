@@ -230,6 +230,12 @@ class References:
         self._by_ref[key] = result
         return result
 
+    def alias_of(self, defined: Defined) -> Name:
+        """A project object (a datasource a variable defaults to) by its imported name."""
+        alias = python_name(defined.module)
+        self.imports.add(defined.import_line(alias))
+        return Name(alias, defined.obj)
+
     def _free(self, name: str) -> str:
         base, n = name, 1
         while name in self.constants or name in ("FOLDER", "dashboard"):
@@ -293,6 +299,16 @@ def _colors(value: Any) -> Call | None:
     return Call(thresholds, tuple(pairs))
 
 
+# Keyword arguments in reading order: what the panel shows, its other settings, then where it sits.
+PANEL_FIRST = ("datasource", "unit", "colors", "field_config", "overrides", "options")
+PANEL_LAST = ("fields", "id", "x", "y", "width", "height", "panels")
+
+
+def _ordered(mapping: dict[str, Any], *, first: tuple[str, ...], last: tuple[str, ...]) -> dict[str, Any]:
+    middle = [k for k in mapping if k not in first and k not in last]
+    return {k: mapping[k] for k in (*first, *middle, *last) if k in mapping}
+
+
 # `panel()`'s own arguments: a panel key of that name goes in `fields=` (a legacy "height": "250px").
 PANEL_PARAMETERS = frozenset(inspect.signature(panel).parameters) - {"targets", "settings"}
 
@@ -309,7 +325,10 @@ class PanelWriter:
         typed = helpers.typed_target(data, position)
         if typed is not None:
             return typed
-        return Call(target, (), self.refs.substitute(dict(data)))
+        fields = _ordered(
+            dict(data), first=("expr", "rawSql", "query", "legendFormat"), last=("datasource", "refId")
+        )
+        return Call(target, (), self.refs.substitute(fields))
 
     def generic(self, data: dict[str, Any], placed: bool) -> Call:
         """`panel(...)` for `data`. `placed`: id and gridPos become id=/x=/y=/width=/height=; otherwise they
@@ -387,7 +406,7 @@ class PanelWriter:
                 kwargs[key] = self.refs.substitute(value)
         if clashing:
             kwargs["fields"] = clashing
-        return Call(panel, tuple(args), kwargs)
+        return Call(panel, tuple(args), _ordered(kwargs, first=PANEL_FIRST, last=PANEL_LAST))
 
 
 @dataclass
@@ -483,7 +502,10 @@ def variable_call(data: Any, refs: References) -> Any:
     if not isinstance(data, dict):
         return data
     typed = helpers.typed_variable(data, refs)
-    return typed if typed is not None else Call(variable, (), refs.substitute(dict(data)))
+    if typed is not None:
+        return typed
+    fields = _ordered(dict(data), first=("name", "type", "label", "query", "datasource"), last=())
+    return Call(variable, (), refs.substitute(fields))
 
 
 def dashboard_call(
