@@ -286,7 +286,7 @@ def test_every_panel_type_keeps_every_option(project: Path, tmp_path: Path) -> N
             "fieldConfig": {"defaults": {"custom": {"plugin": kind}, "unit": "short"}, "overrides": []},
             "pluginVersion": "11.3.0",
             "transformations": [{"id": "organize", "options": {"x": 1}}],
-        }  # fmt: skip
+        }
         for n, kind in enumerate(
             [
                 "text",
@@ -306,7 +306,7 @@ def test_every_panel_type_keeps_every_option(project: Path, tmp_path: Path) -> N
                 "xychart",
                 "flamegraph",
                 "some-vendor-panel",
-            ]  # fmt: skip
+            ]
         )
     ]
     panels.append(
