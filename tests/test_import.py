@@ -512,3 +512,33 @@ def test_live_import_without_credentials_is_a_usage_error(
         monkeypatch.delenv(name, raising=False)
     result = run_cli("import", "--project", str(project), "--live")
     assert result.returncode == 2 and "GRAFANA_TOKEN" in result.stderr
+
+
+def test_module_names_come_from_the_uid_or_the_title_and_are_unique(project: Path, tmp_path: Path) -> None:
+    boards = [
+        {"uid": "team-overview", "title": "Anything"},
+        {"uid": "09ec8aa1e996d6ffcd6817bbaff4db1b", "title": "Kubernetes / API server"},
+        {"uid": "nRKDQuX7k", "title": "Kubernetes / API server (copy)"},
+        {"uid": "class", "title": "Keyword uid"},
+        {"uid": "b59e6c9f2fcbe2e16d77fc492374cc4f", "title": "Kubernetes: API server"},
+    ]
+    paths = [
+        str(write(tmp_path / f"{n}.json", {**b, "schemaVersion": 41, "panels": []}))
+        for n, b in enumerate(boards)
+    ]
+    assert cli("import", "--project", str(project), *paths)[0] == 0
+    names = sorted(p.stem for p in (project / "dashboards").glob("*.py") if not p.stem.startswith("_"))
+    assert names == [
+        "class_",
+        "kubernetes_api_server",
+        "kubernetes_api_server_2",
+        "kubernetes_api_server_copy",
+        "team_overview",
+    ]
+    assert cli("build", "--project", str(project))[0] == 0
+
+
+def test_import_needs_files_or_live(project: Path) -> None:
+    for args in ((), ("--live", "x.json"), ("--uid", "a", "x.json")):
+        result = run_cli("import", "--project", str(project), *args)
+        assert result.returncode == 2 and result.stderr.startswith("error: "), args

@@ -145,7 +145,13 @@ CASES: dict[str, tuple[Any, Any]] = {
         dashboards(
             board(
                 # a row migrated from legacy `rows` keeps the old row height; Grafana draws it one unit high
-                {"id": 3, "type": "row", "title": "R", "gridPos": {"x": 0, "y": 0, "w": 24, "h": 7}, "panels": []},
+                {
+                    "id": 3,
+                    "type": "row",
+                    "title": "R",
+                    "gridPos": {"x": 0, "y": 0, "w": 24, "h": 7},
+                    "panels": [],
+                },
                 panel(gridPos={"x": 0, "y": 1, "w": 12, "h": 8}),
                 panel(id=2, gridPos={"x": 0, "y": 9, "w": 24, "h": 8}),
             )

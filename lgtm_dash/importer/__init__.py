@@ -19,10 +19,9 @@ from pathlib import Path
 from ..errors import LgtmError
 from ..model.datasource import Datasource, external
 from ..model.folder import Folder
-from ..source import display_path
 from .dashboards import DashboardSource, ImportFailure, Prepared, generate, guess_type, prepare
 from .datasources import DatasourceIndex, KnownDatasource
-from .project import Defined, ProjectInfo, constant_name, looks_generated, python_name, scan, unique_name
+from .project import Defined, ProjectInfo, looks_generated, python_name, scan, unique_name
 from .pysource import format_sources
 from .rules import NamespaceSource, module_base
 from .rules import generate as generate_rules
@@ -222,12 +221,4 @@ def _write(path: Path, text: str) -> None:
         raise
 
 
-__all__ = [
-    "DashboardSource",
-    "ImportReport",
-    "NamespaceSource",
-    "Written",
-    "constant_name",
-    "display_path",
-    "import_into",
-]
+__all__ = ["DashboardSource", "ImportReport", "NamespaceSource", "Written", "import_into"]

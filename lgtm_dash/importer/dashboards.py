@@ -508,9 +508,7 @@ def variable_call(data: Any, refs: References) -> Any:
     return Call(variable, (), refs.substitute(fields))
 
 
-def dashboard_call(
-    expected: dict[str, Any], folder: Any, refs: References, writer: PanelWriter
-) -> tuple[Call, dict[str, Any], list[str]]:
+def dashboard_call(expected: dict[str, Any], folder: Any, refs: References, writer: PanelWriter) -> Call:
     """`Board(Dashboard(...), folder=..., extra=..., unset=...)` for `expected` (not yet checked)."""
     rest = dict(expected)
     kwargs: dict[str, Any] = {"title": rest.pop("title"), "uid": rest.pop("uid")}
@@ -573,7 +571,7 @@ def dashboard_call(
         board_kwargs["extra"] = extra
     if unset:
         board_kwargs["unset"] = tuple(unset)
-    return Call(Board, (Call(Dashboard, (), kwargs),), board_kwargs), extra, unset
+    return Call(Board, (Call(Dashboard, (), kwargs),), board_kwargs)
 
 
 def check_uid(data: dict[str, Any], notes: list[str]) -> str:
@@ -653,7 +651,7 @@ def generate(
     expected = prepared.expected
     refs = References(project, external)
     writer = PanelWriter(refs)
-    call, _, _ = dashboard_call(expected, _folder_value(folder, refs), refs, writer)
+    call = dashboard_call(expected, _folder_value(folder, refs), refs, writer)
     built = evaluate(call).to_json()
     if canonical(built) != canonical(expected):
         raise ImportFailure(

@@ -139,17 +139,6 @@ def imports_of(value: Any, found: dict[str, set[str]] | None = None) -> dict[str
     return found
 
 
-def import_lines(needed: Mapping[str, set[str]], aliases: Mapping[str, str] | None = None) -> list[str]:
-    """`from module import a, b` lines; `aliases` maps a module to `name as alias` entries already spelled."""
-    lines = []
-    for module in sorted(needed):
-        names = sorted(needed[module])
-        lines.append(f"from {module} import {', '.join(names)}")
-    for line in sorted((aliases or {}).values()):
-        lines.append(line)
-    return lines
-
-
 def ruff_command() -> list[str]:
     return [sys.executable, "-m", "ruff"]
 
