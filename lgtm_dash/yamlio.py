@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -48,6 +49,31 @@ def load_yaml_file(path: Path) -> object:
         raise DefinitionError(f"invalid YAML: {err.problem or err}", f"{path}:{line}") from None
     except (OSError, yaml.YAMLError) as err:
         raise DefinitionError(f"cannot read YAML: {err}", path) from None
+
+
+def load_documents(path: Path, shown: str | None = None) -> list[tuple[yaml.Node, Any]]:
+    """Every YAML document of a file as (node, value): nodes carry the lines errors point at.
+
+    Bad YAML or an unreadable file is a one-line `DefinitionError` naming `shown` (default: the path) and line.
+    """
+    shown = shown or str(path)
+    try:
+        loader = _FAST_LOADER(path.read_text(encoding="utf-8"))
+        documents: list[tuple[yaml.Node, Any]] = []
+        try:
+            while loader.check_node():
+                node = loader.get_node()
+                documents.append((node, loader.construct_document(node)))
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        raise DefinitionError(
+            f"invalid YAML: {err.problem or err}", f"{shown}:{mark.line + 1 if mark else 0}"
+        ) from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise DefinitionError(f"cannot read: {' '.join(str(err).split())}", shown) from None
+    return documents
 
 
 def key_lines(path: Path) -> dict[tuple[str, ...], int]:

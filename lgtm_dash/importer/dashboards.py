@@ -20,6 +20,7 @@ from typing import Any
 
 from grafanalib.core import Annotations, Dashboard, Templating, Time
 
+from ..compile import datasource_uids_in
 from ..errors import LgtmError
 from ..model.dashboard import (
     LEGACY_DASHBOARD_KEYS,
@@ -137,38 +138,9 @@ def resolve_inputs(data: dict[str, Any], known: list[KnownDatasource], notes: li
     return resolved
 
 
-def datasource_refs(value: Any) -> list[dict[str, Any]]:
-    """Every `{"uid"...}` object under a `datasource` key, in document order."""
-    found: list[dict[str, Any]] = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "datasource" and isinstance(item, dict):
-                found.append(item)
-            else:
-                found.extend(datasource_refs(item))
-    elif isinstance(value, list):
-        for item in value:
-            found.extend(datasource_refs(item))
-    return found
-
-
-def concrete_uid(ref: dict[str, Any], index: DatasourceIndex) -> str | None:
-    """The uid of a reference to a real datasource the project would have to know (not a variable, not a
-    built-in)."""
-    uid = ref.get("uid")
-    if not isinstance(uid, str) or not uid or "$" in uid:
-        return None
-    known = index.by_uid.get(uid) or index.by_name.get(uid)
-    if known is not None and known.builtin:
-        return None
-    return uid
-
-
 def guess_type(uid: str, dashboard: dict[str, Any]) -> str:
     """The plugin of a datasource known only by name or uid: its references' type, else its queries' shape."""
-    for ref in datasource_refs(dashboard):
-        if ref.get("uid") == uid and isinstance(ref.get("type"), str) and ref["type"]:
-            return ref["type"]
+    typed: Counter[str] = Counter()
     shapes: Counter[str] = Counter()
 
     def visit(node: Any, inherited: Any) -> None:
@@ -176,6 +148,8 @@ def guess_type(uid: str, dashboard: dict[str, Any]) -> str:
             here = node.get("datasource", inherited)
             here_uid = here.get("uid") if isinstance(here, dict) else here
             if here_uid == uid:
+                if isinstance(here, dict) and isinstance(here.get("type"), str) and here["type"]:
+                    typed[here["type"]] += 1
                 if "rawSql" in node or "rawQuery" in node:
                     shapes["mysql" if _plugin_required(dashboard, "mysql") else "postgres"] += 1
                 elif "expr" in node:
@@ -189,7 +163,10 @@ def guess_type(uid: str, dashboard: dict[str, Any]) -> str:
                 visit(item, inherited)
 
     visit(dashboard, None)
-    return shapes.most_common(1)[0][0] if shapes else "unknown"
+    for found in (typed, shapes):
+        if found:
+            return found.most_common(1)[0][0]
+    return "unknown"
 
 
 def _plugin_required(dashboard: dict[str, Any], plugin: str) -> bool:
@@ -630,13 +607,8 @@ def prepare(source: DashboardSource, project: ProjectInfo, index: DatasourceInde
     migrated = migrate(data, index)
     notes.extend(migrated.notes)
     expected = as_built(migrated.dashboard)
-    unresolved = sorted(
-        {
-            u
-            for ref in datasource_refs(expected)
-            if (u := concrete_uid(ref, index)) and not project.datasource(u)
-        }
-    )
+    # Exactly what the build refuses as an unknown datasource: these are declared as external.
+    unresolved = sorted({uid for uid in datasource_uids_in(expected) if not project.datasource(uid)})
     return Prepared(source, uid, expected["title"], migrated.dashboard, expected, notes, unresolved)
 
 

@@ -20,6 +20,7 @@ import yaml
 from ..compile import NAMESPACE_PATTERN
 from ..model.rules import Alert, Record, RuleGroup, RuleNamespace
 from ..source import display_path
+from ..yamlio import load_documents
 from .dashboards import ImportFailure
 from .project import python_name
 from .pysource import Call, Name, evaluate, render
@@ -103,18 +104,9 @@ class _Reader:
 
 
 def read_rule_file(path: Path) -> list[NamespaceSource]:
-    """The namespaces a rule file defines (one per `namespace:`, else the file name); ImportFailure if bad."""
+    """The namespaces a rule file defines (one per `namespace:`, else the file name); an error if bad."""
     shown = display_path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        documents = list(yaml.compose_all(text, Loader=_LOADER))
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        raise ImportFailure(
-            f"invalid YAML: {err.problem or err}", f"{shown}:{mark.line + 1 if mark else 0}"
-        ) from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise ImportFailure(f"cannot read: {' '.join(str(err).split())}", shown) from None
+    documents = [node for node, _ in load_documents(path, shown)]
     return read_rule_documents(documents, path.stem, shown, path.name)
 
 

@@ -19,6 +19,7 @@ from .. import artifacts as layout
 from ..artifacts import read_artifacts, read_json_file
 from ..errors import DefinitionError
 from ..source import SourceLocation, display_path
+from ..yamlio import load_documents
 
 RULE_SUFFIXES = (".yaml", ".yml")
 
@@ -268,23 +269,7 @@ def read_rule_file(path: Path, *, strict: bool = True) -> list[RuleGroupDoc]:
     With `strict`, a file holding no rule groups is bad input; otherwise (walking a directory) it is skipped.
     """
     shown = display_path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        loader = yaml.SafeLoader(text)
-        documents: list[tuple[yaml.Node, Any]] = []
-        try:
-            while loader.check_node():
-                node = loader.get_node()
-                documents.append((node, loader.construct_document(node)))
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        raise DefinitionError(
-            f"invalid YAML: {err.problem or err}", f"{shown}:{mark.line + 1 if mark else 0}"
-        ) from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise DefinitionError(f"cannot read: {' '.join(str(err).split())}", shown) from None
+    documents = load_documents(path, shown)
 
     groups: list[RuleGroupDoc] = []
     found_groups_key = False
