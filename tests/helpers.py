@@ -56,3 +56,12 @@ def run_cli(
     full_env = {**os.environ, **(env or {})}
     full_env.pop("LGTM_DASH_DEBUG", None)
     return subprocess.run([*LGTM, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300)
+
+
+def point_at_emulators(monkeypatch: pytest.MonkeyPatch, grafana_url: str, mimir_url: str, token: str) -> None:
+    """Make `lgtm-dash` talk to the Grafana and Mimir emulators with `token`, whatever the shell holds."""
+    for name in ("MIMIR_TENANT_ID", "MIMIR_API_USER", "MIMIR_API_KEY", "GRAFANA_USER", "GRAFANA_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GRAFANA_URL", grafana_url)
+    monkeypatch.setenv("GRAFANA_TOKEN", token)
+    monkeypatch.setenv("MIMIR_ADDRESS", mimir_url)

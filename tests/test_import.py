@@ -17,7 +17,7 @@ import yaml
 
 from lgtm_dash.cli import main
 from lgtm_dash.testing import GrafanaEmulator, MimirEmulator
-from tests.helpers import REPO, run_cli
+from tests.helpers import REPO, point_at_emulators, run_cli
 
 OWN_DASHBOARDS = sorted((REPO / "out/grafana/dashboards/qgx").glob("*.json"))
 
@@ -441,17 +441,7 @@ TOKEN = "glsa_import-live-token-0001"
 @pytest.fixture
 def live(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[GrafanaEmulator, MimirEmulator]]:
     with GrafanaEmulator(tokens={TOKEN}) as grafana, MimirEmulator() as mimir:
-        for name in (
-            "MIMIR_TENANT_ID",
-            "MIMIR_API_USER",
-            "MIMIR_API_KEY",
-            "GRAFANA_USER",
-            "GRAFANA_PASSWORD",
-        ):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("GRAFANA_URL", grafana.url)
-        monkeypatch.setenv("GRAFANA_TOKEN", TOKEN)
-        monkeypatch.setenv("MIMIR_ADDRESS", mimir.url)
+        point_at_emulators(monkeypatch, grafana.url, mimir.url, TOKEN)
         grafana.add_datasource(
             "Team Prometheus", "prometheus", "P1809F7CD0C75ACF3", url="http://prom:9090", is_default=True
         )

@@ -80,6 +80,14 @@ class _Reader:
             result[str(key.value)] = value
         return {**merged, **result}
 
+    def fields(self, node: yaml.Node, what: str, allowed: set[str]) -> dict[str, yaml.Node]:
+        """A group's or rule's fields; one rulefmt does not know is an error, as in Prometheus."""
+        fields = self.mapping(node, f"a {what}")
+        unknown = sorted(set(fields) - allowed)
+        if unknown:
+            raise self.fail(fields[unknown[0]], f"unknown {what} field {unknown[0]!r}")
+        return fields
+
     def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]:
         if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
             return []
@@ -162,10 +170,7 @@ def read_rule_documents(
 
 
 def _group(reader: _Reader, node: yaml.Node) -> dict[str, Any]:
-    fields = reader.mapping(node, "a group")
-    unknown = sorted(set(fields) - GROUP_FIELDS)
-    if unknown:
-        raise reader.fail(fields[unknown[0]], f"unknown group field {unknown[0]!r}")
+    fields = reader.fields(node, "group", GROUP_FIELDS)
     name = reader.text(fields["name"], "group name") if "name" in fields else None
     if not name:
         raise reader.fail(node, "a group needs a name")
@@ -207,10 +212,7 @@ def _scalar(node: yaml.Node) -> Any:
 
 
 def _rule(reader: _Reader, node: yaml.Node) -> dict[str, Any]:
-    fields = reader.mapping(node, "a rule")
-    unknown = sorted(set(fields) - RULE_FIELDS)
-    if unknown:
-        raise reader.fail(fields[unknown[0]], f"unknown rule field {unknown[0]!r}")
+    fields = reader.fields(node, "rule", RULE_FIELDS)
     record = reader.text(fields["record"], "record") if "record" in fields else None
     alert = reader.text(fields["alert"], "alert") if "alert" in fields else None
     if bool(record) == bool(alert):
