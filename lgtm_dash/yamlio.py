@@ -51,10 +51,14 @@ def load_yaml_file(path: Path) -> object:
         raise DefinitionError(f"cannot read YAML: {err}", path) from None
 
 
-def load_documents(path: Path, shown: str | None = None) -> list[tuple[yaml.Node, Any]]:
+def load_documents(
+    path: Path, shown: str | None = None, *, construct: bool = True
+) -> list[tuple[yaml.Node, Any]]:
     """Every YAML document of a file as (node, value): nodes carry the lines errors point at.
 
-    Bad YAML or an unreadable file is a one-line `DefinitionError` naming `shown` (default: the path) and line.
+    Without `construct` the values are None and the nodes are as written (constructing a value merges `<<:`
+    keys into its node). Bad YAML or an unreadable file is a one-line `DefinitionError` naming `shown`
+    (default: the path) and the line.
     """
     shown = shown or str(path)
     try:
@@ -63,7 +67,7 @@ def load_documents(path: Path, shown: str | None = None) -> list[tuple[yaml.Node
         try:
             while loader.check_node():
                 node = loader.get_node()
-                documents.append((node, loader.construct_document(node)))
+                documents.append((node, loader.construct_document(node) if construct else None))
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as err:

@@ -532,3 +532,26 @@ def test_import_needs_files_or_live(project: Path) -> None:
     for args in ((), ("--live", "x.json"), ("--uid", "a", "x.json")):
         result = run_cli("import", "--project", str(project), *args)
         assert result.returncode == 2 and result.stderr.startswith("error: "), args
+
+
+def test_yaml_anchors_and_merge_keys_are_read_as_prometheus_reads_them(project: Path, tmp_path: Path) -> None:
+    text = """\
+groups:
+  - name: g
+    rules:
+      - &base
+        alert: High
+        expr: &expr up == 0
+        labels: {severity: critical}
+      - <<: *base
+        alert: High2
+      - record: job:up:min
+        expr: *expr
+"""
+    (tmp_path / "anchors.yaml").write_text(text)
+    assert cli("import", "--project", str(project), str(tmp_path / "anchors.yaml"))[0] == 0
+    assert cli("build", "--project", str(project))[0] == 0
+    assert (
+        yaml.safe_load((project / "out/mimir/rules/anchors.yaml").read_text())["groups"]
+        == yaml.safe_load(text)["groups"]
+    )

@@ -114,7 +114,7 @@ class _Reader:
 def read_rule_file(path: Path) -> list[NamespaceSource]:
     """The namespaces a rule file defines (one per `namespace:`, else the file name); an error if bad."""
     shown = display_path(path)
-    documents = [node for node, _ in load_documents(path, shown)]
+    documents = [node for node, _ in load_documents(path, shown, construct=False)]
     return read_rule_documents(documents, path.stem, shown, path.name)
 
 
