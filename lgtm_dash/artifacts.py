@@ -28,6 +28,8 @@ BUILD_COMMAND = "build"  # the command whose marker (lgtm_dash.outdir) an out/ t
 BUILD_INFO = "build.json"
 SOURCEMAP = "sourcemap.json"
 DATASOURCES = "grafana/datasources.yaml"
+# Datasources the definitions refer to but never provision (`lgtm_dash.model.datasource.external`).
+EXTERNAL_DATASOURCES = "grafana/datasources-external.yaml"
 FOLDERS = "grafana/folders.yaml"
 DASHBOARDS_DIR = "grafana/dashboards"
 RULES_DIR = "mimir/rules"
@@ -118,6 +120,7 @@ class Artifacts:
     root: Path
     env: str | None = None
     datasources: list[dict[str, Any]] = field(default_factory=list)
+    external_datasources: list[dict[str, Any]] = field(default_factory=list)
     folders: list[dict[str, Any]] = field(default_factory=list)
     dashboards: list[DashboardArtifact] = field(default_factory=list)
     rule_namespaces: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -277,6 +280,11 @@ def read_artifacts(out_dir: Path) -> Artifacts:
         for entry in arts.datasources:
             if "uid" in entry:
                 check_uid(entry["uid"], f"datasource {entry.get('name')!r}", path)
+    if (out_dir / EXTERNAL_DATASOURCES).is_file():
+        path = out_dir / EXTERNAL_DATASOURCES
+        arts.external_datasources = _list_of_mappings(
+            _mapping(load_yaml_file(path), path), "datasources", path
+        )
     if (out_dir / FOLDERS).is_file():
         path = out_dir / FOLDERS
         arts.folders = _list_of_mappings(_mapping(load_yaml_file(path), path), "folders", path)

@@ -64,6 +64,18 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "run",
         "serve the bundled Grafana and Mimir emulators locally, to try plan and publish without Docker",
     ),
+    "init": (
+        "lgtm_dash.init",
+        "configure",
+        "run",
+        "create a new project (datasources, dashboards, alerts...)",
+    ),
+    "import": (
+        "lgtm_dash.importer.cli",
+        "configure",
+        "run",
+        "write existing dashboards and rule files (files or a live Grafana/Mimir) as Python modules",
+    ),
 }
 # The file that marks a project root (every command that reads definitions needs it).
 ROOT_MARKER = "environments.yaml"

@@ -5,6 +5,7 @@ Layout of out/ (the contract every later stage reads, see artifacts.py):
   build.json                                    which environment the artifacts are for; written last
   sourcemap.json                                object key -> Python file:line that defined it
   grafana/datasources.yaml                      provisioning file (apiVersion: 1), secrets as ${VAR}
+  grafana/datasources-external.yaml             datasources referred to but managed elsewhere (uid, name, type)
   grafana/folders.yaml                          folders (uid, title, parentUid), parents first
   grafana/dashboards/<folder-uid>/<uid>.json    one file per dashboard
   mimir/rules/<namespace>.yaml                  mimirtool's format: namespace + groups
@@ -88,8 +89,13 @@ def render(project: Project, env: Environment) -> dict[str, str]:
                     f"datasource {ds.uid!r} refers to unknown datasource {ref!r}", ds.location
                 )
         sources[f"datasource:{ds.uid}"] = str(ds.location)
-    entries = [to_provisioning(ds.render(env)) for ds in sorted(project.datasources, key=lambda d: d.uid)]
+    managed = sorted((ds for ds in project.datasources if not ds.external), key=lambda d: d.uid)
+    entries = [to_provisioning(ds.render(env)) for ds in managed]
     files[layout.DATASOURCES] = dump_yaml({"apiVersion": 1, "datasources": entries})
+    external = sorted((ds for ds in project.datasources if ds.external), key=lambda d: d.uid)
+    if external:
+        known = [{"uid": ds.uid, "name": ds.name, "type": ds.type} for ds in external]
+        files[layout.EXTERNAL_DATASOURCES] = dump_yaml({"datasources": known})
 
     # Folders and dashboards
     _check_unique([(b.uid, b.location) for b in project.dashboards], "dashboard uid")

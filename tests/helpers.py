@@ -103,3 +103,12 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def point_at_emulators(monkeypatch: pytest.MonkeyPatch, grafana_url: str, mimir_url: str, token: str) -> None:
+    """Make `lgtm-dash` talk to the Grafana and Mimir emulators with `token`, whatever the shell holds."""
+    for name in ("MIMIR_TENANT_ID", "MIMIR_API_USER", "MIMIR_API_KEY", "GRAFANA_USER", "GRAFANA_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GRAFANA_URL", grafana_url)
+    monkeypatch.setenv("GRAFANA_TOKEN", token)
+    monkeypatch.setenv("MIMIR_ADDRESS", mimir_url)

@@ -12,7 +12,7 @@ import pytest
 from lgtm_dash.cli import main
 from lgtm_dash.compile import build
 from lgtm_dash.testing import GrafanaEmulator, MimirEmulator
-from tests.helpers import REPO
+from tests.helpers import REPO, point_at_emulators
 
 TOKEN = "glsa_diff-live-token-0001"
 SECRETS = {
@@ -27,17 +27,7 @@ def live(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     out = tmp_path / "out"
     build(REPO, "dev", out)
     with GrafanaEmulator(tokens={TOKEN}) as grafana, MimirEmulator() as mimir:
-        for name in (
-            "MIMIR_TENANT_ID",
-            "MIMIR_API_USER",
-            "MIMIR_API_KEY",
-            "GRAFANA_USER",
-            "GRAFANA_PASSWORD",
-        ):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("GRAFANA_URL", grafana.url)
-        monkeypatch.setenv("GRAFANA_TOKEN", TOKEN)
-        monkeypatch.setenv("MIMIR_ADDRESS", mimir.url)
+        point_at_emulators(monkeypatch, grafana.url, mimir.url, TOKEN)
         for name, value in SECRETS.items():
             monkeypatch.setenv(name, value)
         assert cli("publish", "--env", "dev", "--out", str(out), "--retry-delay", "0") == 0

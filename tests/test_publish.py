@@ -23,7 +23,7 @@ from lgtm_dash.compile import build
 from lgtm_dash.model.dashboard import MANAGED_TAG
 from lgtm_dash.testing import GrafanaEmulator, MimirEmulator
 from lgtm_dash.testing.grafana_emulator import VERSIONS
-from tests.helpers import REPO, run_cli
+from tests.helpers import REPO, point_at_emulators, run_cli
 
 TOKEN = "glsa_test-publisher-token-0001"
 MYSQL_PASSWORD = "mysql-pw-7f3e9c"
@@ -102,13 +102,9 @@ def stack(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> It
 
 def point_at(monkeypatch: pytest.MonkeyPatch, grafana: GrafanaEmulator, mimir: MimirEmulator) -> None:
     """The environment `publish` reads, aimed at these emulators (as the `dev` tenant, with a token)."""
-    monkeypatch.setenv("GRAFANA_URL", grafana.url)
-    monkeypatch.setenv("GRAFANA_TOKEN", TOKEN)
-    monkeypatch.setenv("MIMIR_ADDRESS", mimir.url)
+    point_at_emulators(monkeypatch, grafana.url, mimir.url, TOKEN)
     monkeypatch.setenv("QGX_MYSQL_PASSWORD", MYSQL_PASSWORD)
     monkeypatch.setenv("SLACK_WEBHOOK_URL", SLACK_URL)
-    for name in ("MIMIR_TENANT_ID", "MIMIR_API_USER", "MIMIR_API_KEY", "GRAFANA_USER", "GRAFANA_PASSWORD"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def lgtm(command: str, out: Path, *extra: str) -> int:

@@ -30,7 +30,7 @@ from ..artifacts import (
 )
 from ..errors import DefinitionError
 from ..source import SourceLocation, display_path
-from ..yamlio import load_yaml_documents
+from ..yamlio import parse_documents
 from .findings import Finding, Severity
 
 RULE_SUFFIXES = (".yaml", ".yml")
@@ -308,20 +308,6 @@ def _items(node: yaml.Node | None) -> list[yaml.Node]:
     return list(node.value) if isinstance(node, yaml.SequenceNode) else []
 
 
-def _rule_documents(text: str, shown: str) -> list[tuple[yaml.Node, Any]]:
-    """Every YAML document of a rule file, as (node, data)."""
-    try:
-        documents = load_yaml_documents(text)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        raise DefinitionError(
-            f"invalid YAML: {err.problem or err}", f"{shown}:{mark.line + 1 if mark else 0}"
-        ) from None
-    except yaml.YAMLError as err:
-        raise DefinitionError(f"invalid YAML: {' '.join(str(err).split())}", shown) from None
-    return documents
-
-
 def read_rule_file(path: Path, *, strict: bool = True) -> list[RuleGroupDoc]:
     """Rule groups of a mimirtool or Prometheus rule file (every YAML document).
 
@@ -334,7 +320,7 @@ def read_rule_file(path: Path, *, strict: bool = True) -> list[RuleGroupDoc]:
 
 def rule_groups_of(text: str, shown: str, stem: str, *, strict: bool = True) -> list[RuleGroupDoc]:
     """Rule groups of a rule file's text; `shown` is how the file is named in findings."""
-    return _rule_groups(_rule_documents(text, shown), text, stem, shown, strict=strict)
+    return _rule_groups(parse_documents(text, shown), text, stem, shown, strict=strict)
 
 
 def _read_text(path: Path, shown: str) -> str:
@@ -467,7 +453,8 @@ def is_out_tree(path: Path) -> bool:
 
 def read_out_tree(out_dir: Path) -> LintInput:
     arts = read_artifacts(out_dir)
-    result = LintInput(datasources=list(arts.datasources), complete=True)
+    # Datasources managed elsewhere exist too: references to them are not errors.
+    result = LintInput(datasources=[*arts.datasources, *arts.external_datasources], complete=True)
     for dash in arts.dashboards:
         result.dashboards.append(dashboard_doc(dash.data, display_path(dash.path), arts.sourcemap))
     for namespace, groups in arts.rule_namespaces.items():
@@ -476,7 +463,7 @@ def read_out_tree(out_dir: Path) -> LintInput:
         text = path.read_text(encoding="utf-8")
         if "lgtm-dash:" in text:  # suppression comments: read again with the YAML nodes, to place them
             result.rule_groups.extend(
-                _rule_groups(_rule_documents(text, file), text, path.stem, file, strict=False,
+                _rule_groups(parse_documents(text, file), text, path.stem, file, strict=False,
                              sources=arts.sourcemap)
             )  # fmt: skip
             continue

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import itertools
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -468,6 +469,129 @@ def logs(
     )
 
 
+# --- Any panel, as Grafana stores it ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawTarget:
+    """A query written as Grafana stores it: every key kept (an imported dashboard's targets)."""
+
+    fields: Mapping[str, Any]
+
+    def to_json_data(self) -> dict[str, Any]:
+        return dict(self.fields)
+
+
+def target(**fields: Any) -> RawTarget:
+    """`target(refId="A", expr="up", legendFormat="{{job}}", interval="1m")`: every key as Grafana stores it."""
+    return record(RawTarget(fields))  # type: ignore[return-value]
+
+
+@attr.s
+class RawPanel:
+    """Any panel type with every key Grafana stores (`panel()`): the build writes it exactly as given.
+
+    `layout()` may still set `id` and `gridPos`; `targets` and `panels` (a collapsed row's) hold objects.
+    """
+
+    json: dict[str, Any] = attr.ib(factory=dict)
+    id: int | None = attr.ib(default=None)
+    gridPos: GridPos | None = attr.ib(default=None)
+    targets: list[Any] | None = attr.ib(default=None)
+    panels: list[Any] | None = attr.ib(default=None)
+
+    def to_json_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.id is not None:
+            data["id"] = self.id
+        if self.gridPos is not None:
+            data["gridPos"] = self.gridPos.to_json_data()
+        if self.targets is not None:
+            data["targets"] = self.targets
+        if self.panels is not None:
+            data["panels"] = self.panels
+        data.update(self.json)
+        return data
+
+
+def panel(
+    type: str | None,
+    title: str | None = None,
+    *targets: Query | RawTarget,
+    datasource: DatasourceRef | None = None,
+    unit: str | None = None,
+    colors: Thresholds | None = None,
+    field_config: Mapping[str, Any] | None = None,
+    overrides: Sequence[Mapping[str, Any]] | None = None,
+    options: Mapping[str, Any] | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    x: int | None = None,
+    y: int | None = None,
+    id: int | None = None,
+    panels: Sequence[RawPanel] | None = None,
+    fields: Mapping[str, Any] | None = None,
+    **settings: Any,
+) -> RawPanel:
+    """Any panel Grafana ships or a plugin adds, keeping every option: what the typed helpers cannot say.
+
+    `field_config` is `fieldConfig.defaults` (with `unit` and `colors`, the threshold scale, beside it);
+    `settings` are the panel's other keys as Grafana names them (`transformations=[...]`, `interval="1m"`,
+    `pluginVersion="11.0.0"`...). `x`/`y` place the panel without `layout()`; `panels` are a collapsed row's.
+    `fields` holds keys named like an argument here (a legacy `"height": "250px"`), written as given.
+    A key left out (None) is absent from the JSON; nothing is filled in.
+    """
+    data: dict[str, Any] = {}
+    if type is not None:
+        data["type"] = type
+    if title is not None:
+        data["title"] = title
+    if datasource is not None:
+        data["datasource"] = dict(datasource)
+    if options is not None:
+        data["options"] = dict(options)
+    if field_config is not None or unit is not None or colors is not None or overrides is not None:
+        config: dict[str, Any] = {}
+        if field_config is not None or unit is not None or colors is not None:
+            defaults = dict(field_config or {})
+            if unit is not None:
+                defaults["unit"] = unit
+            if colors is not None:
+                defaults["thresholds"] = {"mode": "absolute", "steps": _threshold_steps(colors)}
+            config["defaults"] = defaults
+        if overrides is not None:
+            config["overrides"] = [dict(o) for o in overrides]
+        data["fieldConfig"] = config
+    data.update(settings)
+    data.update(fields or {})
+    grid = None
+    if (x, y, width, height) != (None, None, None, None):
+        grid = _size(width, height)
+        grid = GridPos(h=grid.h, w=grid.w, x=x or 0, y=y or 0)
+    built = RawPanel(
+        json=data,
+        id=id,
+        gridPos=grid,
+        targets=_panel_targets(targets) if targets else None,
+        panels=list(panels) if panels is not None else None,
+    )
+    return record(built)  # type: ignore[return-value]
+
+
+def _panel_targets(targets: Sequence[Query | RawTarget]) -> list[Query | RawTarget]:
+    """Typed queries get refIds A, B, C... by position; a `target()` keeps the refId it was given."""
+    placed: list[Query | RawTarget] = []
+    for index, query in enumerate(targets):
+        if isinstance(query, RawTarget):
+            placed.append(query)
+        elif isinstance(query, PromQuery | LokiQuery | SqlQuery):
+            named = query if query.ref_id else dataclasses.replace(query, ref_id=chr(ord("A") + index))
+            placed.append(record(named, location_of(query)))  # type: ignore[arg-type]
+        else:
+            raise DefinitionError(f"not a query: {query!r}", caller_location())
+    return placed
+
+
 # --- Layout ---------------------------------------------------------------------------------------------------
 
 
@@ -479,39 +603,46 @@ class Row:
     panels: tuple[Panel, ...]
     height: int = DEFAULT_HEIGHT
     location: SourceLocation = field(default_factory=caller_location, compare=False)
+    # The header's panel id when it must keep one (an imported dashboard); None: numbered in reading order.
+    id: int | None = None
 
 
-def row(title: str | None, *panels: Panel, height: int = DEFAULT_HEIGHT) -> Row:
+def row(title: str | None, *panels: Panel, height: int = DEFAULT_HEIGHT, id: int | None = None) -> Row:
     """Panels left to right (wrapping past 24 columns); `title=None` for a band without a header."""
-    return Row(title, tuple(panels), height, caller_location())
+    return Row(title, tuple(panels), height, caller_location(), id)
 
 
 def layout(*rows: Row) -> list[Panel]:
-    """Place the rows top to bottom, give every panel its gridPos and an id in reading order."""
+    """Place the rows top to bottom, give every panel its gridPos and an id in reading order.
+
+    A panel or row that already has an id (`panel(..., id=7)`, `row(..., id=3)`) keeps it; the others are
+    numbered in reading order, skipping the ids taken.
+    """
+    taken = {band.id for band in rows if band.id is not None}
+    taken |= {p.id for band in rows for p in band.panels if getattr(p, "id", None) is not None}
+    numbers = (n for n in itertools.count(1) if n not in taken)
     placed: list[Panel] = []
     y = 0
-    next_id = 1
     for band in rows:
         if band.title is not None:
             header = RowPanel(
                 title=band.title,
-                id=next_id,
+                id=band.id if band.id is not None else next(numbers),
                 gridPos=GridPos(h=ROW_HEADER_HEIGHT, w=GRID_WIDTH, x=0, y=y),
             )
             placed.append(record(header, band.location))  # type: ignore[arg-type]
-            next_id += 1
             y += ROW_HEADER_HEIGHT
         widths = _widths(band)
         x = 0
         line_height = 0
         for panel, width in zip(band.panels, widths):
-            height = panel.gridPos.h or band.height
+            height = getattr(panel.gridPos, "h", 0) or band.height
             if x + width > GRID_WIDTH:  # wrap to the next line of the band
                 y += line_height
                 x, line_height = 0, 0
-            moved = attr.evolve(panel, id=next_id, gridPos=GridPos(h=height, w=width, x=x, y=y))
+            number = panel.id if getattr(panel, "id", None) is not None else next(numbers)
+            moved = attr.evolve(panel, id=number, gridPos=GridPos(h=height, w=width, x=x, y=y))
             placed.append(record(moved, location_of(panel)))  # type: ignore[arg-type]
-            next_id += 1
             x += width
             line_height = max(line_height, height)
         y += line_height

@@ -111,6 +111,13 @@ class RuleGroup:
     query_offset: str | None = None
     source_tenants: tuple[str, ...] = ()
     location: SourceLocation = field(default_factory=caller_location, compare=False)
+    # At most this many alerts or series per evaluation (0 or None: no limit).
+    limit: int | None = None
+    # Labels added to every rule of the group (Prometheus 3 rule files).
+    labels: Mapping[str, str] = field(default_factory=dict)
+    # Mimir's older name for query_offset, and its evaluation-alignment switch.
+    evaluation_delay: str | None = None
+    align_evaluation_time_on_interval: bool | None = None
 
     def __post_init__(self) -> None:
         if not self.name.strip():
@@ -126,6 +133,14 @@ class RuleGroup:
             data["query_offset"] = self.query_offset
         if self.source_tenants:
             data["source_tenants"] = list(self.source_tenants)
+        if self.evaluation_delay:
+            data["evaluation_delay"] = self.evaluation_delay
+        if self.align_evaluation_time_on_interval is not None:
+            data["align_evaluation_time_on_interval"] = self.align_evaluation_time_on_interval
+        if self.limit is not None:
+            data["limit"] = self.limit
+        if self.labels:
+            data["labels"] = dict(self.labels)
         data["rules"] = [rule.to_dict(env) for rule in self.rules]
         return data
 
