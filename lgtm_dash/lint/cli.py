@@ -10,11 +10,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_REMOTE
+from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_REMOTE, DefinitionError
 from ..source import display_path
 from .findings import Severity
 from .report import FORMATS, print_text, summary, to_github, to_json
+
+if TYPE_CHECKING:
+    from .inputs import LintInput
 
 CATALOG_FILE = "catalog.yaml"
 PYPROJECT = "pyproject.toml"
@@ -115,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
 
     paths = list(args.paths) or [args.project / "out"]
     lint_input = read_paths(paths)
+    _refuse_when_nothing_is_usable(lint_input)
     catalog = None
     if not args.no_catalog:
         if args.catalog is not None:
@@ -147,3 +152,15 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_REMOTE
     failing = {Severity.ERROR, Severity.WARNING} if args.strict else {Severity.ERROR}
     return EXIT_FINDINGS if any(f.severity in failing for f in findings) else EXIT_OK
+
+
+def _refuse_when_nothing_is_usable(lint_input: LintInput) -> None:
+    """Every input was unusable (a broken file, a torn out/ tree, a hostile YAML): the run cannot start, so it
+    is bad input (exit 2, one line). Among usable inputs, an unusable file is an `input/...` finding instead."""
+    if lint_input.problems and not lint_input.dashboards and not lint_input.rule_groups:
+        first = lint_input.problems[0]
+        more = len(lint_input.problems) - 1
+        message = first.message + (
+            f" (and {more} other unusable input{'s' if more > 1 else ''})" if more else ""
+        )
+        raise DefinitionError(message, f"{first.file}:{first.line}" if first.line else first.file)
