@@ -24,18 +24,19 @@ DATASOURCES = "grafana/datasources.yaml"
 FOLDERS = "grafana/folders.yaml"
 DASHBOARDS_DIR = "grafana/dashboards"
 RULES_DIR = "mimir/rules"
+LOKI_RULES_DIR = "loki/rules"
 ALERTMANAGER = "mimir/alertmanager.yaml"
 ALERTMANAGER_FALLBACK = "mimir/alertmanager-fallback-values.yaml"
 # Top-level entries of out/ that `build` owns and replaces as a whole.
-BUILD_OUTPUTS = (BUILD_INFO, SOURCEMAP, "grafana", "mimir")
+BUILD_OUTPUTS = (BUILD_INFO, SOURCEMAP, "grafana", "mimir", "loki")
 
 
 def dashboard_path(folder_uid: str, uid: str) -> str:
     return f"{DASHBOARDS_DIR}/{folder_uid}/{uid}.json"
 
 
-def rules_path(namespace: str) -> str:
-    return f"{RULES_DIR}/{namespace}.yaml"
+def rules_path(namespace: str, ruler: str = "mimir") -> str:
+    return f"{LOKI_RULES_DIR if ruler == 'loki' else RULES_DIR}/{namespace}.yaml"
 
 
 def summarize(files: dict[str, str]) -> str:
@@ -45,6 +46,8 @@ def summarize(files: dict[str, str]) -> str:
             kinds["dashboards"] += 1
         elif rel.startswith(RULES_DIR):
             kinds["rule namespaces"] += 1
+        elif rel.startswith(LOKI_RULES_DIR):
+            kinds["Loki rule namespaces"] += 1
     return ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "no dashboards or rules"
 
 
@@ -65,6 +68,9 @@ class Artifacts:
     dashboards: list[DashboardArtifact] = field(default_factory=list)
     rule_namespaces: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     rule_files: dict[str, Path] = field(default_factory=dict)
+    # The Loki ruler's namespaces (LogQL rules), in the same shape as the Mimir ones above.
+    loki_rule_namespaces: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    loki_rule_files: dict[str, Path] = field(default_factory=dict)
     alertmanager: dict[str, Any] | None = None
     sourcemap: dict[str, str] = field(default_factory=dict)
 
@@ -112,11 +118,15 @@ def read_artifacts(out_dir: Path) -> Artifacts:
                 uid=data.get("uid") or path.stem, folder_uid=path.parent.name, path=path, data=data
             )
         )
-    for path in sorted((out_dir / RULES_DIR).glob("*.yaml")):
-        data = load_yaml_file(path) or {}
-        namespace = data.get("namespace") or path.stem
-        arts.rule_namespaces[namespace] = list(data.get("groups") or [])
-        arts.rule_files[namespace] = path
+    for directory, namespaces, files in (
+        (RULES_DIR, arts.rule_namespaces, arts.rule_files),
+        (LOKI_RULES_DIR, arts.loki_rule_namespaces, arts.loki_rule_files),
+    ):
+        for path in sorted((out_dir / directory).glob("*.yaml")):
+            data = load_yaml_file(path) or {}
+            namespace = data.get("namespace") or path.stem
+            namespaces[namespace] = list(data.get("groups") or [])
+            files[namespace] = path
     if (out_dir / ALERTMANAGER).is_file():
         arts.alertmanager = load_yaml_file(out_dir / ALERTMANAGER)
     return arts
