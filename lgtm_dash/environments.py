@@ -1,8 +1,9 @@
-"""environments.yaml: where each environment's Grafana, Mimir and datasources live.
+"""environments.yaml: where each environment's Grafana, Mimir, Loki and datasources live.
 
 Only URLs, tenants and the *names* of credential variables are written there. The ecosystem's usual
-variables override it at run time: GRAFANA_URL, GRAFANA_TOKEN (grafana-client) and MIMIR_ADDRESS,
-MIMIR_TENANT_ID, MIMIR_API_USER, MIMIR_API_KEY (mimirtool).
+variables override it at run time: GRAFANA_URL, GRAFANA_TOKEN (grafana-client), MIMIR_ADDRESS,
+MIMIR_TENANT_ID, MIMIR_API_USER, MIMIR_API_KEY (mimirtool) and LOKI_ADDRESS, LOKI_TENANT_ID, LOKI_API_USER,
+LOKI_API_KEY (lokitool).
 """
 
 from __future__ import annotations
@@ -55,6 +56,25 @@ class MimirTarget:
 
 
 @dataclass(frozen=True)
+class LokiTarget:
+    """Loki's ruler API (publish), and where the Loki ruler itself sends alerts and recorded series (Helm values:
+    in-cluster addresses of the Mimir Alertmanager and of Mimir's remote-write endpoint)."""
+
+    address: str
+    tenant: str
+    user_env: str = "LOKI_API_USER"
+    key_env: str = "LOKI_API_KEY"
+    alertmanager_url: str = ""
+    remote_write_url: str = ""
+    user: str | None = None
+    key: str | None = field(default=None, repr=False)
+
+    @property
+    def credential_name(self) -> str:
+        return f"{self.user_env}/{self.key_env}"
+
+
+@dataclass(frozen=True)
 class DatasourceSettings:
     """Per-environment facts of one datasource, keyed by its pinned UID."""
 
@@ -75,6 +95,7 @@ class Environment:
     mimir: MimirTarget
     datasources: Mapping[str, DatasourceSettings]
     location: SourceLocation
+    loki: LokiTarget | None = None  # None: the environment has no `loki:` section (and LOKI_ADDRESS is unset)
 
     def datasource(self, uid: str, where: object = None) -> DatasourceSettings:
         try:
@@ -89,6 +110,8 @@ class Environment:
     def secret_variables(self) -> set[str]:
         """Every environment variable this environment treats as a secret."""
         names = {self.grafana.token_env, self.grafana.password_env, self.mimir.key_env}
+        if self.loki is not None:
+            names.add(self.loki.key_env)
         for ds in self.datasources.values():
             names |= {s.env_var for s in (ds.password, ds.basic_auth_password) if s}
         return names
@@ -143,7 +166,20 @@ def load_environments(project_root: Path) -> dict[str, Environment]:
                 user_env=str(m.pop("user_env", "MIMIR_API_USER")),
                 key_env=str(m.pop("key_env", "MIMIR_API_KEY")),
             )
-            for section, rest in (("grafana", g), ("mimir", m)):
+            loki = None
+            if body.get("loki") is not None:
+                lk = dict(_expect_mapping(body.get("loki"), "loki", at("environments", name, "loki")))
+                loki = LokiTarget(
+                    address=str(lk.pop("address")),
+                    tenant=str(lk.pop("tenant")),
+                    user_env=str(lk.pop("user_env", "LOKI_API_USER")),
+                    key_env=str(lk.pop("key_env", "LOKI_API_KEY")),
+                    alertmanager_url=str(lk.pop("alertmanager_url", "")),
+                    remote_write_url=str(lk.pop("remote_write_url", "")),
+                )
+            else:
+                lk = {}
+            for section, rest in (("grafana", g), ("mimir", m), ("loki", lk)):
                 if rest:
                     unknown = ", ".join(sorted(rest))
                     raise DefinitionError(
@@ -183,6 +219,7 @@ def load_environments(project_root: Path) -> dict[str, Environment]:
             mimir=mimir,
             datasources=datasources,
             location=SourceLocation.parse(at("environments", name)),
+            loki=loki,
         )
     return result
 
@@ -226,5 +263,28 @@ def resolve_environment(
         key=env_vars.get(m.key_env) or env_vars.get("MIMIR_API_KEY") or None,
     )
     return Environment(
-        name=name, grafana=grafana, mimir=mimir, datasources=env.datasources, location=env.location
+        name=name,
+        grafana=grafana,
+        mimir=mimir,
+        datasources=env.datasources,
+        location=env.location,
+        loki=_resolve_loki(env.loki, env_vars),
+    )
+
+
+def _resolve_loki(loki: LokiTarget | None, env_vars: Mapping[str, str]) -> LokiTarget | None:
+    """The `loki:` section with lokitool's variables on top; from the variables alone when there is none."""
+    address = env_vars.get("LOKI_ADDRESS") or (loki.address if loki else "")
+    if not address:
+        return None
+    base = loki or LokiTarget(address=address, tenant="")
+    return LokiTarget(
+        address=address,
+        tenant=env_vars.get("LOKI_TENANT_ID") or base.tenant,
+        user_env=base.user_env,
+        key_env=base.key_env,
+        alertmanager_url=base.alertmanager_url,
+        remote_write_url=base.remote_write_url,
+        user=env_vars.get(base.user_env) or env_vars.get("LOKI_API_USER") or None,
+        key=env_vars.get(base.key_env) or env_vars.get("LOKI_API_KEY") or None,
     )
