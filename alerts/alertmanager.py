@@ -91,6 +91,57 @@ ROUTING_CASES = (
         {"alertname": "AlloyDown", "namespace": "monitoring", "cluster": "c1", "severity": "critical"},
         ["slack-critical"],
     ),
+    # Loki ruler alerts (alerts/logs.py) arrive at the same Alertmanager, with the labels their LogQL keeps.
+    (
+        {
+            "alertname": "QgxLogErrorBurst",
+            "namespace": "shop",
+            "cluster": "c1",
+            "service": "api",
+            "severity": "critical",
+        },
+        ["slack-critical"],
+    ),
+    (
+        {
+            "alertname": "QgxLogErrorBurst",
+            "namespace": "shop",
+            "cluster": "c1",
+            "service": "api",
+            "severity": "warning",
+        },
+        ["slack-warning"],
+    ),
+    (
+        {
+            "alertname": "QgxLogFatal",
+            "namespace": "shop",
+            "cluster": "c1",
+            "service": "api",
+            "severity": "critical",
+        },
+        ["slack-critical"],
+    ),
+    (  # absent_over_time keeps no cluster label
+        {
+            "alertname": "QgxServiceStoppedLogging",
+            "namespace": "shop",
+            "service": "cart",
+            "severity": "warning",
+        },
+        ["slack-warning"],
+    ),
+    (
+        {
+            "alertname": "QgxAccessLog5xxRatio",
+            "namespace": "shop",
+            "cluster": "c1",
+            "service": "api",
+            "uri": "/api/orders",
+            "severity": "warning",
+        },
+        ["slack-warning"],
+    ),
     ({"alertname": "SomethingNew", "namespace": "shop"}, ["slack-warning"]),  # no severity: the default
     ({"alertname": "SomethingNew", "severity": "page"}, ["slack-warning"]),  # unknown severity: the default
 )
