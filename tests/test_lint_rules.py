@@ -28,6 +28,7 @@ CATALOG = {
         "latency_ms": {"type": "histogram", "labels": ["route"]},
     },
     "common_labels": ["job", "instance"],
+    "loki": {"labels": ["app", "namespace", "service"]},
 }
 
 
@@ -95,6 +96,22 @@ def rules(*items: dict, extra_boards: tuple[dict, ...] = ()) -> Any:
 
     return make
 
+
+def loki_rules(*items: dict) -> Any:
+    """A factory like `rules`, for a Loki rule file (a file under `loki/` holds LogQL rules)."""
+
+    def make(tmp_path: Path) -> LintInput:
+        path = tmp_path / "loki" / "rules.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump({"groups": [{"name": "g", "rules": list(items)}]}))
+        result = LintInput(datasources=DATASOURCES, complete=True)
+        result.rule_groups.extend(read_rule_file(path))
+        return result
+
+    return make
+
+
+LOKI_ALERT = 'sum by (service) (count_over_time({service="api"} |= "panic" [5m])) > 0'
 
 VAR_JOB = {"name": "job", "type": "query", "current": {"value": "api"}, "query": "label_values(up, job)"}
 
@@ -226,13 +243,40 @@ CASES: dict[str, tuple[Any, Any]] = {
         rules(rule(expr="sum(rate(http_requests_total[5m]))")),
         rules(rule(expr="sum(rate(http_requests_total[5m])) > 10")),
     ),
+    "logql/rule-metric-query": (
+        loki_rules(rule(expr='{service="api"} |= "panic"')),
+        loki_rules(rule(expr=LOKI_ALERT)),
+    ),
+    "logql/stream-label": (
+        loki_rules(rule(expr='sum by (service) (count_over_time({level="ERROR"} [5m])) > 0')),
+        loki_rules(rule(expr=LOKI_ALERT)),
+    ),
+    "logql/template-label": (
+        loki_rules(
+            rule(
+                expr=LOKI_ALERT,
+                annotations={"summary": "{{ $labels.pod }} panics", "description": "d", "runbook_url": "r"},
+            )
+        ),
+        loki_rules(
+            rule(
+                expr=LOKI_ALERT,
+                annotations={
+                    "summary": "{{ $labels.service }} panics",
+                    "description": "d",
+                    "runbook_url": "r",
+                },
+            )
+        ),
+    ),
 }
 
 
 def _run(case: Any, tmp_path: Path) -> list:
     lint_input = case(tmp_path) if callable(case) else case
     findings = lint(
-        lint_input, catalog=Catalog(CATALOG["metrics"], frozenset(CATALOG["common_labels"]), {}, {})
+        lint_input,
+        catalog=Catalog(CATALOG["metrics"], frozenset(CATALOG["common_labels"]), CATALOG["loki"], {}),
     )
     assert not [f for f in findings if f.rule == INTERNAL_ERROR], findings
     return findings

@@ -152,7 +152,7 @@ class LintContext:
                 expr = rule.data.get("expr")
                 if isinstance(expr, str | int | float) and not isinstance(expr, bool):
                     found.append(
-                        Query(text=str(expr), language="promql", origin="rule", certain=True, rule=rule)
+                        Query(text=str(expr), language=rule.language, origin="rule", certain=True, rule=rule)
                     )
         return found
 

@@ -67,6 +67,11 @@ class RuleDoc:
     file: str
     line: int
     sources: Mapping[str, str] = field(default_factory=dict, repr=False)
+    ruler: str = "mimir"  # "loki": the expression is LogQL
+
+    @property
+    def language(self) -> str:
+        return "logql" if self.ruler == "loki" else "promql"
 
     @property
     def name(self) -> str:
@@ -100,6 +105,7 @@ class RuleGroupDoc:
     line: int
     rules: tuple[RuleDoc, ...]
     sources: Mapping[str, str] = field(default_factory=dict, repr=False)
+    ruler: str = "mimir"
 
     def location(self) -> SourceLocation:
         key = f"group:{self.namespace}/{self.name}"
@@ -262,12 +268,19 @@ def _items(node: yaml.Node | None) -> list[yaml.Node]:
     return list(node.value) if isinstance(node, yaml.SequenceNode) else []
 
 
+def ruler_of(path: Path) -> str:
+    """ "loki" for a rule file in a `loki` directory (out/loki/rules/, or a Loki rules folder), else "mimir"."""
+    return "loki" if "loki" in (part.lower() for part in path.resolve().parent.parts) else "mimir"
+
+
 def read_rule_file(path: Path, *, strict: bool = True) -> list[RuleGroupDoc]:
-    """Rule groups of a mimirtool or Prometheus rule file (every YAML document).
+    """Rule groups of a mimirtool, lokitool or Prometheus rule file (every YAML document).
 
     With `strict`, a file holding no rule groups is bad input; otherwise (walking a directory) it is skipped.
+    A file inside a `loki` directory holds Loki ruler rules (LogQL).
     """
     shown = display_path(path)
+    ruler = ruler_of(path)
     try:
         text = path.read_text(encoding="utf-8")
         loader = yaml.SafeLoader(text)
@@ -317,14 +330,19 @@ def read_rule_file(path: Path, *, strict: bool = True) -> list[RuleGroupDoc]:
             raise DefinitionError("`groups` must be a list", f"{shown}:{node.start_mark.line + 1}")
         for index, group in enumerate(data["groups"]):
             group_node = group_nodes[index] if index < len(group_nodes) else node
-            groups.append(_group_doc(group, group_node, namespace, shown, {}))
+            groups.append(_group_doc(group, group_node, namespace, shown, {}, ruler))
     if strict and not found_groups_key:
         raise DefinitionError("not a rule file: expected a `groups:` list", f"{shown}:1")
     return groups
 
 
 def _group_doc(
-    group: Any, node: yaml.Node | None, namespace: str, file: str, sources: Mapping[str, str]
+    group: Any,
+    node: yaml.Node | None,
+    namespace: str,
+    file: str,
+    sources: Mapping[str, str],
+    ruler: str = "mimir",
 ) -> RuleGroupDoc:
     group = group if isinstance(group, Mapping) else {"name": None, "rules": [], "invalid": group}
     name = str(group.get("name") or "")
@@ -341,10 +359,18 @@ def _group_doc(
                 file=file,
                 line=rule_line,
                 sources=sources,
+                ruler=ruler,
             )
         )
     return RuleGroupDoc(
-        data=group, namespace=namespace, name=name, file=file, line=line, rules=tuple(rules), sources=sources
+        data=group,
+        namespace=namespace,
+        name=name,
+        file=file,
+        line=line,
+        rules=tuple(rules),
+        sources=sources,
+        ruler=ruler,
     )
 
 
@@ -360,10 +386,14 @@ def read_out_tree(out_dir: Path) -> LintInput:
     result = LintInput(datasources=list(arts.datasources), complete=True)
     for dash in arts.dashboards:
         result.dashboards.append(dashboard_doc(dash.data, display_path(dash.path), arts.sourcemap))
-    for namespace, groups in arts.rule_namespaces.items():
-        file = display_path(arts.rule_files[namespace])
-        for group in groups:
-            result.rule_groups.append(_group_doc(group, None, namespace, file, arts.sourcemap))
+    for ruler, namespaces, files in (
+        ("mimir", arts.rule_namespaces, arts.rule_files),
+        ("loki", arts.loki_rule_namespaces, arts.loki_rule_files),
+    ):
+        for namespace, groups in namespaces.items():
+            file = display_path(files[namespace])
+            for group in groups:
+                result.rule_groups.append(_group_doc(group, None, namespace, file, arts.sourcemap, ruler))
     return result
 
 
