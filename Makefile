@@ -7,7 +7,7 @@ ENV    ?= dev
 # Artifacts for environments other than the committed one (dev) are built outside out/.
 ENV_OUT = $(if $(filter dev,$(ENV)),out,build/$(ENV))
 
-.PHONY: build test check lint plan publish configmaps bench tools format clean
+.PHONY: build test check lint docs plan publish configmaps bench tools format clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ check: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(LGTM) lint
+
+## docs: regenerate docs/lint-rules.md from the lint rules' docstrings (a test fails when it is stale)
+docs: $(VENV)/.installed
+	$(LGTM) lint --docs > docs/lint-rules.md
 
 plan: $(VENV)/.installed
 	$(LGTM) build --env $(ENV) --out $(ENV_OUT)

@@ -20,6 +20,9 @@ from pathlib import Path
 
 from lgtm_dash.model.panels import DEFAULT_HEIGHT, GRID_WIDTH, ROW_HEADER_HEIGHT
 
+# The Mimir emulator's rule-group limit in the benchmark (bench/stages.py starts it with this).
+MAX_RULE_GROUPS = 10_000
+
 REPO = Path(__file__).resolve().parent.parent
 PANELS_PER_DASHBOARD = 30
 DASHBOARDS_PER_RULE_GROUP = 10
@@ -382,13 +385,24 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def _environments() -> str:
+    """The repository's environments, with the Mimir tenant's rule-group limit raised to what the emulator
+    allows (the workload has one group per ten dashboards, more than Mimir's default 70)."""
+    from lgtm_dash.yamlio import dump_yaml, load_yaml_file
+
+    data = load_yaml_file(REPO / "environments.yaml")
+    for env in data["environments"].values():
+        env["mimir"]["max_rule_groups"] = MAX_RULE_GROUPS
+    return dump_yaml(data)
+
+
 def write_project(root: Path, dashboard_count: int) -> Workload:
     """A complete project under `root`: the repository's datasources, environments and catalog, plus
     `dashboard_count` generated dashboards and one rule group per ten of them."""
     if root.exists():
         shutil.rmtree(root)
     shutil.copytree(REPO / "datasources", root / "datasources", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(REPO / "environments.yaml", root / "environments.yaml")
+    _write(root / "environments.yaml", _environments())
     if (REPO / "catalog.yaml").is_file():
         shutil.copy(REPO / "catalog.yaml", root / "catalog.yaml")
     specs = tuple(dashboard_spec(index) for index in range(1, dashboard_count + 1))

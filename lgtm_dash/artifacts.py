@@ -7,7 +7,9 @@ Python definitions, so it works on a committed out/ and on dashboards nobody wro
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,19 @@ ALERTMANAGER = "mimir/alertmanager.yaml"
 ALERTMANAGER_FALLBACK = "mimir/alertmanager-fallback-values.yaml"
 # Top-level entries of out/ that `build` owns and replaces as a whole.
 BUILD_OUTPUTS = (BUILD_INFO, SOURCEMAP, "grafana", "mimir", "loki")
+
+# Lint suppressions travel in the artifacts themselves, so hand-written files can carry them too (README, Lint):
+# a dashboard's top-level `lintIgnore` list, a panel's `options.lintIgnore` list (Grafana keeps panel options as
+# saved), and in rule YAML a `# lgtm-dash: ignore=rule/id,...` comment in or just above a rule or group
+# (`ignore-file=` for the whole file).
+LINT_IGNORE_KEY = "lintIgnore"
+LINT_IGNORE_DIRECTIVE = re.compile(
+    r"#\s*lgtm-dash:\s*(ignore|ignore-file)\s*=\s*([A-Za-z0-9_/,\- ]*[A-Za-z0-9_/-])"
+)
+
+
+def lint_ignore_comment(ids: Iterable[str], *, scope: str = "ignore") -> str:
+    return f"# lgtm-dash: {scope}={','.join(ids)}"
 
 
 def dashboard_path(folder_uid: str, uid: str) -> str:

@@ -130,7 +130,7 @@ def render(project: Project, env: Environment) -> dict[str, str]:
             raise DefinitionError(
                 f"rule namespace {ns.name!r} must match {NAMESPACE_PATTERN.pattern}", ns.location
             )
-        files[layout.rules_path(ns.name, ns.ruler)] = dump_yaml(ns.to_file(env))
+        files[layout.rules_path(ns.name, ns.ruler)] = ns.to_yaml(env)
         sources.update({key: str(loc) for key, loc in ns.source_map().items()})
 
     # Alertmanager

@@ -20,6 +20,8 @@ from .yamlio import key_lines, load_yaml_file
 
 ENVIRONMENTS_FILE = "environments.yaml"
 DEFAULT_ENV = "dev"
+# Mimir's default `-ruler.max-rule-groups-per-tenant` (docs/server-contract.md, row M-RULES-LIMIT).
+MIMIR_DEFAULT_MAX_RULE_GROUPS = 70
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class MimirTarget:
     key_env: str = "MIMIR_API_KEY"
     user: str | None = None
     key: str | None = field(default=None, repr=False)
+    # The tenant's rule-group limit, so a publish that would pass it is caught before writing (0: none).
+    max_rule_groups: int = MIMIR_DEFAULT_MAX_RULE_GROUPS
 
     @property
     def credential_name(self) -> str:
@@ -66,6 +70,7 @@ class LokiTarget:
     key_env: str = "LOKI_API_KEY"
     alertmanager_url: str = ""
     remote_write_url: str = ""
+    max_rule_groups: int = 0  # the tenant's ruler_max_rule_groups_per_tenant (Loki's default 0: no limit)
     user: str | None = None
     key: str | None = field(default=None, repr=False)
 
@@ -165,6 +170,7 @@ def load_environments(project_root: Path) -> dict[str, Environment]:
                 ruler_prefix=str(m.pop("ruler_prefix", "/prometheus")),
                 user_env=str(m.pop("user_env", "MIMIR_API_USER")),
                 key_env=str(m.pop("key_env", "MIMIR_API_KEY")),
+                max_rule_groups=int(m.pop("max_rule_groups", MIMIR_DEFAULT_MAX_RULE_GROUPS)),
             )
             loki = None
             if body.get("loki") is not None:
@@ -176,6 +182,7 @@ def load_environments(project_root: Path) -> dict[str, Environment]:
                     key_env=str(lk.pop("key_env", "LOKI_API_KEY")),
                     alertmanager_url=str(lk.pop("alertmanager_url", "")),
                     remote_write_url=str(lk.pop("remote_write_url", "")),
+                    max_rule_groups=int(lk.pop("max_rule_groups", 0)),
                 )
             else:
                 lk = {}
@@ -261,6 +268,7 @@ def resolve_environment(
         key_env=m.key_env,
         user=env_vars.get(m.user_env) or env_vars.get("MIMIR_API_USER") or None,
         key=env_vars.get(m.key_env) or env_vars.get("MIMIR_API_KEY") or None,
+        max_rule_groups=m.max_rule_groups,
     )
     return Environment(
         name=name,
@@ -285,6 +293,7 @@ def _resolve_loki(loki: LokiTarget | None, env_vars: Mapping[str, str]) -> LokiT
         key_env=base.key_env,
         alertmanager_url=base.alertmanager_url,
         remote_write_url=base.remote_write_url,
+        max_rule_groups=base.max_rule_groups,
         user=env_vars.get(base.user_env) or env_vars.get("LOKI_API_USER") or None,
         key=env_vars.get(base.key_env) or env_vars.get("LOKI_API_KEY") or None,
     )

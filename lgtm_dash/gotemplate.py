@@ -23,13 +23,31 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-# text/template built-ins and the functions Prometheus adds for rule templates.
-PROMETHEUS_FUNCTIONS = _words(
+# Functions a template may call, by where it is parsed (docs/server-contract.md, rows M-RULE-TEMPLATE and
+# M-AM-TEMPLATE). Go's parser rejects an unknown function at parse time ("function %q not defined"), so a
+# rule or an Alertmanager template using one is refused by Mimir's API: the build refuses it first.
+#
+# Go's text/template built-ins: golang/go src/text/template/funcs.go, builtins().
+GO_BUILTIN_FUNCTIONS = _words(
+    "and call html index slice js len not or print printf println urlquery eq ge gt le lt ne"
+)
+# Prometheus rule templates: prometheus/prometheus template/template.go, NewTemplateExpander's funcMap
+# (rulefmt's testTemplateParsing parses labels and annotations with it; Mimir's ruler API runs that
+# validation). `toDuration` and `now` were not read in Prometheus itself: they come from pint's mirror of
+# the newer funcMap (cloudflare/pint internal/checks/alerts_template.go).
+PROMETHEUS_FUNCTIONS = GO_BUILTIN_FUNCTIONS | _words(
     """
-    and or not len index slice print printf println html js urlquery call eq ne lt le gt ge
     query first label value strvalue args reReplaceAll safeHtml match title toUpper toLower graphLink tableLink
-    sortByLabel humanize humanize1024 humanizeDuration humanizePercentage humanizeTimestamp toTime toDuration
-    pathPrefix externalURL parseDuration stripPort stripDomain now urlQueryEscape
+    sortByLabel stripPort stripDomain humanize humanize1024 humanizeDuration humanizePercentage
+    humanizeTimestamp toTime toDuration now pathPrefix externalURL parseDuration
+    """
+)
+# Alertmanager notification templates: prometheus/alertmanager template/template.go, DefaultFuncs (Mimir's
+# validateUserConfig parses the template files with template.FromGlobs, which registers them).
+ALERTMANAGER_FUNCTIONS = GO_BUILTIN_FUNCTIONS | _words(
+    """
+    toUpper toLower title trimSpace join match safeHtml safeUrl urlUnescape reReplaceAll stringSlice date tz
+    since humanizeDuration toJson
     """
 )
 OPENERS = frozenset({"if", "range", "with", "define", "block"})

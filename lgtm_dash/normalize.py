@@ -3,10 +3,13 @@
 Used by `plan`/`publish` to decide create / update / unchanged, and by `diff --live` (through
 `lgtm_dash.publish.export_live`) so both show the same differences. What is dropped and why:
 
-- dashboards: `id`, `version`, `iteration` (server bookkeeping); key order never matters.
-- datasources: `id`, `orgId`, `version`, `readOnly`, `typeLogoUrl`, `typeName`, `editable` (server
-  bookkeeping or provisioning-only), empty defaults the server fills in (`user: ""`, `basicAuth: false`…);
-  `secureJsonData` values are compared by key only, because the server never returns secrets.
+- dashboards: `id`, `version`, `iteration` (server bookkeeping) and lgtm-dash's own publish marker; key
+  order never matters.
+- datasources: only the fields an API body sets (name, type, url, jsonData…) plus the keys the desired
+  body carries; everything else the DTO adds (`id`, `version`, `readOnly`, `typeLogoUrl`, `apiVersion`,
+  whatever a later Grafana adds) is ignored, and a field at the server's default (`user: ""`,
+  `basicAuth: false`, `apiVersion: ""`…) counts as absent. `secureJsonData` values are compared by key
+  only, because the server never returns secrets. (docs/server-contract.md, rows G-DS-GET and G-DS-LIST.)
 - rule groups: exactly what Mimir stores (its `RuleGroupDesc`): durations in canonical form (`60s` →
   `1m`), zero durations and empty fields omitted, unknown keys dropped.
 - Alertmanager: the config string parsed and compared as a structure; templates by content.
@@ -33,8 +36,12 @@ DATASOURCE_MARKER = "lgtmDashManaged"
 SECURE_FINGERPRINT = "lgtmDashSecureFingerprint"
 # Bookkeeping keys publish adds to jsonData; they are not part of a datasource's settings.
 DATASOURCE_BOOKKEEPING_KEYS = (DATASOURCE_MARKER, SECURE_FINGERPRINT)
-# Folders created by lgtm-dash carry this description, for the same reason.
-FOLDER_MARKER = "Managed by lgtm-dash"
+# Dashboards published by lgtm-dash carry this top-level key. Grafana stores the dashboard JSON as sent and
+# returns it (contract rows G-DASH-SAVE, G-DASH-GET), so the key survives: it holds a digest of the
+# content as published (a live copy whose content no longer matches it was changed by someone else) and
+# the lgtm-dash folders above the dashboard (which is how `--prune` knows which folders it created:
+# Grafana's folder API returns no description or other free field to mark them with, row G-FOLDER-GET).
+DASHBOARD_MARKER = "lgtmDashPublished"
 SECRET_SET = "<secret>"
 
 
@@ -44,19 +51,38 @@ def secure_fingerprint(provisioning_secure: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-_DASHBOARD_BOOKKEEPING = ("id", "version", "iteration")
-_DATASOURCE_BOOKKEEPING = ("id", "orgId", "version", "readOnly", "typeLogoUrl", "typeName", "editable")
-# Top-level datasource fields whose empty value is the server's default.
-_DATASOURCE_DEFAULTS: dict[str, Any] = {
-    "user": "",
-    "database": "",
-    "basicAuth": False,
-    "basicAuthUser": "",
-    "withCredentials": False,
-    "isDefault": False,
-    "jsonData": {},
-    "access": "proxy",
-    "url": "",
+_DASHBOARD_BOOKKEEPING = ("id", "version", "iteration", DASHBOARD_MARKER)
+# The fields a datasource API body sets (UpdateDataSourceCommand); the DTO's other fields are the server's.
+_DATASOURCE_FIELDS = frozenset(
+    {
+        "uid",
+        "name",
+        "type",
+        "access",
+        "url",
+        "user",
+        "database",
+        "basicAuth",
+        "basicAuthUser",
+        "withCredentials",
+        "isDefault",
+        "jsonData",
+        "secureJsonData",
+        "secureJsonFields",
+    }
+)
+# Datasource fields whose empty value is the server's default (the DTO always carries them).
+_DATASOURCE_DEFAULTS: dict[str, tuple[Any, ...]] = {
+    "user": ("",),
+    "database": ("",),
+    "basicAuth": (False,),
+    "basicAuthUser": ("",),
+    "withCredentials": (False,),
+    "isDefault": (False,),
+    "jsonData": ({},),
+    "access": ("proxy", ""),
+    "url": ("",),
+    "apiVersion": ("",),
 }
 
 
@@ -69,6 +95,7 @@ def canonical_json(data: Any) -> str:
 
 
 def normalize_dashboard(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The dashboard content lgtm-dash compares: without server bookkeeping or its own marker."""
     # Only top-level keys change, so a shallow copy leaves `data` untouched (a deep copy of every dashboard
     # was most of a no-op publish's CPU time).
     out = dict(data)
@@ -84,26 +111,59 @@ def is_managed_dashboard(data: Mapping[str, Any]) -> bool:
     return MANAGED_TAG in (data.get("tags") or [])
 
 
+def dashboard_digest(data: Mapping[str, Any]) -> str:
+    """A digest of a dashboard's content as compared (marker and bookkeeping left out)."""
+    text = json.dumps(normalize_dashboard(data), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def mark_dashboard(data: Mapping[str, Any], folders: list[str]) -> dict[str, Any]:
+    """`data` as publish sends it: with the marker holding its digest and its lgtm-dash folder chain."""
+    marked = dict(data)
+    marked[DASHBOARD_MARKER] = {"digest": dashboard_digest(data), "folders": list(folders)}
+    return marked
+
+
+def dashboard_marker(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    marker = data.get(DASHBOARD_MARKER)
+    return marker if isinstance(marker, dict) else None
+
+
+def changed_since_publish(data: Mapping[str, Any]) -> bool:
+    """True when the live dashboard is not exactly what lgtm-dash last published (or never was)."""
+    marker = dashboard_marker(data)
+    return marker is None or marker.get("digest") != dashboard_digest(data)
+
+
+def marked_folders(data: Mapping[str, Any]) -> list[str]:
+    """The lgtm-dash folders recorded in a live dashboard's marker (innermost first)."""
+    marker = dashboard_marker(data) or {}
+    return [str(uid) for uid in marker.get("folders") or [] if isinstance(uid, str)]
+
+
 # --- datasources --------------------------------------------------------------------------------------
 
 
-def normalize_datasource(entry: Mapping[str, Any], *, secure_keys: set[str] | None = None) -> dict[str, Any]:
+def normalize_datasource(
+    entry: Mapping[str, Any], *, secure_keys: set[str] | None = None, also: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     """A datasource API body (desired) or DTO (live) in comparable form.
 
-    Secure fields become `{"secureJsonData": {key: "<secret>"}}`; for a live DTO pass nothing and the
-    keys are read from `secureJsonFields`.
+    Only the settable fields are kept, plus `also` (pass the desired body's keys when normalising the live
+    DTO, so a field out/ sets is compared even where this list does not know it). Secure fields become
+    `{"secureJsonData": {key: "<secret>"}}`; for a live DTO pass nothing and the keys are read from
+    `secureJsonFields`.
     """
-    out = copy.deepcopy(dict(entry))
-    for key in _DATASOURCE_BOOKKEEPING:
-        out.pop(key, None)
+    keep = _DATASOURCE_FIELDS | also
+    out = {k: copy.deepcopy(v) for k, v in entry.items() if k in keep}
     if secure_keys is None:
         secure_keys = set(out.pop("secureJsonData", {}) or {})
         secure_keys |= {k for k, v in (out.pop("secureJsonFields", {}) or {}).items() if v}
     else:
         out.pop("secureJsonData", None)
         out.pop("secureJsonFields", None)
-    for key, default in _DATASOURCE_DEFAULTS.items():
-        if key in out and (out[key] is None or out[key] == default):
+    for key, defaults in _DATASOURCE_DEFAULTS.items():
+        if key in out and (out[key] is None or out[key] in defaults):
             del out[key]
     if secure_keys:
         out["secureJsonData"] = {key: SECRET_SET for key in sorted(secure_keys)}
@@ -140,6 +200,29 @@ _GROUP_DURATIONS = ("interval", "query_offset", "evaluation_delay")
 _RULE_DURATIONS = ("for", "keep_firing_for")
 
 
+def _normalize_rules(rules: Any, durations: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Rules as a Cortex-derived ruler stores them: record (else alert), expr, the given durations when above 0,
+    labels and annotations sorted, nothing else."""
+    out = []
+    for rule in rules or []:
+        item: dict[str, Any] = {}
+        if rule.get("record"):
+            item["record"] = str(rule["record"])
+        else:
+            item["alert"] = str(rule.get("alert") or "")
+        item["expr"] = str(rule.get("expr") or "")
+        for key in durations:
+            if rule.get(key) not in (None, ""):
+                value = canonical_duration(rule[key])
+                if value:
+                    item[key] = value
+        for key in ("labels", "annotations"):
+            if rule.get(key):
+                item[key] = {str(k): str(v) for k, v in sorted(rule[key].items())}
+        out.append(item)
+    return out
+
+
 def normalize_rule_group(group: Mapping[str, Any]) -> dict[str, Any]:
     """A rule group as Mimir stores and returns it."""
     out: dict[str, Any] = {"name": str(group.get("name") or "")}
@@ -148,24 +231,7 @@ def normalize_rule_group(group: Mapping[str, Any]) -> dict[str, Any]:
             value = canonical_duration(group[key])
             if value:
                 out[key] = value
-    rules = []
-    for rule in group.get("rules") or []:
-        item: dict[str, Any] = {}
-        if rule.get("record"):
-            item["record"] = str(rule["record"])
-        else:
-            item["alert"] = str(rule.get("alert") or "")
-        item["expr"] = str(rule.get("expr") or "")
-        for key in _RULE_DURATIONS:
-            if rule.get(key) not in (None, ""):
-                value = canonical_duration(rule[key])
-                if value:
-                    item[key] = value
-        for key in ("labels", "annotations"):
-            if rule.get(key):
-                item[key] = {str(k): str(v) for k, v in sorted(rule[key].items())}
-        rules.append(item)
-    out["rules"] = rules
+    out["rules"] = _normalize_rules(group.get("rules"), _RULE_DURATIONS)
     if group.get("source_tenants"):
         out["source_tenants"] = [str(t) for t in group["source_tenants"]]
     if group.get("align_evaluation_time_on_interval"):
@@ -177,6 +243,33 @@ def dropped_group_fields(group: Mapping[str, Any]) -> list[str]:
     """Keys of a desired group that Mimir would silently drop (so they would never take effect)."""
     known = {"name", "rules", "source_tenants", "align_evaluation_time_on_interval", *_GROUP_DURATIONS}
     return sorted(k for k, v in group.items() if k not in known and v not in (None, "", [], {}))
+
+
+# What Loki's ruler keeps (rulespb.ToProto / FromProto, docs/server-contract.md L-RULES-ROUNDTRIP).
+LOKI_GROUP_KEYS = frozenset({"name", "interval", "limit", "rules"})
+
+
+def normalize_loki_rule_group(group: Mapping[str, Any]) -> dict[str, Any]:
+    """A rule group as Loki's ruler stores and returns it: name, interval and limit when set; per rule
+    record (else alert), expr, `for`, labels, annotations. No `keep_firing_for`, no Mimir group fields."""
+    out: dict[str, Any] = {"name": str(group.get("name") or "")}
+    interval = canonical_duration(group["interval"]) if group.get("interval") not in (None, "") else None
+    if interval:
+        out["interval"] = interval
+    limit = group.get("limit")
+    if isinstance(limit, int) and not isinstance(limit, bool) and limit:
+        out["limit"] = limit
+    out["rules"] = _normalize_rules(group.get("rules"), ("for",))
+    return out
+
+
+def dropped_loki_group_fields(group: Mapping[str, Any]) -> list[str]:
+    """Keys of a desired group (and its rules) that Loki's ruler would silently drop."""
+    dropped = [k for k, v in group.items() if k not in LOKI_GROUP_KEYS and v not in (None, "", [], {})]
+    for rule in group.get("rules") or []:
+        if isinstance(rule, Mapping) and rule.get("keep_firing_for") not in (None, ""):
+            dropped.append(f"keep_firing_for ({rule.get('alert') or rule.get('record')})")
+    return sorted(dropped)
 
 
 # --- Alertmanager -------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
@@ -22,10 +23,27 @@ def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
 _Dumper.add_representer(str, _represent_str)
 
 
-def dump_yaml(data: object) -> str:
-    return yaml.dump(
+def dump_yaml(data: object, comments: Mapping[tuple[str | int, ...], str] | None = None) -> str:
+    """`data` as YAML; `comments` puts a comment line above the sequence items at those paths
+    (`("groups", 0, "rules", 2)`), indented like the item."""
+    text = yaml.dump(
         data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False
     )
+    if not comments:
+        return text
+    root = yaml.compose(text, Loader=_FAST_LOADER)
+    inserts: dict[int, str] = {}
+    for path, comment in comments.items():
+        node = root
+        for step in path:
+            node = (
+                dict((k.value, v) for k, v in node.value)[step]
+                if isinstance(node, yaml.MappingNode)
+                else node.value[step]
+            )
+        inserts[node.start_mark.line] = " " * max(node.start_mark.column - 2, 0) + comment
+    lines = text.splitlines(keepends=True)
+    return "".join(f"{inserts[i]}\n{line}" if i in inserts else line for i, line in enumerate(lines))
 
 
 # libyaml's parser when PyYAML was built with it: several times faster on large rule files.

@@ -178,6 +178,13 @@ def test_broken_templates_name_the_line(text: str, message: str, line: int) -> N
     assert f"t.tmpl:{line}:" in str(err.value)
 
 
+def test_a_function_alertmanager_does_not_define_fails_like_mimir_s_api() -> None:
+    with pytest.raises(DefinitionError, match="function 'humanize' not defined") as err:
+        parse_template('{{ define "x" }}\n{{ .CommonLabels.value | humanize }}{{ end }}', "t.tmpl")
+    assert "t.tmpl:2:" in str(err.value)
+    parse_template('{{ define "x" }}{{ .StartsAt | since | humanizeDuration }} {{ toJson .Labels }}{{ end }}')
+
+
 def test_well_formed_templates_parse() -> None:
     parsed = parse_template(
         '{{/* c */}}{{ define "x" -}}{{ range .Alerts }}{{ if eq .Status "}}" }}a{{ else if true }}b'

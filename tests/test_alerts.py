@@ -3,6 +3,7 @@ run by the real `promtool test rules` (issue 5); Loki namespaces beside the Mimi
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -136,6 +137,28 @@ def test_a_missing_case_is_reported() -> None:
     assert bare.untested_alerts() == [
         "n: alert X has no test case where it fires and none where it must not fire"
     ]
+
+
+@pytest.mark.parametrize(
+    ("annotation", "problem"),
+    [
+        ("{{ $value | humanise }}", "function 'humanise' not defined"),  # a typo Mimir's API refuses
+        ("{{ urlQueryEscape $labels.job }}", "function 'urlQueryEscape' not defined"),  # not in Prometheus
+        ("{{ $labls.job }}", "undefined variable '$labls'"),
+    ],
+)
+def test_an_alert_template_mimir_would_refuse_fails_at_build(annotation: str, problem: str) -> None:
+    with pytest.raises(DefinitionError, match=re.escape(problem)) as err:
+        Alert("X", "up == 0", annotations={"summary": annotation})
+    assert "alert 'X': annotation 'summary'" in str(err.value) and "tests/test_alerts.py" in str(err.value)
+
+
+def test_prometheus_template_functions_and_variables_pass() -> None:
+    text = (
+        "{{ $value | humanizePercentage }} of {{ $labels.job | toUpper }} since "
+        '{{ (query "up" | first | value) | humanizeTimestamp }} {{ $externalURL }} {{ stripPort "a:1" }}'
+    )
+    assert Alert("X", "up == 0", annotations={"summary": text}).to_dict()["annotations"]["summary"] == text
 
 
 def test_a_check_of_an_unknown_alert_is_a_definition_error() -> None:

@@ -59,7 +59,12 @@ def _raises(exc_type, call, *args, **kwargs):
 def test_health_needs_no_auth_and_reports_version(grafana: GrafanaEmulator):
     r = requests.get(f"{grafana.url}/api/health", timeout=5)
     assert r.status_code == 200
-    assert r.json() == {"database": "ok", "version": "12.1.0", "commit": "emulator"}
+    assert r.json() == {"database": "ok", "version": "12.0.0", "commit": "emulator"}
+    with GrafanaEmulator(version="11.6.2") as g:
+        assert requests.get(f"{g.url}/api/health", timeout=5).json()["version"] == "11.6.2"
+        assert g.major == 11
+    with pytest.raises(ValueError, match="not '10'"):
+        GrafanaEmulator(version="10")
 
 
 def test_health_503_when_database_down_and_version_hidden(grafana: GrafanaEmulator):
@@ -72,7 +77,7 @@ def test_health_503_when_database_down_and_version_hidden(grafana: GrafanaEmulat
 
 def test_grafana_client_health_check_and_version(grafana: GrafanaEmulator):
     api = GrafanaApi.from_url(grafana.url)  # frontend settings need no credential
-    assert api.version == "12.1.0"
+    assert api.version == "12.0.0"
 
 
 @pytest.mark.parametrize(
@@ -116,7 +121,6 @@ def test_viewer_token_can_read_but_not_write(grafana: GrafanaEmulator):
         (viewer.folder.create_folder, ("Team",)),
         (viewer.datasource.create_datasource, ({"name": "x", "type": "loki"},)),
         (viewer.dashboard.delete_dashboard, ("svc-overview",)),
-        (viewer.dashboard_versions.get_dashboard_versions_by_uid, ("svc-overview",)),
     ]:
         assert _raises(GrafanaClientError, call, *args).status_code == 403
     assert grafana.write_count() == 4  # the denied writes reached the server; nothing changed
@@ -548,14 +552,17 @@ def test_dashboard_versions_newest_first_with_messages(api: GrafanaApi, grafana:
     listed = api.dashboard_versions.get_dashboard_versions_by_uid("svc-overview")
     assert listed["continueToken"] == ""
     rows = listed["versions"]
+    # The list rewrites the message of a version without parent (Grafana's GetDashboardVersions).
     assert [(r["version"], r["parentVersion"], r["message"]) for r in rows] == [
         (3, 2, "ui"),
         (2, 1, "second"),
-        (1, 0, "first"),
+        (1, 0, "Initial save"),
     ]
     assert rows[0]["createdBy"] == "alice"
     one = api.dashboard_versions.get_dashboard_version_by_uid("svc-overview", 2)
     assert one["data"]["version"] == 2
+    first = api.dashboard_versions.get_dashboard_version_by_uid("svc-overview", 1)
+    assert first["message"] == "first"  # a single version is returned as saved
 
 
 # ============================================================================================ search

@@ -1,8 +1,9 @@
-"""`lgtm-dash plan` / `publish` against the Grafana and Mimir emulators (real HTTP on 127.0.0.1).
+"""`lgtm-dash plan` / `publish` against the Grafana, Mimir and Loki emulators (real HTTP on 127.0.0.1).
 
 Each test builds this repository's definitions into a scratch out/, adds one rule namespace and an
 Alertmanager config of its own (so rule and routing behaviour is tested whatever alerts/ holds), and
-publishes through the CLI entry point, exactly as `make publish` would.
+publishes through the CLI entry point, exactly as `make publish` would. Tests using the `stack` fixture
+run once per Grafana release the emulator answers as (11, 12, 13: docs/server-contract.md).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from lgtm_dash.artifacts import read_artifacts
 from lgtm_dash.cli import main
 from lgtm_dash.compile import build
 from lgtm_dash.model.dashboard import MANAGED_TAG
-from lgtm_dash.testing import GrafanaEmulator, MimirEmulator
+from lgtm_dash.testing import GrafanaEmulator, LokiEmulator, MimirEmulator
+from lgtm_dash.testing.grafana_emulator import VERSIONS
 from tests.helpers import REPO, run_cli
 
 TOKEN = "glsa_test-publisher-token-0001"
@@ -69,9 +71,20 @@ ALERTMANAGER = {
 class Stack:
     grafana: GrafanaEmulator
     mimir: MimirEmulator
+    loki: LokiEmulator
 
     def writes(self) -> int:
-        return self.grafana.write_count() + self.mimir.write_count()
+        return self.grafana.write_count() + self.mimir.write_count() + self.loki.write_count()
+
+
+@pytest.fixture(autouse=True)
+def loki(monkeypatch: pytest.MonkeyPatch) -> Iterator[LokiEmulator]:
+    """Loki's ruler for the Loki rules out/ holds (tests/test_publish_loki.py tests them on their own)."""
+    with LokiEmulator() as emulator:
+        monkeypatch.setenv("LOKI_ADDRESS", emulator.url)
+        for name in ("LOKI_TENANT_ID", "LOKI_API_USER", "LOKI_API_KEY"):
+            monkeypatch.delenv(name, raising=False)
+        yield emulator
 
 
 @pytest.fixture(scope="module")
@@ -91,29 +104,52 @@ def out(built: Path, tmp_path: Path) -> Path:
     return copy
 
 
-@pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    with GrafanaEmulator(tokens={TOKEN}) as grafana, MimirEmulator() as mimir:
-        monkeypatch.setenv("GRAFANA_URL", grafana.url)
-        monkeypatch.setenv("GRAFANA_TOKEN", TOKEN)
-        monkeypatch.setenv("MIMIR_ADDRESS", mimir.url)
-        monkeypatch.setenv("QGX_MYSQL_PASSWORD", MYSQL_PASSWORD)
-        monkeypatch.setenv("SLACK_WEBHOOK_URL", SLACK_URL)
-        for name in (
-            "MIMIR_TENANT_ID",
-            "MIMIR_API_USER",
-            "MIMIR_API_KEY",
-            "GRAFANA_USER",
-            "GRAFANA_PASSWORD",
-        ):
-            monkeypatch.delenv(name, raising=False)
-        yield Stack(grafana, mimir)
+@pytest.fixture(params=VERSIONS, ids=[f"grafana{v}" for v in VERSIONS])
+def stack(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, loki: LokiEmulator
+) -> Iterator[Stack]:
+    with GrafanaEmulator(tokens={TOKEN}, version=request.param) as grafana, MimirEmulator() as mimir:
+        point_at(monkeypatch, grafana, mimir)
+        yield Stack(grafana, mimir, loki)
+
+
+def point_at(monkeypatch: pytest.MonkeyPatch, grafana: GrafanaEmulator, mimir: MimirEmulator) -> None:
+    """The environment `publish` reads, aimed at these emulators (as the `dev` tenant, with a token)."""
+    monkeypatch.setenv("GRAFANA_URL", grafana.url)
+    monkeypatch.setenv("GRAFANA_TOKEN", TOKEN)
+    monkeypatch.setenv("MIMIR_ADDRESS", mimir.url)
+    monkeypatch.setenv("QGX_MYSQL_PASSWORD", MYSQL_PASSWORD)
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", SLACK_URL)
+    for name in ("MIMIR_TENANT_ID", "MIMIR_API_USER", "MIMIR_API_KEY", "GRAFANA_USER", "GRAFANA_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def lgtm(command: str, out: Path, *extra: str) -> int:
     return main(
         ["--project", str(REPO), command, "--env", "dev", "--out", str(out), "--retry-delay", "0", *extra]
     )
+
+
+def move_dashboard_to_new_folder(out: Path, uid: str, folder: str, title: str = "Old team") -> Path:
+    """Put dashboard `uid` into a folder of its own in out/; returns the dashboard's new path."""
+    folders_file = out / "grafana" / "folders.yaml"
+    data = yaml.safe_load(folders_file.read_text())
+    data["folders"].append({"uid": folder, "title": title})
+    folders_file.write_text(yaml.safe_dump(data))
+    path = next(out.glob(f"grafana/dashboards/*/{uid}.json"))
+    target = out / "grafana" / "dashboards" / folder / path.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    path.rename(target)
+    return target
+
+
+def drop_folder(out: Path, folder: str) -> None:
+    """Remove a folder and its dashboards from out/."""
+    folders_file = out / "grafana" / "folders.yaml"
+    data = yaml.safe_load(folders_file.read_text())
+    data["folders"] = [f for f in data["folders"] if f["uid"] != folder]
+    folders_file.write_text(yaml.safe_dump(data))
+    shutil.rmtree(out / "grafana" / "dashboards" / folder)
 
 
 def edit_dashboard(out: Path, uid: str, **changes: object) -> None:
@@ -174,6 +210,7 @@ def test_plan_reports_creations_exits_1_and_writes_nothing(
         + len(arts.folders)
         + len(arts.dashboards)
         + sum(len(g) for g in arts.rule_namespaces.values())
+        + sum(len(g) for g in arts.loki_rule_namespaces.values())
         + 1
     )
     assert lgtm("plan", out) == 1
@@ -260,13 +297,14 @@ def test_ui_edit_is_never_overwritten_without_force(
 ) -> None:
     assert lgtm("publish", out) == 0
     uid = read_artifacts(out).dashboards[0].uid
-    stack.grafana.ui_edit(uid, lambda d: d.update(title="Tuned by a human"), user="alice")
+    stack.grafana.ui_edit(uid, lambda d: d.update(title="Tuned by a human"), user="alice", message="tuned")
     edit_dashboard(out, uid, description="changed in code as well")
     capsys.readouterr()
 
     assert lgtm("publish", out) == 1
     printed = capsys.readouterr().out
     assert f"conflict dashboard {uid}" in printed and "alice" in printed and "--force" in printed
+    assert "(version 2: 'tuned')" in printed  # read from either shape of the versions list
     assert '-  "title": "Tuned by a human"' in printed  # a readable diff: live -> out/
     assert stack.grafana.dashboards[uid].title == "Tuned by a human"
 
@@ -283,10 +321,10 @@ def test_ui_edit_that_already_matches_out_is_not_a_conflict(stack: Stack, out: P
 
 
 def test_ui_edit_between_plan_and_apply_is_caught_by_the_version_guard(stack: Stack, out: Path) -> None:
+    from lgtm_dash.clients.http import RetryPolicy
     from lgtm_dash.environments import resolve_environment
     from lgtm_dash.publish.apply import apply_plan
     from lgtm_dash.publish.plan import PlanOptions, compute_plan, make_clients
-    from lgtm_dash.publish.remote import RetryPolicy
 
     assert lgtm("publish", out) == 0
     uid = read_artifacts(out).dashboards[0].uid
@@ -338,30 +376,61 @@ def test_prune_deletes_only_what_lgtm_dash_manages(stack: Stack, out: Path) -> N
     assert lgtm("plan", out, "--prune") == 0
 
 
-def test_prune_removes_a_managed_datasource_and_empty_folder(stack: Stack, out: Path) -> None:
+def test_prune_removes_a_managed_datasource_and_a_managed_folder_and_nothing_unmanaged(
+    stack: Stack, out: Path
+) -> None:
+    g = stack.grafana
+    uid = read_artifacts(out).dashboards[0].uid
+    move_dashboard_to_new_folder(out, uid, "old-team")
     assert lgtm("publish", out) == 0
-    stack.grafana.add_datasource(
+    assert g.dashboards[uid].folder_uid == "old-team"
+    g.add_datasource(
         "Old", "prometheus", "old-ds", url="http://old:9090", json_data={"lgtmDashManaged": True}
     )
-    stack.grafana.seed_folder("unmarked-empty", "Unmarked")
-    # A folder lgtm-dash created earlier and that is now empty.
-    from lgtm_dash.normalize import FOLDER_MARKER
+    g.seed_folder("unmarked-empty", "Unmarked")  # nobody knows who made it: never pruned
+    drop_folder(out, "old-team")
 
-    stack.grafana.seed_folder("old-folder", "Old").description = FOLDER_MARKER
     assert lgtm("publish", out, "--prune") == 0
-    assert "old-ds" not in stack.grafana.datasources
-    assert "old-folder" not in stack.grafana.folders
-    assert "unmarked-empty" in stack.grafana.folders
+    assert "old-ds" not in g.datasources
+    assert uid not in g.dashboards and "old-team" not in g.folders
+    assert "unmarked-empty" in g.folders and "qgx" in g.folders
+    writes = stack.writes()
+    assert lgtm("publish", out, "--prune") == 0
+    assert stack.writes() == writes  # converged
 
 
 def test_prune_never_deletes_a_managed_folder_holding_unmanaged_dashboards(stack: Stack, out: Path) -> None:
-    from lgtm_dash.normalize import FOLDER_MARKER
-
+    g = stack.grafana
+    uid = read_artifacts(out).dashboards[0].uid
+    move_dashboard_to_new_folder(out, uid, "old-team")
     assert lgtm("publish", out) == 0
-    stack.grafana.seed_folder("old-folder", "Old").description = FOLDER_MARKER
-    stack.grafana.seed_dashboard({"uid": "precious", "title": "Precious"}, "old-folder")
+    g.seed_dashboard({"uid": "precious", "title": "Precious"}, "old-team")
+    drop_folder(out, "old-team")
+
     assert lgtm("publish", out, "--prune") == 1
-    assert "old-folder" in stack.grafana.folders and "precious" in stack.grafana.dashboards
+    assert uid not in g.dashboards  # the managed dashboard goes
+    assert "old-team" in g.folders and "precious" in g.dashboards  # the folder stays for what is not ours
+
+
+def test_a_folder_cycle_in_out_is_bad_input_naming_the_file(
+    stack: Stack, out: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folders_file = out / "grafana" / "folders.yaml"
+    folders_file.write_text(
+        yaml.safe_dump(
+            {
+                "folders": [
+                    {"uid": "qgx", "title": "QGX", "parentUid": "b"},
+                    {"uid": "a", "title": "A", "parentUid": "qgx"},
+                    {"uid": "b", "title": "B", "parentUid": "a"},
+                ]
+            }
+        )
+    )
+    assert lgtm("plan", out) == 2
+    err = capsys.readouterr().err
+    assert str(folders_file) in err and "cycle" in err and "qgx" in err and "Traceback" not in err
+    assert stack.writes() == 0
 
 
 def test_prune_refuses_an_empty_desired_state(stack: Stack, tmp_path: Path) -> None:
@@ -403,9 +472,9 @@ def test_retries_recover_from_429_5xx_and_connection_resets(stack: Stack, out: P
 
 
 def test_429_retry_after_is_honoured(stack: Stack) -> None:
+    from lgtm_dash.clients.http import RetryPolicy
+    from lgtm_dash.clients.mimir import Mimir
     from lgtm_dash.environments import resolve_environment
-    from lgtm_dash.mimir import Mimir
-    from lgtm_dash.publish.remote import RetryPolicy
 
     waits: list[float] = []
     stack.mimir.faults.fail("POST", r"^/api/v1/alerts$", 429, times=1, retry_after=7)
@@ -466,6 +535,19 @@ def test_wrong_token_fails_cleanly_without_leaking_it(stack: Stack, out: Path, t
     assert "Traceback" not in done.stderr
     for text in (done.stdout, done.stderr, report.read_text() if report.exists() else ""):
         assert canary not in text and MYSQL_PASSWORD not in text and SLACK_URL not in text
+    assert stack.writes() == 0
+
+
+@pytest.mark.parametrize("service", ["grafana", "mimir"])
+def test_a_403_on_a_read_stops_the_run_naming_the_credentials(
+    stack: Stack, out: Path, service: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emulator = stack.grafana if service == "grafana" else stack.mimir
+    emulator.faults.fail("GET", r"^/(api|prometheus)/", 403, times=None)
+    assert lgtm("publish", out) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    variable = "GRAFANA_TOKEN" if service == "grafana" else "MIMIR_API_USER/MIMIR_API_KEY"
+    assert len(err) == 1 and "denied access (HTTP 403" in err[0] and variable in err[0]
     assert stack.writes() == 0
 
 
@@ -576,7 +658,7 @@ def test_export_live_matches_export_desired_after_publish(stack: Stack, out: Pat
     ]
 
 
-def test_read_only_token_stops_at_the_first_refused_write(out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_read_only_token_fails_each_write_with_grafanas_reason(out: Path) -> None:
     viewer = "glsa_viewer-canary-5e1d"
     with GrafanaEmulator(tokens={TOKEN}, viewer_tokens={viewer}) as grafana, MimirEmulator() as mimir:
         env = {
@@ -587,13 +669,35 @@ def test_read_only_token_stops_at_the_first_refused_write(out: Path, monkeypatch
             "SLACK_WEBHOOK_URL": SLACK_URL,
         }
         done = run_cli("publish", "--env", "dev", "--out", str(out), "--retry-delay", "0", env=env)
-        assert not grafana.datasources and not grafana.dashboards
-        assert grafana.write_count() <= 4  # at most the requests already in flight (--concurrency 4)
-        assert mimir.write_count() == 0  # later stages never ran
+        assert not grafana.datasources and not grafana.folders and not grafana.dashboards
+        assert mimir.rules("qgx-dev")  # a 403 on a write fails that object, not the run
     assert done.returncode == 3
-    error_lines = done.stderr.strip().splitlines()
-    assert len(error_lines) == 1 and "denied access" in error_lines[0] and "GRAFANA_TOKEN" in error_lines[0]
+    assert "refused it (HTTP 403): Access denied" in done.stdout
+    assert "skipped dashboard" in done.stdout  # its folder was refused
+    assert "every write to grafana was refused with HTTP 403" in done.stdout
     assert viewer not in done.stdout + done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_protected_namespace_and_a_quota_fail_those_objects_alone_with_the_servers_reason(
+    out: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arts = read_artifacts(out)
+    with (
+        GrafanaEmulator(tokens={TOKEN}, datasource_quota=len(arts.datasources) - 1) as grafana,
+        MimirEmulator() as mimir,
+    ):
+        point_at(monkeypatch, grafana, mimir)
+        mimir.protect_namespace(None, TEST_NAMESPACE)
+
+        assert lgtm("publish", out) == 3
+        printed = capsys.readouterr().out
+        assert "namespace is protected, no modification allowed" in printed
+        assert "data_source Quota reached" in printed
+        assert len(grafana.datasources) == len(arts.datasources) - 1
+        assert set(grafana.dashboards) == {d.uid for d in arts.dashboards}  # everything else applied
+        assert TEST_NAMESPACE not in mimir.rules("qgx-dev")
+        assert set(mimir.rules("qgx-dev")) == set(arts.rule_namespaces) - {TEST_NAMESPACE}
+        assert mimir.alertmanager_config("qgx-dev") is not None
 
 
 def test_nested_folders_are_created_parents_first_then_moved_and_renamed(stack: Stack, out: Path) -> None:
@@ -614,3 +718,77 @@ def test_nested_folders_are_created_parents_first_then_moved_and_renamed(stack: 
     created = [r for r in g.request_log if r.method == "POST" and r.path == "/api/folders"]
     assert [r.json()["uid"] for r in created][-1] == "platform"
     assert lgtm("plan", out) == 0
+
+
+# --- server behaviours the emulators answer as the real servers do (docs/server-contract.md) -------------
+
+
+@pytest.mark.parametrize("stack", ["12", "13"], indirect=True)  # schema v2 exists from Grafana 12
+def test_a_dashboard_converted_to_schema_v2_is_a_conflict_not_a_crash(
+    stack: Stack, out: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arts = read_artifacts(out)
+    art = arts.dashboards[0]
+    stack.grafana.seed_folder(art.folder_uid, "QGX")
+    stack.grafana.seed_dashboard(art.data, art.folder_uid, api_version="v2beta1")
+
+    assert lgtm("publish", out) == 1
+    printed = capsys.readouterr().out
+    assert f"conflict dashboard {art.uid}: stored as a schema v2 dashboard" in printed
+    assert "dashboard api version not supported" in printed  # Grafana's own reason
+    assert {d.uid for d in arts.dashboards} <= set(stack.grafana.dashboards)  # the others were published
+    assert stack.grafana.dashboards[art.uid].version == 1  # never overwritten
+
+
+def test_a_tenant_at_its_rule_group_limit_is_updated_by_delete_and_create(
+    out: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arts = read_artifacts(out)
+    desired = sum(len(groups) for groups in arts.rule_namespaces.values())
+    limit = 70  # Mimir's default, and environments.yaml sets none
+    with GrafanaEmulator(tokens={TOKEN}) as grafana, MimirEmulator(max_rule_groups_per_tenant=limit) as mimir:
+        point_at(monkeypatch, grafana, mimir)
+        for n in range(limit - desired):  # someone else's groups fill the tenant up to its limit
+            mimir.seed_rule_group(
+                "qgx-dev", "someone-else", {"name": f"g{n}", "rules": [{"record": "a:b", "expr": "1"}]}
+            )
+        assert lgtm("publish", out) == 0
+        assert sum(len(g) for g in mimir.rules("qgx-dev").values()) == limit
+
+        rules = out / "mimir" / "rules" / f"{TEST_NAMESPACE}.yaml"
+        rules.write_text(rules.read_text().replace("keep_firing_for: 120s", "keep_firing_for: 10m"))
+        mimir.clear_log()
+        capsys.readouterr()
+        assert lgtm("publish", out) == 0  # at the limit Mimir refuses a plain update (it counts limit + 1)
+        assert [r.method for r in mimir.request_log if r.method != "GET"] == ["DELETE", "POST"]
+        assert "replaced by delete + create" in capsys.readouterr().out
+        assert (
+            mimir.rule_group("qgx-dev", TEST_NAMESPACE, "http.alerts")["rules"][0]["keep_firing_for"] == "10m"
+        )
+
+        data = yaml.safe_load(rules.read_text())
+        data["groups"].append({"name": "one.too.many", "rules": [{"record": "c:d", "expr": "1"}]})
+        rules.write_text(yaml.safe_dump(data))
+        mimir.clear_log()
+        assert lgtm("publish", out) == 1
+        assert "is at its limit of 70 rule groups" in capsys.readouterr().out
+        assert mimir.write_count() == 0  # caught before writing
+
+
+def test_a_tenant_over_its_rule_group_limit_gets_conflicts_not_failed_writes(
+    out: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with GrafanaEmulator(tokens={TOKEN}) as grafana, MimirEmulator(max_rule_groups_per_tenant=70) as mimir:
+        point_at(monkeypatch, grafana, mimir)
+        assert lgtm("publish", out) == 0
+        for n in range(70):  # the limit was lowered under existing groups: every write would be refused
+            mimir.seed_rule_group(
+                "qgx-dev", "someone-else", {"name": f"g{n}", "rules": [{"record": "a:b", "expr": "1"}]}
+            )
+        rules = out / "mimir" / "rules" / f"{TEST_NAMESPACE}.yaml"
+        rules.write_text(rules.read_text().replace("keep_firing_for: 120s", "keep_firing_for: 10m"))
+        capsys.readouterr()
+        mimir.clear_log()
+        assert lgtm("publish", out) == 1
+        assert "more than its limit of 70: Mimir refuses every write" in capsys.readouterr().out
+        assert mimir.write_count() == 0

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import pytest
 
+from lgtm_dash.clients.http import RetryPolicy, TransientError
 from lgtm_dash.normalize import (
+    DASHBOARD_MARKER,
     canonical_duration,
+    changed_since_publish,
     dropped_group_fields,
+    mark_dashboard,
+    marked_folders,
     mask_alertmanager_secrets,
     normalize_alertmanager,
     normalize_dashboard,
     normalize_datasource,
     normalize_rule_group,
 )
-from lgtm_dash.publish.plan import datasource_body
-from lgtm_dash.publish.remote import RetryPolicy, TransientError
+from lgtm_dash.publish.kinds.datasources import datasource_body
 
 
 @pytest.mark.parametrize(
@@ -74,6 +78,18 @@ def test_dashboard_ignores_server_bookkeeping_and_key_order() -> None:
     assert normalize_dashboard({**live, "title": "Other"}) != normalize_dashboard(desired)
 
 
+def test_publish_marker_tells_our_last_publish_from_a_later_edit() -> None:
+    desired = {"uid": "u", "title": "T", "panels": [{"id": 1, "type": "stat"}]}
+    sent = mark_dashboard(desired, ["team", "platform"])
+    assert normalize_dashboard(sent) == normalize_dashboard(desired)  # the marker is not content
+    # What Grafana returns: the JSON as sent, with id and version rewritten (contract row G-DASH-GET).
+    live = {**sent, "id": 9, "version": 4}
+    assert not changed_since_publish(live)
+    assert marked_folders(live) == ["team", "platform"]
+    assert changed_since_publish({**live, "title": "Edited in the UI"})
+    assert changed_since_publish({k: v for k, v in live.items() if k != DASHBOARD_MARKER})
+
+
 def test_datasource_secrets_compare_by_key_and_provisioning_spelling_is_undone() -> None:
     entry = {
         "name": "Loki",
@@ -97,9 +113,15 @@ def test_datasource_secrets_compare_by_key_and_provisioning_spelling_is_undone()
         "readOnly": False,
         "user": "",
         "basicAuth": False,
+        "basicAuthUser": "",
+        "withCredentials": False,
+        "access": "proxy",
+        "typeLogoUrl": "public/plugins/loki/img/logo.svg",
+        "apiVersion": "",  # always in the DTO (contract row G-DS-GET)
         "secureJsonFields": {"password": True},
     }
-    assert normalize_datasource(body) == normalize_datasource(live)
+    assert normalize_datasource(body) == normalize_datasource(live, also=frozenset(body))
+    assert normalize_datasource(body) != normalize_datasource({**live, "basicAuth": True})
     assert "s3cret" not in str(normalize_datasource(body))
     assert normalize_datasource({**live, "secureJsonFields": {}}) != normalize_datasource(body)
 
@@ -133,3 +155,23 @@ def test_retry_policy_retries_only_transient_failures_and_gives_up() -> None:
     assert len(calls) == 2
     with pytest.raises(ValueError):
         policy.run(lambda: (_ for _ in ()).throw(ValueError("not transient")))
+
+
+def test_folder_depths_are_computed_once_and_a_cycle_is_named() -> None:
+    from lgtm_dash.publish.foldertree import FolderCycle, FolderTree
+
+    tree = FolderTree.of(
+        [
+            {"uid": "c", "parentUid": "b"},
+            {"uid": "a"},
+            {"uid": "b", "parentUid": "a"},
+            {"uid": "x", "parentUid": "gone"},
+        ]
+    )
+    assert tree.depths == {"a": 1, "b": 2, "c": 3, "x": 1}  # a parent outside the tree is a root
+    assert tree.chain("c") == ["c", "b", "a"] and tree.chain("nope") == []
+    looped = FolderTree.of(
+        [{"uid": "a", "parentUid": "c"}, {"uid": "b", "parentUid": "a"}, {"uid": "c", "parentUid": "b"}]
+    )
+    with pytest.raises(FolderCycle, match="a -> c -> b -> a"):
+        looped.depths  # noqa: B018

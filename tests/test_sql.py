@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from lgtm_dash.errors import DefinitionError
-from lgtm_dash.lint.checks.sql_checks import sql_problems
+from lgtm_dash.lint.checks.sql._shared import sql_problems
 from lgtm_dash.lint.context import Catalog, LintContext
 from lgtm_dash.lint.engine import lint
 from lgtm_dash.lint.findings import Finding

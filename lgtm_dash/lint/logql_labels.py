@@ -1,4 +1,5 @@
-"""Which labels a LogQL metric query's result carries, as far as the query text tells.
+"""Which labels a LogQL metric query's result carries, as far as the query text tells (the same `Labels` as
+PromQL's in `promql_ast`), and whether an alert expression filters at all.
 
 Used where a rule's templates name `$labels.x`: a label the result certainly lacks renders empty. The rules are
 Loki's (which follow Prometheus'): a vector aggregation keeps its `by` labels (`sum` alone keeps none, `topk` and
@@ -12,61 +13,59 @@ operations follow vector matching (`on` keeps only its labels in one-to-one matc
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from lark import Token, Tree
 from lark.exceptions import LarkError
 
 from .logql import LogQLSyntaxError, _get_parser, _unquote, parse_logql
+from .promql_ast import ANY_LABELS, COMPARISON_OPS, NO_LABELS, Labels
 
-__all__ = ["ANY_LABELS", "NO_LABELS", "Labels", "result_labels"]
-
-
-@dataclass(frozen=True)
-class Labels:
-    """Exactly `names` (`closed`), or any label except `names` (open: a selector's labels are unknown)."""
-
-    names: frozenset[str] = frozenset()
-    closed: bool = False
-
-    def absent(self, label: str) -> bool:
-        """True when the result certainly has no such label."""
-        return (label not in self.names) if self.closed else (label in self.names)
-
-    def keep(self, labels: frozenset[str]) -> Labels:
-        return Labels(self.names & labels if self.closed else labels - self.names, True)
-
-    def drop(self, labels: frozenset[str]) -> Labels:
-        return Labels(self.names - labels, True) if self.closed else Labels(self.names | labels)
-
-    def add(self, labels: frozenset[str]) -> Labels:
-        return Labels(self.names | labels, True) if self.closed else Labels(self.names - labels)
-
-    def union(self, other: Labels) -> Labels:
-        if self.closed and other.closed:
-            return Labels(self.names | other.names, True)
-        if self.closed:
-            return Labels(other.names - self.names)
-        if other.closed:
-            return Labels(self.names - other.names)
-        return Labels(self.names & other.names)
+__all__ = ["has_condition", "result_labels"]
 
 
-NO_LABELS = Labels(frozenset(), True)
-ANY_LABELS = Labels()
 LABEL_KEEPING_AGGREGATIONS = frozenset({"topk", "bottomk", "approx_topk", "sort", "sort_desc"})
 _REGEXP_CAPTURE = re.compile(r"\(\?P?<([A-Za-z_][A-Za-z0-9_]*)>")
 _PATTERN_CAPTURE = re.compile(r"<([A-Za-z_][A-Za-z0-9_]*)>")
 
 
-def result_labels(query: str) -> Labels | None:
-    """The labels of `query`'s result; None when it does not parse (logql/syntax reports that)."""
+def _tree(query: str) -> Tree | None:
     try:
         parse_logql(query)  # Loki's checks after parsing, cached
-        tree = _get_parser().parse(query)
+        return _get_parser().parse(query).children[0]
     except (LogQLSyntaxError, LarkError, RecursionError):
         return None
-    return _expr(tree.children[0])[0]
+
+
+def result_labels(query: str) -> Labels | None:
+    """The labels of `query`'s result; None when it does not parse (logql/syntax reports that)."""
+    tree = _tree(query)
+    return None if tree is None else _expr(tree)[0]
+
+
+FILTERING_AGGREGATIONS = frozenset({"topk", "bottomk", "approx_topk"})
+
+
+def has_condition(query: str) -> bool | None:
+    """Whether an alert expression filters (a comparison without `bool`, `and`/`unless`, topk, absent_over_time);
+    None when it does not parse."""
+    tree = _tree(query)
+    if tree is None:
+        return None
+    for node in tree.iter_subtrees():
+        if node.data == "binop":
+            op = str(node.children[1]).lower()
+            modifier = node.children[2] if len(node.children) == 4 else None
+            returns_bool = modifier is not None and any(
+                isinstance(c, Token) and c.type == "BOOL" for c in modifier.children
+            )
+            if (op in COMPARISON_OPS and not returns_bool) or op in ("and", "unless"):
+                return True
+        elif node.data in ("vector_agg", "range_agg") and _parts(node)[0] in (
+            *FILTERING_AGGREGATIONS,
+            "absent_over_time",
+        ):
+            return True
+    return False
 
 
 def _names(tokens: list[Token | Tree]) -> frozenset[str]:

@@ -14,8 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import RemoteError
-from ..publish.remote import (  # the one import of the shared HTTP plumbing (see module docstring)
+from ..clients.http import (  # the one import of the shared HTTP plumbing (see module docstring)
     AuthError,
     RetryPolicy,
     TransientError,
@@ -24,6 +23,7 @@ from ..publish.remote import (  # the one import of the shared HTTP plumbing (se
     is_retryable_status,
     parse_retry_after,
 )
+from ..errors import RemoteError
 from ..secrets import redact
 
 __all__ = [

@@ -16,7 +16,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import DefinitionError
-from ..gotemplate import ParsedTemplate, TemplateDefine, TemplateError, scan_template, template_calls
+from ..gotemplate import (
+    ALERTMANAGER_FUNCTIONS,
+    ParsedTemplate,
+    TemplateDefine,
+    TemplateError,
+    scan_template,
+    template_calls,
+)
 from ..secrets import Secret
 from ..source import SourceLocation, caller_location
 from ..yamlio import dump_yaml
@@ -60,11 +67,13 @@ def _is_builtin_template(name: str) -> bool:
 def parse_template(text: str, where: str = "template") -> ParsedTemplate:
     """Check Go template structure (`gotemplate.scan_template`) and list defines and calls.
 
-    A structural check, not Go's full parser: unbalanced `{{ }}`, a stray `end`/`else`, or an unclosed
-    `if`/`range`/`with`/`define`/`block` is a DefinitionError naming `where:line`.
+    A structural check, not Go's full parser: unbalanced `{{ }}`, a stray `end`/`else`, an unclosed
+    `if`/`range`/`with`/`define`/`block`, or a function Alertmanager does not define (Mimir's API parses
+    template files with Alertmanager's functions and refuses the config) is a DefinitionError naming
+    `where:line`.
     """
     try:
-        return scan_template(text)
+        return scan_template(text, functions=ALERTMANAGER_FUNCTIONS)
     except TemplateError as err:
         raise DefinitionError(err.message, f"{where}:{err.line}") from None
 

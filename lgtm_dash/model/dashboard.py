@@ -15,6 +15,8 @@ from typing import Any
 from grafanalib._gen import DashboardEncoder
 from grafanalib.core import Dashboard
 
+from ..artifacts import LINT_IGNORE_KEY
+from ..errors import DefinitionError
 from ..source import SourceLocation, caller_location, location_of
 from .folder import Folder
 from .uid import check_uid
@@ -166,9 +168,12 @@ class Board:
     dashboard: Dashboard
     folder: Folder
     location: SourceLocation = field(default_factory=caller_location, compare=False)
+    # Rule ids or prefixes lint skips for the whole dashboard: its top-level `lintIgnore` (see README, Lint).
+    lint_ignore: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_uid(self.dashboard.uid, f"dashboard {self.dashboard.title!r}", self.location)
+        check_lint_ignore(self.lint_ignore, self.location)
 
     @property
     def uid(self) -> str:
@@ -179,7 +184,10 @@ class Board:
         return self.dashboard.title
 
     def to_json(self) -> dict[str, Any]:
-        return dashboard_json(self.dashboard)
+        data = dashboard_json(self.dashboard)
+        if self.lint_ignore:
+            data[LINT_IGNORE_KEY] = list(self.lint_ignore)
+        return data
 
     def source_map(self) -> dict[str, SourceLocation]:
         """`panel:<id>` for every panel whose constructor recorded its definition line."""
@@ -192,3 +200,9 @@ class Board:
             if loc is not None and getattr(panel, "id", None) is not None:
                 entries[f"panel:{panel.id}"] = loc
         return entries
+
+
+def check_lint_ignore(ids: object, location: SourceLocation) -> None:
+    """`lint_ignore=` is a tuple of rule ids or prefixes (a lone string would be split into characters)."""
+    if isinstance(ids, str) or not isinstance(ids, tuple | list) or not all(isinstance(i, str) for i in ids):
+        raise DefinitionError(f"lint_ignore must be a tuple of rule ids, not {ids!r}", location)

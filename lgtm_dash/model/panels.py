@@ -5,11 +5,14 @@ to right, rows top to bottom on Grafana's 24-column grid, ids are numbered in th
 the line that called it, so `Board.source_map()` points each panel at the exact line of the dashboard module.
 
 Numeric panels take a mandatory `unit` (Grafana unit id: "reqps", "percentunit", "ms", "bytes", "short"...).
+Every panel helper takes `lint_ignore=("rule/id", ...)` to silence lint rules for that panel.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +21,7 @@ from typing import Any, Literal
 import attr
 from grafanalib.core import BarGauge, GridPos, Logs, Panel, PieChartv2, RowPanel, Stat, Table, TimeSeries
 
+from ..artifacts import LINT_IGNORE_KEY
 from ..errors import DefinitionError
 from ..source import SourceLocation, caller_location, location_of, record
 
@@ -200,6 +204,34 @@ def _panel(cls: type[Panel], title: str, targets: Sequence[Query], **kwargs: Any
     return record(panel)
 
 
+def lint_ignorable(helper: Any) -> Any:
+    """Let a panel helper take `lint_ignore=("promql/rate-interval", ...)`: rule ids or prefixes lint skips for
+    this panel. They travel in the panel's `options.lintIgnore`, which Grafana keeps (see README, Lint)."""
+
+    @functools.wraps(helper)
+    def with_lint_ignore(*args: Any, lint_ignore: Sequence[str] = (), **kwargs: Any) -> Any:
+        panel = helper(*args, **kwargs)
+        if isinstance(lint_ignore, str) or not all(isinstance(i, str) for i in lint_ignore):
+            raise DefinitionError(
+                "lint_ignore must be a tuple of rule ids", location_of(panel) or caller_location()
+            )
+        if not lint_ignore:
+            return panel
+        extra = dict(panel.extraJson or {})
+        extra["options"] = {**extra.get("options", {}), LINT_IGNORE_KEY: list(lint_ignore)}
+        return record(attr.evolve(panel, extraJson=extra), location_of(panel))
+
+    signature = inspect.signature(helper)
+    ignore = inspect.Parameter(
+        "lint_ignore", inspect.Parameter.KEYWORD_ONLY, default=(), annotation="Sequence[str]"
+    )
+    with_lint_ignore.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), ignore]
+    )
+    return with_lint_ignore
+
+
+@lint_ignorable
 def timeseries(
     title: str,
     *targets: Query,
@@ -244,6 +276,7 @@ def timeseries(
     )
 
 
+@lint_ignorable
 def stat(
     title: str,
     *targets: Query,
@@ -280,6 +313,7 @@ def stat(
     )
 
 
+@lint_ignorable
 def bar_gauge(
     title: str,
     *targets: Query,
@@ -313,6 +347,7 @@ def bar_gauge(
     )
 
 
+@lint_ignorable
 def pie_chart(
     title: str,
     *targets: Query,
@@ -341,6 +376,7 @@ def pie_chart(
     )
 
 
+@lint_ignorable
 def table(
     title: str,
     *targets: Query,
@@ -374,6 +410,7 @@ def table(
     )
 
 
+@lint_ignorable
 def logs(
     title: str,
     *targets: LokiQuery,

@@ -13,9 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..artifacts import lint_ignore_comment
 from ..durations import parse_duration_ms
 from ..errors import DefinitionError
+from ..gotemplate import PROMETHEUS_FUNCTIONS, PROMETHEUS_VARIABLES, TemplateError, scan_template
 from ..source import SourceLocation, caller_location
+from ..yamlio import dump_yaml
+from .dashboard import check_lint_ignore
 
 
 class EnvironmentValue(Protocol):
@@ -37,6 +41,28 @@ class Alert:
     annotations: Mapping[str, str | EnvironmentValue] = field(default_factory=dict)
     keep_firing_for: str | None = None
     location: SourceLocation = field(default_factory=caller_location, compare=False)
+    # Rule ids or prefixes lint skips for this alert: a `# lgtm-dash: ignore=` comment in out/ (see README, Lint).
+    lint_ignore: tuple[str, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        check_lint_ignore(self.lint_ignore, self.location)
+        for kind, values in (("label", self.labels), ("annotation", self.annotations)):
+            for key, value in values.items():
+                if isinstance(value, str):
+                    self._check_template(kind, key, value)
+
+    def _check_template(self, kind: str, key: str, text: str) -> None:
+        """Prometheus parses alert label and annotation templates when a rule is loaded (rulefmt's
+        testTemplateParsing) and Mimir's ruler API refuses the group: an unknown function or variable,
+        or a template that does not parse, is caught at build instead."""
+        if "{{" not in text:
+            return
+        try:
+            scan_template(text, PROMETHEUS_VARIABLES, PROMETHEUS_FUNCTIONS)
+        except TemplateError as err:
+            raise DefinitionError(
+                f"alert {self.name!r}: {kind} {key!r}: template line {err.line}: {err.message}", self.location
+            ) from None
 
     def to_dict(self, env: Any = None) -> dict[str, Any]:
         data: dict[str, Any] = {"alert": self.name, "expr": self.expr}
@@ -48,6 +74,9 @@ class Alert:
             data["labels"] = dict(self.labels)
         if self.annotations:
             data["annotations"] = {k: _render_value(v, env) for k, v in self.annotations.items()}
+            for key, value in data["annotations"].items():
+                if not isinstance(self.annotations[key], str):  # rendered per environment: check now
+                    self._check_template("annotation", key, value)
         return data
 
 
@@ -57,6 +86,10 @@ class Record:
     expr: str
     labels: Mapping[str, str] = field(default_factory=dict)
     location: SourceLocation = field(default_factory=caller_location, compare=False)
+    lint_ignore: tuple[str, ...] = field(default=(), compare=False)  # as for Alert
+
+    def __post_init__(self) -> None:
+        check_lint_ignore(self.lint_ignore, self.location)
 
     def to_dict(self, env: Any = None) -> dict[str, Any]:
         data: dict[str, Any] = {"record": self.name, "expr": self.expr}
@@ -333,6 +366,17 @@ class RuleNamespace:
     def to_file(self, env: Any = None) -> dict[str, Any]:
         """mimirtool's (and lokitool's) file format; `env` renders environment-specific annotation values."""
         return {"namespace": self.name, "groups": [g.to_dict(env) for g in self.groups]}
+
+    def to_yaml(self, env: Any = None) -> str:
+        """The rule file as written to out/: `to_file()`, with a `# lgtm-dash: ignore=` comment above each rule
+        that has `lint_ignore` (lint reads them there, as in a hand-written file)."""
+        comments = {
+            ("groups", g, "rules", r): lint_ignore_comment(rule.lint_ignore)
+            for g, group in enumerate(self.groups)
+            for r, rule in enumerate(group.rules)
+            if rule.lint_ignore
+        }
+        return dump_yaml(self.to_file(env), comments=comments)
 
     def source_map(self) -> dict[str, SourceLocation]:
         entries: dict[str, SourceLocation] = {f"namespace:{self.name}": self.location}

@@ -74,7 +74,9 @@ def read_inputs(project: Path, paths: list[Path]) -> SiteInput:
             parts.append(from_artifacts(read_artifacts(path)))
         elif path.is_dir():
             found = sorted(
-                p for p in path.rglob("*.json") if not any(s.startswith(".") for s in p.relative_to(path).parts)
+                p
+                for p in path.rglob("*.json")
+                if not any(s.startswith(".") for s in p.relative_to(path).parts)
             )
             parts.append(from_files(found, strict=False))
         else:

@@ -1,12 +1,14 @@
-"""`lgtm-dash plan` and `lgtm-dash publish`: out/ to Grafana and Mimir, Terraform-style.
+"""`lgtm-dash plan` and `lgtm-dash publish`: out/ to Grafana, Mimir and Loki, Terraform-style.
 
 `plan` reads the live state, compares it with out/ after normalising both, and prints one summary line
 and the details (exit 0: nothing to do, 1: something would change). `publish` does the same, then applies
 exactly the pending changes (exit 0: done, 1: conflicts left, 3: a remote failure).
 
-Submodules: `plan` (what would change), `apply` (doing it), `report` (output), `remote` (retries and
-remote errors), `export` (live state written in the out/ layout, for `diff --live`). Heavy imports stay
-inside functions so the CLI starts fast.
+Submodules: `plan` (what would change, and what the kinds share), `kinds` (one module per kind of
+object: datasources, folders, dashboards, rule groups, Alertmanager), `apply` (doing it), `report`
+(output), `export` (live state written in the out/ layout, for `diff --live`). The HTTP clients and their
+retry policy live below, in `lgtm_dash.clients`. Heavy imports stay inside functions so the CLI starts
+fast.
 """
 
 from __future__ import annotations
@@ -80,9 +82,9 @@ def configure_publish(parser: argparse.ArgumentParser) -> None:
 
 def _prepare(args: argparse.Namespace) -> tuple[Plan, Clients, dict[str, str]]:
     from ..artifacts import read_artifacts
+    from ..clients.http import RetryPolicy
     from ..environments import resolve_environment
     from .plan import PlanOptions, check_environment, compute_plan, make_clients, secret_values
-    from .remote import RetryPolicy
 
     if args.concurrency < 1 or args.read_concurrency < 1:
         raise UsageError("--concurrency and --read-concurrency must be at least 1")

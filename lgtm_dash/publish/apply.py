@@ -1,9 +1,13 @@
 """Apply a plan: only what changed, in dependency order, a few objects at a time.
 
-Stages run one after another (datasources, folders by depth, dashboards, rule groups, Alertmanager, then
-deletions in reverse); objects within a stage run concurrently. A failed object does not stop the others,
-but whatever depends on it (a dashboard on its folder, a folder deletion on its dashboards' deletion) is
-skipped. A 401/403 stops everything: no later request can succeed with the same credential.
+Stages come from the kinds (`publish.kinds`): each kind's early stages in kind order (datasources,
+folders by depth, dashboards, rule groups, Alertmanager), then their late stages (deletions) in reverse;
+objects within a stage run concurrently. A failed object does not stop the others, but whatever depends
+on it (a dashboard on its folder, a folder deletion on its dashboards' deletion) is skipped.
+
+Only an `AuthError` (401, or 403 on a read) stops everything: no later request can succeed with that
+credential. A 403 on a write is that object's refusal (`Refused`, with the server's reason): it fails
+alone. A 409/412 is a conflict: the object changed since it was read.
 """
 
 from __future__ import annotations
@@ -13,10 +17,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from ..clients.http import AuthError, Refused, VersionConflict
 from ..errors import LgtmError
-from ..normalize import FOLDER_MARKER
+from .kinds import KINDS, ApplyContext, kind_of
 from .plan import Change, Clients, Plan
-from .remote import AuthError, VersionConflict
 
 STATUS_FOR_ACTION = {"create": "created", "update": "updated", "delete": "deleted"}
 
@@ -25,7 +29,8 @@ STATUS_FOR_ACTION = {"create": "created", "update": "updated", "delete": "delete
 class Outcome:
     change: Change
     status: str  # created | updated | deleted | unchanged | conflict | failed | skipped
-    error: str = ""
+    error: str = ""  # why it failed or conflicted; for a done change, what the server answered
+    refused: bool = False  # failed because the server answered 403 to the write
 
 
 @dataclass
@@ -41,28 +46,25 @@ class ApplyResult:
         parts += [f"{self.count(s)} {s}" for s in ("conflict", "failed", "skipped") if self.count(s)]
         return ", ".join(parts)
 
+    def refused_services(self) -> list[str]:
+        """Services that refused every write attempted with 403 (a credential without write rights)."""
+        tried: dict[str, list[Outcome]] = {}
+        for o in self.outcomes:
+            if o.status in ("created", "updated", "deleted", "failed"):
+                tried.setdefault(kind_of(o.change.kind).service, []).append(o)
+        return sorted(service for service, done in tried.items() if all(o.refused for o in done))
+
 
 def stages(plan: Plan) -> list[list[Change]]:
     """The pending changes grouped into stages that must run in order."""
     pending = plan.pending
-    upserts = [c for c in pending if c.action != "delete"]
-    deletes = [c for c in pending if c.action == "delete"]
-
-    def of(changes: list[Change], kind: str) -> list[Change]:
-        return [c for c in changes if c.kind == kind]
-
-    result = [of(upserts, "datasource")]
-    folders = of(upserts, "folder")
-    result += [[c for c in folders if c.depth == d] for d in sorted({c.depth for c in folders})]
-    result += [of(upserts, "dashboard"), of(upserts, "rule-group"), of(upserts, "alertmanager")]
-    result += [of(deletes, "rule-group"), of(deletes, "dashboard")]
-    folder_deletes = of(deletes, "folder")
-    result += [
-        [c for c in folder_deletes if c.depth == d]
-        for d in sorted({c.depth for c in folder_deletes}, reverse=True)
-    ]
-    result.append(of(deletes, "datasource"))
-    return [stage for stage in result if stage]
+    early: list[list[Change]] = []
+    late: list[list[Change]] = []
+    for kind in KINDS:
+        first, last = kind.stages([c for c in pending if c.kind == kind.name])
+        early += first
+        late = last + late
+    return [stage for stage in early + late if stage]
 
 
 def apply_plan(
@@ -75,12 +77,14 @@ def apply_plan(
     on_done: Callable[[Outcome], None] | None = None,
 ) -> ApplyResult:
     result = ApplyResult(
-        outcomes=[Outcome(c, c.action) for c in plan.changes if c.action in ("unchanged", "conflict")]
+        outcomes=[
+            Outcome(c, c.action, c.reason if c.action == "conflict" else "")
+            for c in plan.changes
+            if c.action in ("unchanged", "conflict")
+        ]
     )
-    for outcome in result.outcomes:
-        if outcome.status == "conflict":
-            outcome.error = outcome.change.reason
     blocked: set[str] = {c.ref for c in plan.changes if c.action == "conflict"}
+    context = ApplyContext(clients=clients, message=message, force=force)
     lock = threading.Lock()
     stop = threading.Event()
 
@@ -91,17 +95,17 @@ def apply_plan(
         if failed_deps:
             return Outcome(change, "skipped", f"depends on {', '.join(failed_deps)}, which was not applied")
         try:
-            _apply_one(change, clients, message=message, force=force)
-            return Outcome(change, STATUS_FOR_ACTION[change.action])
+            detail = kind_of(change.kind).apply(change, context)
+            return Outcome(change, STATUS_FOR_ACTION[change.action], detail)
         except AuthError as err:
             stop.set()
             with lock:
                 result.auth_error = result.auth_error or err
             return Outcome(change, "failed", str(err))
         except VersionConflict as err:
-            return Outcome(
-                change, "conflict", f"changed in Grafana while publishing ({err}); run publish again"
-            )
+            return Outcome(change, "conflict", f"changed while publishing ({err}); run publish again")
+        except Refused as err:
+            return Outcome(change, "failed", str(err), refused=True)
         except LgtmError as err:
             return Outcome(change, "failed", str(err))
 
@@ -115,55 +119,3 @@ def apply_plan(
                 if on_done is not None:
                     on_done(outcome)
     return result
-
-
-def _apply_one(change: Change, clients: Clients, *, message: str, force: bool) -> None:
-    grafana, mimir = clients.grafana, clients.mimir
-    kind, action, body = change.kind, change.action, change.body
-    if kind == "datasource":
-        assert grafana is not None
-        if action == "create":
-            grafana.create_datasource(body)
-        elif action == "update":
-            grafana.update_datasource(change.key, {**body, "version": None if force else change.live_version})
-        else:
-            grafana.delete_datasource(change.key)
-    elif kind == "folder":
-        assert grafana is not None
-        if action == "create":
-            grafana.create_folder(change.key, body["title"], body.get("parentUid"), FOLDER_MARKER)
-        elif action == "update":
-            live = change.live or {}
-            if (live.get("parentUid") or "") != (body.get("parentUid") or ""):
-                grafana.move_folder(change.key, body.get("parentUid"))
-            if (live.get("title") or "").strip() != body["title"]:
-                version = None if force else change.live_version
-                if (live.get("parentUid") or "") != (body.get("parentUid") or ""):
-                    version = None  # the move above bumped the version
-                grafana.update_folder(change.key, body["title"], live.get("description") or "", version)
-        else:
-            grafana.delete_folder(change.key)
-    elif kind == "dashboard":
-        assert grafana is not None
-        if action == "delete":
-            grafana.delete_dashboard(change.key)
-        else:
-            grafana.save_dashboard(
-                body["dashboard"],
-                body["folderUid"],
-                message,
-                version=change.live_version,
-                overwrite=force and action == "update",
-            )
-    elif kind == "rule-group":
-        assert mimir is not None
-        namespace, _, name = change.key.partition("/")
-        if action == "delete":
-            mimir.delete_rule_group(namespace, name)
-        else:
-            mimir.set_rule_group(namespace, body)
-    elif kind == "alertmanager":
-        assert mimir is not None
-        mimir.set_alertmanager(body)
-    else:  # pragma: no cover - plan only produces the kinds above
-        raise AssertionError(kind)

@@ -13,25 +13,28 @@ from typing import Any
 
 from .. import artifacts as layout
 from ..artifacts import Artifacts
+from ..clients.grafana import Grafana, NotLegacyDashboard
+from ..clients.http import RetryPolicy
+from ..clients.loki import LokiRuler
+from ..clients.mimir import Mimir
 from ..compile import dumps_json, write_atomically
 from ..environments import Environment
-from ..grafana import Grafana
-from ..mimir import Mimir
 from ..model.dashboard import MANAGED_TAG
 from ..normalize import (
     DATASOURCE_BOOKKEEPING_KEYS,
     DATASOURCE_MARKER,
-    FOLDER_MARKER,
+    marked_folders,
     mask_alertmanager_secrets,
     normalize_alertmanager,
     normalize_dashboard,
     normalize_datasource,
     normalize_folder,
+    normalize_loki_rule_group,
     normalize_rule_group,
 )
 from ..secrets import expand, to_provisioning
 from ..yamlio import dump_yaml
-from .remote import RetryPolicy
+from .foldertree import FolderTree, desired_tree
 
 
 class _KeepPlaceholders(Mapping[str, str]):
@@ -87,6 +90,7 @@ def _render_tree(
     dashboards: Iterable[tuple[str, dict[str, Any]]],
     rule_namespaces: Mapping[str, list[dict[str, Any]]],
     alertmanager: Mapping[str, Any] | None,
+    loki_rule_namespaces: Mapping[str, list[dict[str, Any]]],
 ) -> dict[str, str]:
     files = {
         layout.BUILD_INFO: dumps_json({"env": env_name, "generator": generator}),
@@ -99,23 +103,23 @@ def _render_tree(
         files[layout.dashboard_path(folder_uid or "general", data["uid"])] = dumps_json(
             normalize_dashboard(data)
         )
-    for namespace, groups in sorted(rule_namespaces.items()):
-        # Mimir lists groups by name, whatever order they were written in.
-        normalized = sorted((normalize_rule_group(g) for g in groups), key=lambda g: g["name"])
-        files[layout.rules_path(namespace)] = dump_yaml({"namespace": namespace, "groups": normalized})
+    for ruler, namespaces, normalize in (
+        ("mimir", rule_namespaces, normalize_rule_group),
+        ("loki", loki_rule_namespaces, normalize_loki_rule_group),
+    ):
+        for namespace, groups in sorted(namespaces.items()):
+            # The rulers list groups by name, whatever order they were written in.
+            normalized = sorted((normalize(g) for g in groups), key=lambda g: g["name"])
+            files[layout.rules_path(namespace, ruler)] = dump_yaml(
+                {"namespace": namespace, "groups": normalized}
+            )
     if alertmanager is not None:
         files[layout.ALERTMANAGER] = dump_yaml(_alertmanager_file(alertmanager))
     return files
 
 
-def _ordered_folders(folders: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    by_uid = {f["uid"]: f for f in folders}
-
-    def depth(uid: str) -> int:
-        parent = by_uid.get(uid, {}).get("parentUid")
-        return 1 + (depth(parent) if parent in by_uid else 0)
-
-    return sorted(folders, key=lambda f: (depth(f["uid"]), f["uid"]))
+def _ordered_folders(folders: list[dict[str, Any]], depths: Mapping[str, int]) -> list[dict[str, Any]]:
+    return sorted(folders, key=lambda f: (depths.get(f["uid"], 0), f["uid"]))
 
 
 def export_desired(arts: Artifacts, dest_dir: Path) -> None:
@@ -126,7 +130,7 @@ def export_desired(arts: Artifacts, dest_dir: Path) -> None:
         body = expand(dict(entry), keep)
         assert isinstance(body, dict)
         datasources.append(_datasource_entry(normalize_datasource(body)))
-    folders = _ordered_folders([normalize_folder(f) for f in arts.folders])
+    folders = _ordered_folders([normalize_folder(f) for f in arts.folders], desired_tree(arts).depths)
     dashboards = [(d.folder_uid, d.data) for d in arts.dashboards]
     write_atomically(
         _render_tree(
@@ -137,6 +141,7 @@ def export_desired(arts: Artifacts, dest_dir: Path) -> None:
             dashboards,
             arts.rule_namespaces,
             arts.alertmanager,
+            arts.loki_rule_namespaces,
         ),
         dest_dir,
     )
@@ -152,9 +157,11 @@ def export_live(
 ) -> None:
     """The live state in scope, in the out/ layout.
 
-    In scope: what lgtm-dash manages (datasources it marked, folders it created, dashboards tagged
-    `lgtm-dash`), plus, when `artifacts` (a read out/) is given, every object out/ names, and only the
-    rule namespaces out/ has (without it: every namespace of the tenant). `dest_dir` is replaced.
+    In scope: what lgtm-dash manages (datasources it marked, dashboards tagged `lgtm-dash`, the folders
+    their publish markers name), plus, when `artifacts` (a read out/) is given, every object out/ names,
+    and only the rule namespaces out/ has (without it: every namespace of the tenant), of Mimir and, when the
+    environment names one, of Loki's ruler. A dashboard stored as schema v2 cannot be read through the legacy
+    API and is left out. `dest_dir` is replaced.
     """
     grafana = Grafana(env.grafana, retry=retry, secrets=secrets)
     mimir = Mimir(env.mimir, retry=retry, secrets=secrets)
@@ -169,36 +176,42 @@ def export_live(
             if live is not None:
                 datasources.append(_datasource_entry(normalize_datasource(live)))
 
-    folders = []
-    for item in grafana.list_folders():
-        if item["uid"] in wanted_folders:
-            folders.append(normalize_folder(item))
-        else:
-            detail = grafana.get_folder(item["uid"])
-            if detail is not None and detail.get("description") == FOLDER_MARKER:
-                folders.append(normalize_folder(detail))
-
     dashboard_uids = {hit["uid"] for hit in grafana.search_dashboards(tag=MANAGED_TAG)} | wanted_dashboards
     dashboards = []
+    owned_folders = set(wanted_folders)
     for uid in sorted(dashboard_uids):
-        live = grafana.get_dashboard(uid)
+        try:
+            live = grafana.get_dashboard(uid)
+        except NotLegacyDashboard:
+            continue
         if live is not None:
+            owned_folders.update(marked_folders(live["dashboard"]))
             dashboards.append((live.get("meta", {}).get("folderUid") or "", live["dashboard"]))
+
+    live_folders = grafana.list_folders()
+    depths = FolderTree.of(live_folders).depths
+    folders = [normalize_folder(item) for item in live_folders if item["uid"] in owned_folders]
 
     rules = mimir.list_rules()
     if artifacts is not None:
         rules = {ns: groups for ns, groups in rules.items() if ns in artifacts.rule_namespaces}
     alertmanager = mimir.get_alertmanager()
+    loki_rules: dict[str, list[dict[str, Any]]] = {}
+    if env.loki is not None and env.loki.tenant:
+        loki_rules = LokiRuler(env.loki, retry=retry, secrets=secrets).list_rules()
+        if artifacts is not None:
+            loki_rules = {ns: g for ns, g in loki_rules.items() if ns in artifacts.loki_rule_namespaces}
 
     write_atomically(
         _render_tree(
             env.name,
             "lgtm-dash live",
             datasources,
-            _ordered_folders(folders),
+            _ordered_folders(folders, depths),
             dashboards,
             rules,
             alertmanager,
+            loki_rules,
         ),
         dest_dir,
     )

@@ -1,15 +1,10 @@
-"""Plan: desired state (out/) against live state (Grafana, Mimir), object by object.
+"""Plan: desired state (out/) against live state (Grafana, Mimir, Loki), object by object.
 
-Every object gets one action: create, update, unchanged, delete or conflict. Nothing here writes.
-
-Ownership (what `--prune` may delete): dashboards tagged `lgtm-dash`; datasources whose `jsonData`
-carries `lgtmDashManaged: true` (publish sets it); folders whose description is "Managed by lgtm-dash"
-(publish sets it) and that hold nothing else; rule groups only inside the namespaces present in out/.
-Nothing outside those is ever deleted, and `--prune` refuses to run on an empty desired state.
-
-A dashboard is in conflict when the live copy differs from out/ and its newest saved version was not
-written by lgtm-dash (a person edited it in the UI, or another tool owns that uid): publishing it would
-lose that edit, so it is only overwritten with `--force`.
+Every object gets one action: create, update, unchanged, delete or conflict. Nothing here writes. Each
+kind of object (datasources, folders, dashboards, rule groups, the Alertmanager config) plans and applies
+itself in its own module under `publish.kinds`; this module holds what they share and runs them in
+dependency order. Ownership and drift are decided from what the servers really keep and return
+(docs/server-contract.md); see each kind's module docstring for its rules.
 """
 
 from __future__ import annotations
@@ -17,6 +12,7 @@ from __future__ import annotations
 import difflib
 import os
 import subprocess
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,35 +20,18 @@ from pathlib import Path
 from typing import Any
 
 from ..artifacts import Artifacts
+from ..clients.grafana import Grafana
+from ..clients.http import RetryPolicy
+from ..clients.loki import LokiRuler
+from ..clients.mimir import Mimir
 from ..environments import Environment
 from ..errors import DefinitionError, UsageError
-from ..grafana import Grafana
-from ..mimir import Mimir
-from ..normalize import (
-    DATASOURCE_MARKER,
-    FOLDER_MARKER,
-    SECURE_FINGERPRINT,
-    canonical_json,
-    dropped_group_fields,
-    is_managed_dashboard,
-    is_managed_datasource,
-    mask_alertmanager_secrets,
-    normalize_alertmanager,
-    normalize_dashboard,
-    normalize_datasource,
-    normalize_folder,
-    normalize_rule_group,
-    secure_fingerprint,
-)
+from ..normalize import canonical_json
 from ..secrets import expand, placeholders_in
-from .remote import RetryPolicy
+from .foldertree import FolderTree, desired_tree
 
 MESSAGE_PREFIX = "lgtm-dash publish"
 ACTIONS = ("create", "update", "delete", "unchanged", "conflict")
-# Kinds in dependency order: what publish creates first comes first.
-KINDS = ("datasource", "folder", "dashboard", "rule-group", "alertmanager")
-# Provisioning-file keys the HTTP API does not take.
-_PROVISIONING_ONLY = ("orgId", "editable", "version")
 MAX_DIFF_LINES = 80
 
 
@@ -71,6 +50,7 @@ class Change:
     depends_on: tuple[str, ...] = ()
     source: str | None = None
     depth: int = 0  # folders: nesting level, so parents are created first and deleted last
+    replace: bool = False  # apply as delete + create (a Mimir tenant at its rule-group limit)
 
     @property
     def ref(self) -> str:
@@ -116,10 +96,44 @@ class Plan:
 
 @dataclass
 class Clients:
-    """The live instances; either may be None when out/ has nothing for it."""
+    """The live instances; each is None when out/ has nothing for it. Kinds find theirs by attribute."""
 
     grafana: Grafana | None
     mimir: Mimir | None
+    loki: LokiRuler | None = None
+
+
+@dataclass
+class PlanContext:
+    """What every kind's planner reads; `witnessed_folders` is filled by the dashboards kind."""
+
+    env: Environment
+    arts: Artifacts
+    clients: Clients
+    options: PlanOptions
+    environ: Mapping[str, str]
+    warnings: list[str]
+    changes: list[Change] = field(default_factory=list)  # planned so far (earlier kinds first)
+    witnessed_folders: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _folder_tree: FolderTree | None = field(default=None, repr=False)
+
+    def folder_tree(self) -> FolderTree:
+        """out/'s folders with their depths, computed once (DefinitionError for a cycle)."""
+        if self._folder_tree is None:
+            self._folder_tree = desired_tree(self.arts)
+        return self._folder_tree
+
+    def witness_folders(self, uids: Iterable[str]) -> None:
+        """Record folders a published dashboard's marker names (called from planning threads)."""
+        with self._lock:
+            self.witnessed_folders.update(uids)
+
+    def source(self, key: str) -> str | None:
+        return self.arts.sourcemap.get(key)
+
+    def parallel(self, items: Iterable[Any], work: Callable[[Any], Any]) -> list[Any]:
+        return parallel(items, work, self.options.read_concurrency)
 
 
 # --- desired state ------------------------------------------------------------------------------------
@@ -137,25 +151,6 @@ def check_environment(arts: Artifacts, env: Environment) -> None:
         )
 
 
-def datasource_body(entry: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
-    """A provisioning-file entry as an API body: `$$` undone, `${VAR}` filled, our ownership mark set."""
-    body = expand(dict(entry), environ, context=f"datasource {entry.get('uid')}")
-    assert isinstance(body, dict)
-    for key in _PROVISIONING_ONLY:
-        body.pop(key, None)
-    marks: dict[str, Any] = {DATASOURCE_MARKER: True}
-    if entry.get("secureJsonData"):
-        marks[SECURE_FINGERPRINT] = secure_fingerprint(entry["secureJsonData"])
-    body["jsonData"] = {**(body.get("jsonData") or {}), **marks}
-    return body
-
-
-def alertmanager_body(body: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
-    expanded = expand(dict(body), environ, context="the Alertmanager config", grafana_escapes=False)
-    assert isinstance(expanded, dict)
-    return expanded
-
-
 def secret_values(env: Environment, arts: Artifacts, environ: Mapping[str, str]) -> dict[str, str]:
     """Every secret value this run may handle, by variable name, for redaction."""
     names = set(env.secret_variables())
@@ -168,6 +163,7 @@ def secret_values(env: Environment, arts: Artifacts, environ: Mapping[str, str])
         ("grafana token", env.grafana.token),
         ("grafana password", env.grafana.password),
         ("mimir key", env.mimir.key),
+        ("loki key", env.loki.key if env.loki is not None else None),
     ):
         if value:
             values[label] = value
@@ -223,9 +219,19 @@ def make_clients(
 ) -> Clients:
     needs_grafana = bool(arts.datasources or arts.folders or arts.dashboards or options.prune)
     needs_mimir = bool(arts.rule_namespaces or arts.alertmanager)
+    loki = None
+    if arts.loki_rule_namespaces:
+        if env.loki is None or not env.loki.tenant:
+            raise UsageError(
+                f"{arts.root} holds Loki rules, but environment {env.name!r} names no Loki ruler: add "
+                f"environments.{env.name}.loki (address, tenant) to environments.yaml, or set LOKI_ADDRESS "
+                "and LOKI_TENANT_ID"
+            )
+        loki = LokiRuler(env.loki, retry=retry, secrets=secrets)
     return Clients(
         grafana=Grafana(env.grafana, retry=retry, secrets=secrets) if needs_grafana else None,
         mimir=Mimir(env.mimir, retry=retry, secrets=secrets) if needs_mimir else None,
+        loki=loki,
     )
 
 
@@ -248,7 +254,7 @@ def text_diff(live: Any, desired: Any, live_name: str = "live", desired_name: st
     return "\n".join(lines)
 
 
-def _parallel(items: Iterable[Any], work: Callable[[Any], Any], concurrency: int) -> list[Any]:
+def parallel(items: Iterable[Any], work: Callable[[Any], Any], concurrency: int) -> list[Any]:
     items = list(items)
     if len(items) <= 1 or concurrency <= 1:
         return [work(item) for item in items]
@@ -256,324 +262,13 @@ def _parallel(items: Iterable[Any], work: Callable[[Any], Any], concurrency: int
         return list(pool.map(work, items))
 
 
-def _plan_datasources(
-    grafana: Grafana, arts: Artifacts, environ: Mapping[str, str], options: PlanOptions
-) -> list[Change]:
-    bodies = [datasource_body(entry, environ) for entry in arts.datasources]  # missing secrets fail here
-    desired_uids = {b["uid"] for b in bodies}
-
-    def one(body: dict[str, Any]) -> Change:
-        uid = body["uid"]
-        source = _source(arts, f"datasource:{uid}")
-        live = grafana.get_datasource(uid)
-        if live is None:
-            return Change("datasource", uid, "create", body=body, source=source)
-        want, have = normalize_datasource(body), normalize_datasource(live)
-        missing_secrets = set(want.get("secureJsonData", {})) - set(have.get("secureJsonData", {}))
-        same = {k: v for k, v in want.items() if k != "secureJsonData"} == {
-            k: v for k, v in have.items() if k != "secureJsonData"
-        }
-        # A changed fingerprint means a secure setting's source changed (a tenant, a variable name).
-        secure_changed = bool(body.get("secureJsonData")) and (want.get("jsonData") or {}).get(
-            SECURE_FINGERPRINT
-        ) != (have.get("jsonData") or {}).get(SECURE_FINGERPRINT)
-        resend_secrets = (options.update_secrets or secure_changed) and bool(body.get("secureJsonData"))
-        if same and not missing_secrets and not resend_secrets:
-            return Change("datasource", uid, "unchanged", source=source)
-        reason = "secrets re-sent (--update-secrets)" if same and not missing_secrets else ""
-        if secure_changed:
-            reason = "secure settings changed (e.g. the tenant): all secure fields are re-sent"
-        if missing_secrets:
-            reason = f"secure field(s) {', '.join(sorted(missing_secrets))} not set in Grafana"
-        if live.get("readOnly"):
-            return Change(
-                "datasource",
-                uid,
-                "conflict",
-                reason="read-only in Grafana (provisioned from a file): change it where it is provisioned",
-                diff=text_diff(have, want),
-                source=source,
-            )
-        if not resend_secrets:
-            # PUT keeps secure fields left out, so secrets already set are not re-sent (or overwritten).
-            kept = set(live.get("secureJsonFields") or {})
-            body = {
-                **body,
-                "secureJsonData": {
-                    k: v for k, v in (body.get("secureJsonData") or {}).items() if k not in kept
-                },
-            }
-            if not body["secureJsonData"]:
-                del body["secureJsonData"]
-        return Change(
-            "datasource",
-            uid,
-            "update",
-            reason=reason,
-            diff=text_diff(have, want),
-            body=body,
-            live=live,
-            live_version=live.get("version"),
-            source=source,
-        )
-
-    changes = _parallel(bodies, one, options.read_concurrency)
-    if options.prune:
-        for live in grafana.list_datasources():
-            if live.get("uid") not in desired_uids and is_managed_datasource(live):
-                changes.append(Change("datasource", live["uid"], "delete", reason="no longer in out/"))
-    return changes
-
-
-def _plan_folders(grafana: Grafana, arts: Artifacts, options: PlanOptions) -> list[Change]:
-    by_uid = {f["uid"]: f for f in arts.folders}
-
-    def depth(uid: str) -> int:
-        parent = by_uid.get(uid, {}).get("parentUid")
-        return 1 + (depth(parent) if parent in by_uid else 0)
-
-    def one(folder: dict[str, Any]) -> Change:
-        uid = folder["uid"]
-        want = normalize_folder(folder)
-        deps = (f"folder:{want['parentUid']}",) if want.get("parentUid") in by_uid else ()
-        source = _source(arts, f"folder:{uid}")
-        live = grafana.get_folder(uid)
-        if live is None:
-            return Change(
-                "folder", uid, "create", body=want, depends_on=deps, source=source, depth=depth(uid)
-            )
-        have = normalize_folder(live)
-        if have == want:
-            return Change("folder", uid, "unchanged", source=source, depth=depth(uid))
-        return Change(
-            "folder",
-            uid,
-            "update",
-            diff=text_diff(have, want),
-            body=want,
-            live=live,
-            live_version=live.get("version"),
-            depends_on=deps,
-            source=source,
-            depth=depth(uid),
-        )
-
-    return _parallel(arts.folders, one, options.read_concurrency)
-
-
-def _plan_dashboards(grafana: Grafana, arts: Artifacts, options: PlanOptions) -> list[Change]:
-    folder_refs = {f["uid"] for f in arts.folders}
-
-    def one(art: Any) -> Change:
-        uid = art.uid
-        folder_uid = "" if art.folder_uid == "general" else art.folder_uid
-        deps = (f"folder:{folder_uid}",) if folder_uid in folder_refs else ()
-        source = _source(arts, f"dashboard:{uid}")
-        body = {"dashboard": art.data, "folderUid": folder_uid}
-        live = grafana.get_dashboard(uid)
-        if live is None:
-            return Change("dashboard", uid, "create", body=body, depends_on=deps, source=source)
-        have = normalize_dashboard(live["dashboard"])
-        want = normalize_dashboard(art.data)
-        live_folder = live.get("meta", {}).get("folderUid") or ""
-        version = live.get("meta", {}).get("version") or live["dashboard"].get("version")
-        if have == want and live_folder == folder_uid:
-            return Change("dashboard", uid, "unchanged", source=source)
-        diff = text_diff(have, want)
-        if live_folder != folder_uid:
-            diff = f"folder: {live_folder or 'General'} -> {folder_uid or 'General'}\n{diff}".rstrip()
-        edited_by = _edited_elsewhere(grafana, uid, live)
-        reason = ""
-        if edited_by is not None:
-            if not options.force:
-                return Change(
-                    "dashboard",
-                    uid,
-                    "conflict",
-                    reason=f"changed in Grafana by {edited_by} since the last publish; "
-                    "use --force to overwrite it",
-                    diff=diff,
-                    live=live,
-                    source=source,
-                )
-            reason = f"overwrites the change by {edited_by} (--force)"
-        return Change(
-            "dashboard",
-            uid,
-            "update",
-            reason=reason,
-            diff=diff,
-            body=body,
-            live_version=version,
-            depends_on=deps,
-            source=source,
-        )
-
-    changes = _parallel(arts.dashboards, one, options.read_concurrency)
-    if options.prune:
-        desired = {d.uid for d in arts.dashboards}
-        from ..model.dashboard import MANAGED_TAG
-
-        doomed = [hit for hit in grafana.search_dashboards(tag=MANAGED_TAG) if hit.get("uid") not in desired]
-
-        def delete(hit: dict[str, Any]) -> Change | None:
-            live = grafana.get_dashboard(hit["uid"])
-            if live is None or not is_managed_dashboard(live["dashboard"]):
-                return None
-            edited_by = _edited_elsewhere(grafana, hit["uid"], live)
-            if edited_by is not None and not options.force:
-                return Change(
-                    "dashboard",
-                    hit["uid"],
-                    "conflict",
-                    reason=f"no longer in out/, but changed in Grafana by {edited_by} since the last "
-                    "publish; use --force to delete it",
-                    live=live,
-                )
-            folder = live.get("meta", {}).get("folderUid") or ""
-            return Change(
-                "dashboard", hit["uid"], "delete", reason="no longer in out/", live={"folderUid": folder}
-            )
-
-        changes.extend(c for c in _parallel(doomed, delete, options.read_concurrency) if c is not None)
-    return changes
-
-
-def _edited_elsewhere(grafana: Grafana, uid: str, live: Mapping[str, Any]) -> str | None:
-    """Who saved the live dashboard last, when it was not lgtm-dash; None when it was."""
-    message = grafana.latest_version_message(uid)
-    if message is not None and message.startswith(MESSAGE_PREFIX):
-        return None
-    return str(live.get("meta", {}).get("updatedBy") or "someone")
-
-
-def _plan_folder_deletes(grafana: Grafana, arts: Artifacts, dashboards: list[Change]) -> list[Change]:
-    """Managed folders no longer in out/, deleted only when nothing else is left in them."""
-    desired = {f["uid"] for f in arts.folders}
-    live_folders = grafana.list_folders()
-    children: dict[str, list[str]] = {}
-    for folder in live_folders:
-        children.setdefault(folder.get("parentUid") or "", []).append(folder["uid"])
-    candidates = {}
-    for folder in live_folders:
-        if folder["uid"] in desired:
-            continue
-        detail = grafana.get_folder(folder["uid"])
-        if detail is not None and detail.get("description") == FOLDER_MARKER:
-            candidates[folder["uid"]] = folder
-    dashboard_deletes = {c.key: c for c in dashboards if c.action == "delete"}
-    depth = {f["uid"]: _depth(f["uid"], {x["uid"]: x for x in live_folders}) for f in live_folders}
-    changes: list[Change] = []
-    # Deepest first, so a parent knows whether its children go.
-    for uid in sorted(candidates, key=lambda u: -depth[u]):
-        going = {c.key for c in changes if c.action == "delete"}
-        blockers = [child for child in children.get(uid, []) if child not in going]
-        deps = [f"folder:{child}" for child in children.get(uid, []) if child in going]
-        for hit in grafana.search_dashboards(folder_uid=uid):
-            if hit["uid"] in dashboard_deletes:
-                deps.append(f"dashboard:{hit['uid']}")
-            else:
-                blockers.append(hit["uid"])
-        if blockers:
-            changes.append(
-                Change(
-                    "folder",
-                    uid,
-                    "conflict",
-                    reason=f"no longer in out/, but still holds {', '.join(sorted(blockers)[:5])} "
-                    "which lgtm-dash does not delete; move or delete them first",
-                    depth=depth[uid],
-                )
-            )
-        else:
-            changes.append(
-                Change(
-                    "folder",
-                    uid,
-                    "delete",
-                    reason="no longer in out/",
-                    depends_on=tuple(deps),
-                    depth=depth[uid],
-                )
-            )
-    return changes
-
-
-def _depth(uid: str, folders: Mapping[str, Mapping[str, Any]]) -> int:
-    parent = folders.get(uid, {}).get("parentUid")
-    return 1 + (_depth(parent, folders) if parent in folders else 0)
-
-
-def _plan_rules(mimir: Mimir, arts: Artifacts, options: PlanOptions, warnings: list[str]) -> list[Change]:
-    live_rules = mimir.list_rules()
-    changes: list[Change] = []
-    for namespace, groups in sorted(arts.rule_namespaces.items()):
-        live_groups = {g.get("name"): g for g in live_rules.get(namespace, [])}
-        desired_names = set()
-        for group in groups:
-            name = str(group.get("name"))
-            desired_names.add(name)
-            key = f"{namespace}/{name}"
-            source = _source(arts, f"group:{key}")
-            dropped = dropped_group_fields(group)
-            if dropped:
-                warnings.append(
-                    f"rule group {key}: Mimir does not store {', '.join(dropped)}; it will be ignored"
-                )
-            want = normalize_rule_group(group)
-            live = live_groups.get(name)
-            if live is None:
-                changes.append(Change("rule-group", key, "create", body=group, source=source))
-                continue
-            have = normalize_rule_group(live)
-            if have == want:
-                changes.append(Change("rule-group", key, "unchanged", source=source))
-            else:
-                changes.append(
-                    Change("rule-group", key, "update", diff=text_diff(have, want), body=group, source=source)
-                )
-        if options.prune:
-            for name in sorted(set(live_groups) - desired_names):
-                changes.append(
-                    Change("rule-group", f"{namespace}/{name}", "delete", reason="no longer in out/")
-                )
-    return changes
-
-
-def _plan_alertmanager(mimir: Mimir, arts: Artifacts, environ: Mapping[str, str]) -> list[Change]:
-    body = alertmanager_body(arts.alertmanager or {}, environ)
-    source = _source(arts, "alertmanager")
-    live = mimir.get_alertmanager()
-    if live is None:
-        return [Change("alertmanager", "config", "create", body=body, source=source)]
-    want, have = normalize_alertmanager(body), normalize_alertmanager(live)
-    if want == have:
-        return [Change("alertmanager", "config", "unchanged", source=source)]
-    shown = text_diff(mask_alertmanager_secrets(have), mask_alertmanager_secrets(want))
-    return [
-        Change(
-            "alertmanager",
-            "config",
-            "update",
-            reason="" if shown else "a secret value changed",
-            diff=shown,
-            body=body,
-            source=source,
-        )
-    ]
-
-
-def _source(arts: Artifacts, key: str) -> str | None:
-    return arts.sourcemap.get(key)
+# --- the plan -----------------------------------------------------------------------------------------
 
 
 def _refuse_empty_prune(arts: Artifacts, changes: list[Change]) -> None:
-    desired = {
-        "datasource": len(arts.datasources),
-        "folder": len(arts.folders),
-        "dashboard": len(arts.dashboards),
-        "rule-group": sum(len(g) for g in arts.rule_namespaces.values()),
-    }
+    from .kinds import KINDS
+
+    desired = {kind.name: kind.desired_count(arts) for kind in KINDS if kind.prunes}
     if not any(desired.values()):
         raise UsageError(
             f"--prune refuses to run: {arts.root} holds nothing to publish, so it would delete everything"
@@ -594,25 +289,21 @@ def compute_plan(
     options: PlanOptions,
     environ: Mapping[str, str] | None = None,
 ) -> Plan:
+    from .kinds import KINDS
+
     environ = os.environ if environ is None else environ
     check_environment(arts, env)
-    if arts.alertmanager:
-        alertmanager_body(arts.alertmanager, environ)  # a missing secret fails before any request
     plan = Plan(env=env)
-
-    if clients.grafana is not None:
-        plan.changes += _plan_datasources(clients.grafana, arts, environ, options)
-        plan.changes += _plan_folders(clients.grafana, arts, options)
-        dashboards = _plan_dashboards(clients.grafana, arts, options)
-        plan.changes += dashboards
-        if options.prune:
-            plan.changes += _plan_folder_deletes(clients.grafana, arts, dashboards)
-    if clients.mimir is not None:
-        if arts.rule_namespaces:
-            plan.changes += _plan_rules(clients.mimir, arts, options, plan.warnings)
-        if arts.alertmanager:
-            plan.changes += _plan_alertmanager(clients.mimir, arts, environ)
+    ctx = PlanContext(env, arts, clients, options, environ, plan.warnings)
+    active = [kind for kind in KINDS if getattr(clients, kind.service) is not None]
+    for kind in active:
+        kind.check_desired(ctx)  # bad input (a missing secret, a folder cycle) fails before any request
+    for kind in active:
+        ctx.changes += kind.plan(ctx)
+    for kind in active:
+        ctx.changes += kind.plan_after(ctx)
     if options.prune:
-        _refuse_empty_prune(arts, plan.changes)
-    plan.changes.sort(key=lambda c: (KINDS.index(c.kind), c.key))
+        _refuse_empty_prune(arts, ctx.changes)
+    order = [kind.name for kind in KINDS]
+    plan.changes = sorted(ctx.changes, key=lambda c: (order.index(c.kind), c.key))
     return plan

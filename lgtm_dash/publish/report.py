@@ -37,6 +37,8 @@ def _line(change: Change) -> str:
 def print_plan(plan: Plan, secrets: Mapping[str, str], *, verbose: bool = False) -> None:
     env = plan.env
     target = f"Grafana {env.grafana.url}, Mimir {env.mimir.address} (tenant {env.mimir.tenant})"
+    if env.loki is not None and any(c.kind == "loki-rule-group" for c in plan.changes):
+        target += f", Loki {env.loki.address} (tenant {env.loki.tenant})"
     console.print(f"Plan for {env.name} ({escape(redact(target, secrets))}): {plan.summary()}.")
     for warning in plan.warnings:
         console.print(f"[yellow]warning:[/] {escape(redact(warning, secrets))}")
@@ -69,6 +71,11 @@ def print_result(result: ApplyResult, secrets: Mapping[str, str]) -> None:
             detail = f": {o.error}" if o.error else ""
             console.print(escape(redact(f"{o.status} {o.change.kind} {o.change.key}{detail}", secrets)))
     console.print(f"Applied: {result.summary()}.")
+    for service in result.refused_services():
+        console.print(
+            f"[yellow]warning:[/] every write to {service} was refused with HTTP 403: "
+            "check that its credentials may write, not only read"
+        )
 
 
 def report_data(plan: Plan, result: ApplyResult | None, secrets: Mapping[str, str]) -> dict[str, Any]:
@@ -76,6 +83,7 @@ def report_data(plan: Plan, result: ApplyResult | None, secrets: Mapping[str, st
     outcomes = {id(o.change): o for o in (result.outcomes if result else [])}
     for change in plan.changes:
         outcome = outcomes.get(id(change))
+        problem = outcome is not None and outcome.status in ("conflict", "failed", "skipped")
         objects.append(
             {
                 "kind": change.kind,
@@ -83,7 +91,8 @@ def report_data(plan: Plan, result: ApplyResult | None, secrets: Mapping[str, st
                 "action": change.action,
                 "status": outcome.status if outcome else None,
                 "reason": redact(change.reason, secrets),
-                "error": redact(outcome.error, secrets) if outcome else "",
+                "error": redact(outcome.error, secrets) if outcome and problem else "",
+                "detail": redact(outcome.error, secrets) if outcome and not problem else "",
                 "source": change.source,
                 "diff": redact(change.diff, secrets),
             }

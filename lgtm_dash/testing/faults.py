@@ -327,7 +327,8 @@ class HTTPEmulator:
 
     Attributes shared by every emulator:
 
-    * ``url``: ``http://127.0.0.1:<port>`` (no trailing slash); ``host``/``port``.
+    * ``url``: ``http://127.0.0.1:<port>`` (no trailing slash); ``host``/``port``. The port is the one given
+      to the constructor, or an ephemeral one (``port=0``, the default) chosen when the server starts.
     * ``faults``: the :class:`Faults` of this emulator.
     * ``requests``: ``[(method, path)]`` of every request received, path without query string and
       exactly as sent (percent-encoded), including requests answered by an injected fault.
@@ -337,7 +338,7 @@ class HTTPEmulator:
       while requests are in flight.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.faults = Faults()
         self.lock = threading.RLock()
         self._log_lock = threading.Lock()
@@ -345,7 +346,8 @@ class HTTPEmulator:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.host = "127.0.0.1"
-        self.port = 0
+        self.port = port
+        self._bind_port = port
 
     # lifecycle ---------------------------------------------------------------------------------------
 
@@ -361,7 +363,7 @@ class HTTPEmulator:
         if self._server is not None:
             return self
         handler = type(f"{type(self).__name__}Handler", (_Handler,), {"emulator": self})
-        self._server = _Server((self.host, 0), handler)
+        self._server = _Server((self.host, self._bind_port), handler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever,

@@ -1,13 +1,21 @@
 """A stateful in-process emulator of the Grafana HTTP API subset lgtm-dash publishes through.
 
-Written from ``../shared/reference/grafana-api.md`` (Grafana 11.3+ behaviour: no unique-title constraint,
-nested folders on, ``folder not found`` is a 400 on dashboard save, versions listed in the
-``{"continueToken", "versions"}`` form). Organisation 1 only.
+It implements ``docs/server-contract.md``: every behaviour there (status, body shape, fields added,
+dropped or rewritten) is read in grafana/grafana's source and cited in that table, and
+``tests/test_server_contract.py`` walks the table against this emulator. Where Grafana releases differ
+the emulator is started as one of them: ``GrafanaEmulator(version="11" | "12" | "13")``:
 
-Endpoints: ``GET /api/health``, ``GET /api/frontend/settings`` (what ``grafana-client``'s
-``health.check()`` reads), datasources (list, by uid/name/id, create, update by uid, delete by uid/name),
-folders (create, get, list children, update, move, delete), dashboards (save, get by uid, delete by uid,
-version list and single version) and ``GET /api/search``.
+- 11: the legacy SQL store. The versions list is a bare JSON array; a stale save answers 412.
+- 12: dashboards over the Kubernetes-style store behind the legacy API. The versions list is
+  ``{"continueToken", "versions"}``; a stale save answers 412; a dashboard stored as schema v2 answers
+  406 on ``GET /api/dashboards/uid/:uid``.
+- 13: the newest code read: a legacy save without the current version (or with a stale one) answers 409
+  "Dashboard already exists. Use overwrite flag to update.".
+
+Organisation 1 only; nested folders on. Endpoints: ``GET /api/health``, ``GET /api/frontend/settings``,
+datasources (list, by uid/name/id, create, update by uid, delete by uid/name), folders (create, get, list
+children, update, move, delete), dashboards (save, get by uid, delete by uid, version list and single
+version) and ``GET /api/search``.
 """
 
 from __future__ import annotations
@@ -51,6 +59,13 @@ _DS_LIST_KEYS = (
     "jsonData",
     "readOnly",
 )
+
+# Grafana releases the emulator can be started as (see the module docstring).
+VERSIONS = ("11", "12", "13")
+DEFAULT_VERSION = "12"
+VERSION_MISMATCH = "The dashboard has been changed by someone else"
+ALREADY_EXISTS = "Dashboard already exists. Use overwrite flag to update."
+LIBRARY_PANELS_IN_USE = "Folder could not be deleted because it contains library elements in use"
 
 # Types whose `url` is "host:port" without a scheme.
 _SQL_TYPES = {"mysql", "postgres", "grafana-postgresql-datasource", "mssql"}
@@ -125,6 +140,7 @@ class StoredFolder:
     updated: str = field(default_factory=_now)
     created_by: str = "admin"
     updated_by: str = "admin"
+    library_panels_in_use: bool = False
 
 
 @dataclass
@@ -150,6 +166,7 @@ class StoredDashboard:
     allow_ui_updates: bool = False
     provisioned_external_id: str = ""
     plugin_id: str = ""
+    api_version: str = ""  # "v2..." for a dashboard stored as schema v2 (Grafana 12+)
     versions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -177,9 +194,12 @@ class GrafanaEmulator(HTTPEmulator):
         basic_auth: ``{(user, password)}`` pairs with Admin rights (default ``{("admin", "admin")}``).
         viewer_tokens: read-only (Viewer) tokens, same forms as ``tokens``: writes get 403.
         viewer_basic_auth: read-only ``(user, password)`` pairs.
-        version: reported by ``/api/health`` and ``/api/frontend/settings``.
+        version: the Grafana release to answer as, "11", "12" or "13" (a full version such as "12.1.0" is
+            accepted; its major part decides); reported by ``/api/health`` and ``/api/frontend/settings``.
         max_folder_depth: deepest allowed folder nesting (top-level folder = depth 1; default 4).
         min_refresh_interval: dashboards with a lower ``refresh`` get 400 (seconds; default 5).
+        dashboard_quota, datasource_quota: creating one more than this answers 403 (None: no quota).
+        port: serve on this port (0: an ephemeral one).
     """
 
     def __init__(
@@ -189,11 +209,18 @@ class GrafanaEmulator(HTTPEmulator):
         *,
         viewer_tokens: Iterable[str] | Mapping[str, str] | None = None,
         viewer_basic_auth: Iterable[tuple[str, str]] | tuple[str, str] | None = None,
-        version: str = "12.1.0",
+        version: str = DEFAULT_VERSION,
         max_folder_depth: int = 4,
         min_refresh_interval: float = 5.0,
+        dashboard_quota: int | None = None,
+        datasource_quota: int | None = None,
+        port: int = 0,
     ) -> None:
-        super().__init__()
+        super().__init__(port)
+        major = str(version).split(".")[0]
+        if major not in VERSIONS:
+            raise ValueError(f"GrafanaEmulator answers as Grafana {', '.join(VERSIONS)}, not {version!r}")
+        self.major = int(major)
         self._tokens: dict[str, _Identity] = {}
         for src, can_write in ((tokens, True), (viewer_tokens, False)):
             if src is None:
@@ -208,9 +235,11 @@ class GrafanaEmulator(HTTPEmulator):
             self._basic[(user, password)] = _Identity(user, True)
         for user, password in _pairs(viewer_basic_auth or ()):
             self._basic[(user, password)] = _Identity(user, False)
-        self.grafana_version = version
+        self.grafana_version = version if "." in str(version) else f"{major}.0.0"
         self.max_folder_depth = max_folder_depth
         self.min_refresh_interval = min_refresh_interval
+        self.dashboard_quota = dashboard_quota
+        self.datasource_quota = datasource_quota
         self.database_down = False  # set True to make /api/health answer 503 {"database": "failing"}
         self.hide_version = False  # like [auth.anonymous] hide_version: /api/health omits version/commit
 
@@ -294,6 +323,11 @@ class GrafanaEmulator(HTTPEmulator):
             self.folders[uid] = folder
             return folder
 
+    def connect_library_panel(self, folder_uid: str) -> None:
+        """Mark a folder as holding a library panel some dashboard uses (its deletion is refused)."""
+        with self.lock:
+            self.folders[folder_uid].library_panels_in_use = True
+
     def seed_dashboard(
         self,
         dashboard: dict[str, Any],
@@ -304,8 +338,15 @@ class GrafanaEmulator(HTTPEmulator):
         provisioned: bool = False,
         allow_ui_updates: bool = False,
         plugin_id: str = "",
+        api_version: str = "",
     ) -> StoredDashboard:
-        """Store a dashboard directly (version 1, or +1 if the uid exists), e.g. a provisioned one."""
+        """Store a dashboard directly (version 1, or +1 if the uid exists), e.g. a provisioned one.
+
+        ``api_version="v2beta1"`` stores it as a schema v2 dashboard (converted in the UI), which the legacy
+        API cannot return (Grafana 12+ only).
+        """
+        if api_version and self.major < 12:
+            raise ValueError("schema v2 dashboards exist from Grafana 12")
         with self.lock:
             data = copy.deepcopy(dashboard)
             uid = (data.get("uid") or "").strip() or _generate_uid()
@@ -318,6 +359,7 @@ class GrafanaEmulator(HTTPEmulator):
             stored.provisioned = provisioned
             stored.allow_ui_updates = allow_ui_updates
             stored.plugin_id = plugin_id
+            stored.api_version = api_version
             if provisioned:
                 stored.provisioned_external_id = f"{uid}.json"
             return stored
@@ -542,7 +584,15 @@ class GrafanaEmulator(HTTPEmulator):
             raise _err(409, "data source with the same uid already exists")
         uid = uid or _generate_uid()
         secure = fields.pop("_secure")
-        dto = {"id": self._next_ds_id, "uid": uid, "orgId": 1, **fields, "version": 1, "readOnly": False}
+        dto = {
+            "id": self._next_ds_id,
+            "uid": uid,
+            "orgId": 1,
+            **fields,
+            "version": 1,
+            "readOnly": False,
+            "apiVersion": "",
+        }
         self._next_ds_id += 1
         if dto["isDefault"]:
             for other in self.datasources.values():
@@ -566,6 +616,8 @@ class GrafanaEmulator(HTTPEmulator):
 
     def _ds_create(self, request: Request, identity: _Identity | None) -> Response:
         self._require_write(identity)
+        if self.datasource_quota is not None and len(self.datasources) >= self.datasource_quota:
+            raise _err(403, "data_source Quota reached")
         dto = self._create_datasource(self._body(request))
         public = self._ds_public(dto)
         return Response.json(
@@ -597,6 +649,7 @@ class GrafanaEmulator(HTTPEmulator):
             **fields,
             "version": cmd_version + 1,
             "readOnly": False,
+            "apiVersion": stored.get("apiVersion", ""),
         }
         if dto["isDefault"]:
             for other in self.datasources.values():
@@ -662,8 +715,7 @@ class GrafanaEmulator(HTTPEmulator):
             "updated": folder.updated,
             "version": folder.version,
         }
-        if folder.description:
-            dto["description"] = folder.description
+        # No description: Grafana stores it but its folder DTO has no such field.
         if folder.parent_uid:
             dto["parentUid"] = folder.parent_uid
             if with_parents:
@@ -800,6 +852,8 @@ class GrafanaEmulator(HTTPEmulator):
     def _folder_delete(self, request: Request, identity: _Identity | None, uid: str) -> Response:
         self._require_write(identity)
         folder = self._folder_get_or_404(uid)
+        if folder.library_panels_in_use:
+            raise _err(403, LIBRARY_PANELS_IN_USE)
         doomed = {uid}
         changed = True
         while changed:
@@ -938,11 +992,26 @@ class GrafanaEmulator(HTTPEmulator):
         if by_id is not None and by_uid is not None and by_id.id != by_uid.id:
             raise _err(400, "A dashboard with the same uid already exists")
         existing = by_id or by_uid
+        quota = self.dashboard_quota
+        if existing is None and quota is not None and self.major < 13 and len(self.dashboards) >= quota:
+            raise _err(403, "Quota reached")
         if existing is not None:
-            if _as_int(data.get("version")) != existing.version and not overwrite:
-                raise _err(412, "The dashboard has been changed by someone else", "version-mismatch")
-            if existing.plugin_id and not overwrite:
-                raise _err(412, f"The dashboard belongs to plugin {existing.plugin_id}.", "plugin-dashboard")
+            if existing.provisioned and not existing.allow_ui_updates and self.major >= 13:
+                raise _err(400, "Cannot save provisioned dashboard")
+            version = data.get("version")
+            if self.major >= 13:
+                # saveDashboardViaK8s: without overwrite, the request must carry the current generation.
+                if not overwrite and (
+                    not isinstance(version, int | float) or int(version) != existing.version
+                ):
+                    raise _err(409, ALREADY_EXISTS)
+            else:
+                if _as_int(version) != existing.version and not overwrite:
+                    raise _err(412, VERSION_MISMATCH, "version-mismatch")
+                if existing.plugin_id and not overwrite:
+                    raise _err(
+                        412, f"The dashboard belongs to plugin {existing.plugin_id}.", "plugin-dashboard"
+                    )
             if existing.provisioned and not existing.allow_ui_updates:
                 raise _err(400, "Cannot save provisioned dashboard")
         data["uid"] = uid or _generate_uid()
@@ -970,6 +1039,9 @@ class GrafanaEmulator(HTTPEmulator):
 
     def _dash_get(self, request: Request, identity: _Identity | None, uid: str) -> Response:
         stored = self._dash_get_or_404(uid)
+        if stored.api_version.startswith("v2"):
+            url = f"/apis/dashboard.grafana.app/{stored.api_version}/namespaces/default/dashboards/{uid}"
+            raise _err(406, f"dashboard api version not supported, use {url} instead")
         can_write = identity is None or identity.can_write
         folder = self.folders.get(stored.folder_uid) if stored.folder_uid else None
         # A shallow copy is enough: the response is serialised before the lock is released.
@@ -1022,19 +1094,34 @@ class GrafanaEmulator(HTTPEmulator):
             out["data"] = copy.deepcopy(row["data"])
         return out
 
+    @staticmethod
+    def _listed_message(row: dict[str, Any]) -> str:
+        """GetDashboardVersions rewrites the message of a listed version (in this order)."""
+        message = row["message"]
+        if row["restoredFrom"] == row["version"]:
+            message = "Initial save (created by migration)"
+        if row["restoredFrom"] > 0:
+            message = f"Restored from version {row['restoredFrom']}"
+        if row["parentVersion"] == 0:
+            message = "Initial save"
+        return message
+
     def _dash_versions(self, request: Request, identity: _Identity | None, uid: str) -> Response:
         stored = self._dash_get_or_404(uid)
-        self._require_write(identity)  # these endpoints require CanSave
+        if self.major < 12:
+            self._require_write(identity)  # Grafana 11 checks CanSave before listing
         limit = _query_int(request, "limit", 0) or 1000
         start = max(_query_int(request, "start", 0), 0)
         rows = list(reversed(stored.versions))[start : start + limit]
-        return Response.json(
-            200, {"continueToken": "", "versions": [self._version_row(r, with_data=False) for r in rows]}
-        )
+        listed = [{**self._version_row(r, with_data=False), "message": self._listed_message(r)} for r in rows]
+        if self.major < 12:
+            return Response.json(200, listed)
+        return Response.json(200, {"continueToken": "", "versions": listed})
 
     def _dash_version(self, request: Request, identity: _Identity | None, uid: str, version: str) -> Response:
         stored = self._dash_get_or_404(uid)
-        self._require_write(identity)
+        if self.major < 12:
+            self._require_write(identity)
         for row in stored.versions:
             if str(row["version"]) == version:
                 return Response.json(200, self._version_row(row, with_data=True))

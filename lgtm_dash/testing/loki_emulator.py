@@ -52,6 +52,7 @@ from .faults import HTTPEmulator, Request, Response, Route, match_route
 # Go-compatible decoding shared with the Mimir emulator: both stand in for Go's yaml.v3, Prometheus' model.Duration
 # and text/template, not for each other.
 from .mimir_emulator import (
+    PROMETHEUS_TEMPLATE_FUNCTIONS,
     _compose,
     _DecodeError,
     _dump,
@@ -173,7 +174,8 @@ DECODE_ERROR = "unable to decoded rule group"  # sic, ErrBadRuleGroup
 ACCEPTED_BODY = {"status": "success", "data": None, "errorType": "", "error": ""}
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-# testTemplateParsing defines these three before parsing (not $externalURL, unlike Prometheus).
+# testTemplateParsing defines these three before parsing (not $externalURL, unlike Prometheus), and parses with
+# Prometheus' template functions (template.NewTemplateExpander).
 _TEMPLATE_VARIABLES = ("$", "$labels", "$externalLabels", "$value")
 
 
@@ -290,7 +292,9 @@ def _validate_rule(rule: _Rule, group: str) -> str | None:
     if rule.alert:
         for kind, values in (("label", rule.labels), ("annotation", rule.annotations)):
             for key in sorted(values):
-                problem = check_go_template(values[key], f"__alert_{rule.alert}", _TEMPLATE_VARIABLES)
+                problem = check_go_template(
+                    values[key], f"__alert_{rule.alert}", _TEMPLATE_VARIABLES, PROMETHEUS_TEMPLATE_FUNCTIONS
+                )
                 if problem:
                     return f"{kind} {_go_quote(key)}: {problem}"
     return None

@@ -1,7 +1,7 @@
 """A stateful in-process emulator of Mimir's ruler config API and Alertmanager config API.
 
-Written from ``../shared/reference/mimir-rules-alerting.md``: tenant header on every request, per-tenant
-state, ruler config routes under a configurable prefix (default ``/prometheus``), the Alertmanager
+It implements ``docs/server-contract.md`` (rows ``M-*``, each cited to grafana/mimir's source and walked
+by ``tests/test_server_contract.py``): tenant header on every request, per-tenant state, ruler config routes under a configurable prefix (default ``/prometheus``), the Alertmanager
 config API at ``/api/v1/alerts`` (no prefix) and ``/alertmanager/api/v1/alerts`` answering 410 Gone.
 
 Rule groups are stored the way Mimir stores them (its protobuf ``RuleGroupDesc``) and rendered back the
@@ -183,23 +183,59 @@ def _strip_strings(content: str) -> str:
     return re.sub(r'"(?:\\.|[^"\\])*"|`[^`]*`|\'(?:\\.|[^\'\\])*\'', '""', content)
 
 
-def check_go_template(text: str, name: str, variables: Iterable[str] = ("$",)) -> str | None:
+# Functions each parser knows. Go's text/template built-ins: golang/go src/text/template/funcs.go,
+# builtins(). Prometheus rule templates: prometheus/prometheus template/template.go, NewTemplateExpander
+# (`toDuration`, `now`: pint's mirror of the newer funcMap, internal/checks/alerts_template.go).
+# Alertmanager templates: prometheus/alertmanager template/template.go, DefaultFuncs.
+def _names(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+GO_BUILTINS = _names(
+    "and call html index slice js len not or print printf println urlquery eq ge gt le lt ne"
+)
+PROMETHEUS_TEMPLATE_FUNCTIONS = GO_BUILTINS | _names(
+    """query first label value strvalue args reReplaceAll safeHtml match title toUpper toLower graphLink
+    tableLink sortByLabel stripPort stripDomain humanize humanize1024 humanizeDuration humanizePercentage
+    humanizeTimestamp toTime toDuration now pathPrefix externalURL parseDuration"""
+)
+ALERTMANAGER_TEMPLATE_FUNCTIONS = GO_BUILTINS | _names(
+    """toUpper toLower title trimSpace join match safeHtml safeUrl urlUnescape reReplaceAll stringSlice date
+    tz since humanizeDuration toJson"""
+)
+_CONSTANTS = {"true", "false", "nil"}
+_IDENTIFIER_RE = re.compile(r"(?<![\w.$])[A-Za-z_]\w*")
+
+
+def check_go_template(
+    text: str, name: str, variables: Iterable[str] = ("$",), functions: frozenset[str] | None = None
+) -> str | None:
     """Check that ``text`` parses as a Go ``text/template``; return Go's error text or ``None``.
 
     Covers what breaks a template in practice: unclosed actions/comments/strings/parens, empty actions,
     ``if/range/with/define/block … end`` balance, misplaced ``else``/``end``/``break``/``continue``,
-    ``define`` below top level, missing names in ``define``/``block``/``template`` and undefined
-    ``$variables``. Function names are not checked. The message looks like
-    ``template: <name>:<line>: <problem>``.
+    ``define`` below top level, missing names in ``define``/``block``/``template``, undefined
+    ``$variables`` and, given ``functions``, calls to functions the parser does not know (Go's parser
+    refuses them: ``function "x" not defined``). The message looks like ``template: <name>:<line>: <problem>``.
     """
     try:
-        _check_template(text, list(variables))
+        _check_template(text, list(variables), functions)
     except _TemplateError as e:
         return f"template: {name}:{e.line}: {e.message}"
     return None
 
 
-def _check_template(text: str, top_vars: list[str]) -> None:
+def _unknown_function(pipeline: str, functions: frozenset[str] | None) -> str | None:
+    if functions is None:
+        return None
+    bare = re.sub(r"\$\w*(?:\.\w+)*|\.\w+(?:\.\w+)*", " ", _strip_strings(pipeline).replace('""', " "))
+    for word in _IDENTIFIER_RE.findall(bare):
+        if word not in functions and word not in _CONSTANTS:
+            return word
+    return None
+
+
+def _check_template(text: str, top_vars: list[str], functions: frozenset[str] | None = None) -> None:
     pos, line = 0, 1
     stack: list[_Frame] = []
     scope: list[str] = list(top_vars)
@@ -227,7 +263,7 @@ def _check_template(text: str, top_vars: list[str]) -> None:
             continue
         start_line = line
         content, pos, line, used = _scan_action(text, pos, line)
-        _check_action(content, start_line, stack, scope, used, top_vars)
+        _check_action(content, start_line, stack, scope, used, top_vars, functions)
     if stack:
         raise _TemplateError(line, "unexpected EOF")
 
@@ -239,6 +275,7 @@ def _check_action(
     scope: list[str],
     used: list[tuple[str, int]],
     top_vars: list[str],
+    functions: frozenset[str] | None = None,
 ) -> None:
     body = content.strip()
     if not body:
@@ -268,6 +305,9 @@ def _check_action(
                 raise _TemplateError(var_line, f"undefined variable {_go_quote(var)}")
         if assigned is not None and assigned not in scope:
             raise _TemplateError(line, f"undefined variable {_go_quote(assigned)}")
+        unknown = _unknown_function(pipeline, functions)
+        if unknown is not None:
+            raise _TemplateError(line, f"function {_go_quote(unknown)} not defined")
         scope.extend(declared)
 
     if keyword in _KEYWORDS_CONTROL:
@@ -553,7 +593,9 @@ def _validate_rule(rule: _RuleIn) -> list[str]:
         template_name = f"__alert_{rule.alert}"
         for kind, values in (("label", rule.labels), ("annotation", rule.annotations)):
             for key in sorted(values):
-                problem = check_go_template(values[key], template_name, _PROMETHEUS_TEMPLATE_VARS)
+                problem = check_go_template(
+                    values[key], template_name, _PROMETHEUS_TEMPLATE_VARS, PROMETHEUS_TEMPLATE_FUNCTIONS
+                )
                 if problem:
                     errs.append(f"{kind} {_go_quote(key)}: {problem}")
     return errs
@@ -885,6 +927,7 @@ class MimirEmulator(HTTPEmulator):
         max_config_size_bytes: Alertmanager payload limit (0 = unlimited, Mimir's default).
         max_templates: Alertmanager template count limit (0 = unlimited).
         max_template_size_bytes: Alertmanager per-template size limit (0 = unlimited).
+        port: serve on this port (0: an ephemeral one).
     """
 
     def __init__(
@@ -898,8 +941,9 @@ class MimirEmulator(HTTPEmulator):
         max_config_size_bytes: int = 0,
         max_templates: int = 0,
         max_template_size_bytes: int = 0,
+        port: int = 0,
     ) -> None:
-        super().__init__()
+        super().__init__(port)
         self.basic_auth = basic_auth
         self.prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
         self.max_rules_per_group = max_rules_per_group
@@ -1065,16 +1109,12 @@ class MimirEmulator(HTTPEmulator):
             )
         state = self._tenant(tenant)
         if self.max_rule_groups_per_tenant > 0:
-            others = sum(
-                1
-                for ns, groups in state.rules.items()
-                for name in groups
-                if (ns, name) != (namespace, group.name)
-            )
-            if others + 1 > self.max_rule_groups_per_tenant:
+            # CreateRuleGroup counts every group of the tenant plus one, the group it replaces included.
+            actual = sum(len(groups) for groups in state.rules.values()) + 1
+            if actual > self.max_rule_groups_per_tenant:
                 return Response.text(
                     400,
-                    f"per-user rule groups limit (limit: {self.max_rule_groups_per_tenant} actual: {others + 1}) "
+                    f"per-user rule groups limit (limit: {self.max_rule_groups_per_tenant} actual: {actual}) "
                     "exceeded",
                 )
         state.rules.setdefault(namespace, {})[group.name] = _render_group(group)
@@ -1199,7 +1239,7 @@ class MimirEmulator(HTTPEmulator):
             if problem:
                 return problem
         for name in sorted(template_files):
-            problem = check_go_template(template_files[name], name)
+            problem = check_go_template(template_files[name], name, functions=ALERTMANAGER_TEMPLATE_FUNCTIONS)
             if problem:
                 return problem
         return None

@@ -1,7 +1,15 @@
-"""What the Grafana and Mimir clients share: retries with backoff, and the remote error kinds.
+"""What every HTTP client shares: retries with backoff, and the remote error kinds.
 
 Only transient failures are retried: 429 (honouring Retry-After), 5xx and connection errors. Everything
-else (4xx, conflicts, bad input) fails at once, because trying again cannot change the answer.
+else fails at once, because trying again cannot change the answer. How a refusal is classified decides
+what the caller does with it (see docs/server-contract.md, rows G-AUTH and G-REFUSED):
+
+- `AuthError`: 401 anywhere, or 403 on a read. The credential is wrong or lacks rights; no later request
+  can succeed with it, so the whole run stops.
+- `Refused`: 403 on a write. Grafana and Mimir answer 403 for reasons that have nothing to do with the
+  token (a read-only datasource, a folder whose library panels are in use, a quota, a protected Mimir
+  namespace): that one object fails, with the server's own reason, and the others are still applied.
+- `VersionConflict`: 409/412 on a write (someone else changed the object, or it already exists).
 """
 
 from __future__ import annotations
@@ -13,11 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from ..errors import RemoteError
+from ..errors import EXIT_FINDINGS, RemoteError
 
 T = TypeVar("T")
 
+DEFAULT_TIMEOUT = 30.0  # seconds per request
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+READ_METHODS = frozenset({"GET", "HEAD"})
 # A Retry-After longer than this is not worth waiting for inside one publish.
 MAX_RETRY_AFTER_SECONDS = 60.0
 
@@ -33,17 +43,17 @@ class TransientError(Exception):
 
 
 class AuthError(RemoteError):
-    """401/403: the credential is missing, wrong or lacks rights. Stops the whole run."""
+    """401, or 403 on a read: the credential is missing, wrong or lacks rights. Stops the whole run."""
+
+
+class Refused(RemoteError):
+    """403 on a write: the server refused this one object for its own reason (kept in the message)."""
 
 
 class VersionConflict(RemoteError):
-    """The server refused a write because the object changed since it was read (Grafana 412/409)."""
+    """409/412 on a write: the object changed since it was read, or already exists."""
 
-    exit_code = 1
-
-
-class NotFound(RemoteError):
-    """404 on an object that has to exist."""
+    exit_code = EXIT_FINDINGS
 
 
 def auth_message(service: str, url: str, status: int, credential: str, detail: str = "") -> str:
@@ -51,6 +61,19 @@ def auth_message(service: str, url: str, status: int, credential: str, detail: s
     what = "rejected the credentials" if status == 401 else "denied access"
     more = f": {detail}" if detail else ""
     return f"{service} at {url} {what} (HTTP {status}{more}); check {credential}"
+
+
+def classify_refusal(
+    method: str, status: int, what: str, detail: str, *, service: str, url: str, credential: str
+) -> RemoteError | None:
+    """The error for a 401/403/409/412 answer, or None for any other status."""
+    if status == 401 or (status == 403 and method.upper() in READ_METHODS):
+        return AuthError(auth_message(service, url, status, credential, detail))
+    if status == 403:
+        return Refused(f"{what}: {service} refused it (HTTP 403): {detail}")
+    if status in (409, 412):
+        return VersionConflict(f"{what}: {service} answered HTTP {status}: {detail}")
+    return None
 
 
 def connection_problem(err: BaseException) -> str:
@@ -107,3 +130,10 @@ class RetryPolicy:
                     on_retry(err)
                 self.sleep(self.delay(attempt, err.retry_after))
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def call(self, operation: Callable[[], T]) -> T:
+        """`run`, with the final TransientError turned into a RemoteError naming the attempts."""
+        try:
+            return self.run(operation)
+        except TransientError as err:
+            raise RemoteError(f"{err.message} (gave up after {self.attempts} attempts)") from None

@@ -1,9 +1,11 @@
 """The Grafana HTTP API as lgtm-dash uses it, over grafana-client.
 
-Every call goes through one place (`_call`) that retries transient failures, turns 401/403 into a one-line
-`AuthError` naming the credential variable, 404 on a read into `None`, 409/412 into `VersionConflict`, and
-anything else into a `RemoteError` naming the object. Secret values never reach a message: they are
-redacted from everything the server or the HTTP library says.
+Every call goes through `_call`, which retries transient failures and classifies refusals
+(`clients.http.classify_refusal`): 401, or 403 on a read, is an `AuthError` naming the credential
+variable; 403 on a write is `Refused` with Grafana's reason; 409/412 is a `VersionConflict`; 404 on a
+read is `None` where the caller allows it. A dashboard stored as schema v2 answers 406 on the legacy
+API (`NotLegacyDashboard`). Secret values never reach a message: they are redacted from everything the
+server or the HTTP library says. What each endpoint answers is written down in docs/server-contract.md.
 """
 
 from __future__ import annotations
@@ -12,22 +14,26 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from .environments import GrafanaTarget
-from .errors import RemoteError, UsageError
-from .publish.remote import (
-    AuthError,
+from ..environments import GrafanaTarget
+from ..errors import RemoteError, UsageError
+from ..secrets import redact
+from .http import (
+    DEFAULT_TIMEOUT,
     RetryPolicy,
     TransientError,
-    VersionConflict,
-    auth_message,
+    classify_refusal,
     connection_problem,
     is_retryable_status,
     parse_retry_after,
 )
-from .secrets import redact
 
 T = TypeVar("T")
-DEFAULT_TIMEOUT = 30.0
+PAGE_SIZE = 1000  # GET /api/folders pages (its default limit)
+SEARCH_PAGE_SIZE = 5000  # GET /api/search answers 422 above this (contract row G-SEARCH)
+
+
+class NotLegacyDashboard(RemoteError):
+    """The dashboard is stored as schema v2: the legacy `/api/dashboards` endpoints cannot read it (406)."""
 
 
 class Grafana:
@@ -76,8 +82,15 @@ class Grafana:
     def _clean(self, text: object) -> str:
         return redact(" ".join(str(text).split()), self._secrets)
 
-    def _call(self, what: str, operation: Callable[[Any], T], *, missing_ok: bool = False) -> T | None:
-        """Run `operation(api)` with retries; `what` names the object for error messages."""
+    def _call(
+        self,
+        what: str,
+        method: str,
+        operation: Callable[[Any], T],
+        *,
+        missing_ok: bool = False,
+    ) -> T | None:
+        """Run `operation(api)` (an HTTP `method`) with retries; `what` names the object in messages."""
         from grafana_client.client import GrafanaException
         from niquests.exceptions import RequestException
 
@@ -88,14 +101,21 @@ class Grafana:
             except GrafanaException as err:
                 status = int(err.status_code or 0)
                 detail = self._clean(_server_message(err.response) or err.message)
-                if status in (401, 403):
-                    raise AuthError(
-                        auth_message("Grafana", self.url, status, self.target.credential_name, detail)
-                    ) from None
+                refusal = classify_refusal(
+                    method,
+                    status,
+                    what,
+                    detail,
+                    service="Grafana",
+                    url=self.url,
+                    credential=self.target.credential_name,
+                )
+                if refusal is not None:
+                    raise refusal from None
                 if status == 404 and missing_ok:
                     return None
-                if status in (409, 412):
-                    raise VersionConflict(f"{what}: {detail}") from None
+                if status == 406:
+                    raise NotLegacyDashboard(f"{what}: {detail}") from None
                 if status == 0 or is_retryable_status(status):
                     raise TransientError(
                         f"{what}: {detail}", status or None, getattr(self._local, "retry_after", None)
@@ -106,34 +126,33 @@ class Grafana:
                     f"{what}: cannot reach Grafana at {self.url}: {self._clean(connection_problem(err))}"
                 ) from None
 
-        try:
-            return self.retry.run(attempt)
-        except TransientError as err:
-            raise RemoteError(f"{err.message} (gave up after {self.retry.attempts} attempts)") from None
+        return self.retry.call(attempt)
 
     # --- datasources ----------------------------------------------------------------------------------
 
     def list_datasources(self) -> list[dict[str, Any]]:
-        return self._call("list datasources", lambda api: api.datasource.list_datasources()) or []
+        return self._call("list datasources", "GET", lambda api: api.datasource.list_datasources()) or []
 
     def get_datasource(self, uid: str) -> dict[str, Any] | None:
         return self._call(
-            f"datasource {uid}", lambda api: api.datasource.get_datasource_by_uid(uid), missing_ok=True
+            f"datasource {uid}", "GET", lambda api: api.datasource.get_datasource_by_uid(uid), missing_ok=True
         )
 
     def create_datasource(self, body: dict[str, Any]) -> None:
-        self._call(f"datasource {body.get('uid')}", lambda api: api.datasource.create_datasource(body))
+        self._call(
+            f"datasource {body.get('uid')}", "POST", lambda api: api.datasource.create_datasource(body)
+        )
 
     def update_datasource(self, uid: str, body: dict[str, Any]) -> None:
-        self._call(f"datasource {uid}", lambda api: api.datasource.update_datasource_by_uid(uid, body))
+        self._call(f"datasource {uid}", "PUT", lambda api: api.datasource.update_datasource_by_uid(uid, body))
 
     def delete_datasource(self, uid: str) -> None:
-        self._call(f"datasource {uid}", lambda api: api.datasource.delete_datasource_by_uid(uid))
+        self._call(f"datasource {uid}", "DELETE", lambda api: api.datasource.delete_datasource_by_uid(uid))
 
     # --- folders --------------------------------------------------------------------------------------
 
     def get_folder(self, uid: str) -> dict[str, Any] | None:
-        return self._call(f"folder {uid}", lambda api: api.folder.get_folder(uid), missing_ok=True)
+        return self._call(f"folder {uid}", "GET", lambda api: api.folder.get_folder(uid), missing_ok=True)
 
     def list_folders(self) -> list[dict[str, Any]]:
         """Every folder of the organisation, parents before children (`GET /api/folders` per level)."""
@@ -146,8 +165,9 @@ class Grafana:
             while True:
                 hits = self._call(
                     "list folders",
+                    "GET",
                     lambda api, p=parent, n=page: api.client.GET(
-                        "/folders", params={"limit": 1000, "page": n, **({"parentUid": p} if p else {})}
+                        "/folders", params={"limit": PAGE_SIZE, "page": n, **({"parentUid": p} if p else {})}
                     ),
                 )
                 hits = hits or []
@@ -158,27 +178,27 @@ class Grafana:
                     seen.add(hit["uid"])
                     found.append({**hit, "parentUid": hit.get("parentUid") or parent or ""})
                     pending.append(hit["uid"])
-                if len(hits) < 1000:
+                if len(hits) < PAGE_SIZE:
                     break
                 page += 1
         return found
 
-    def create_folder(self, uid: str, title: str, parent_uid: str | None, description: str) -> None:
-        body: dict[str, Any] = {"uid": uid, "title": title, "description": description}
+    def create_folder(self, uid: str, title: str, parent_uid: str | None) -> None:
+        body: dict[str, Any] = {"uid": uid, "title": title}
         if parent_uid:
             body["parentUid"] = parent_uid
-        self._call(f"folder {uid}", lambda api: api.client.POST("/folders", json=body))
+        self._call(f"folder {uid}", "POST", lambda api: api.client.POST("/folders", json=body))
 
-    def update_folder(self, uid: str, title: str, description: str, version: int | None) -> None:
-        body: dict[str, Any] = {"title": title, "description": description}
+    def update_folder(self, uid: str, title: str, version: int | None) -> None:
+        body: dict[str, Any] = {"title": title}
         body.update({"version": version} if version is not None else {"overwrite": True})
-        self._call(f"folder {uid}", lambda api: api.client.PUT(f"/folders/{uid}", json=body))
+        self._call(f"folder {uid}", "PUT", lambda api: api.client.PUT(f"/folders/{uid}", json=body))
 
     def move_folder(self, uid: str, parent_uid: str | None) -> None:
-        self._call(f"folder {uid}", lambda api: api.folder.move_folder(uid, parent_uid or ""))
+        self._call(f"folder {uid}", "POST", lambda api: api.folder.move_folder(uid, parent_uid or ""))
 
     def delete_folder(self, uid: str) -> None:
-        self._call(f"folder {uid}", lambda api: api.folder.delete_folder(uid))
+        self._call(f"folder {uid}", "DELETE", lambda api: api.folder.delete_folder(uid))
 
     # --- dashboards -----------------------------------------------------------------------------------
 
@@ -190,32 +210,39 @@ class Grafana:
         while True:
             batch = self._call(
                 "search dashboards",
+                "GET",
                 lambda api, n=page: api.search.search_dashboards(
-                    tag=tag, type_="dash-db", folder_uids=folder_uid, limit=5000, page=n
+                    tag=tag, type_="dash-db", folder_uids=folder_uid, limit=SEARCH_PAGE_SIZE, page=n
                 ),
             )
             hits.extend(batch or [])
-            if len(batch or []) < 5000:
+            if len(batch or []) < SEARCH_PAGE_SIZE:
                 return hits
             page += 1
 
     def get_dashboard(self, uid: str) -> dict[str, Any] | None:
-        """`{"dashboard": {...}, "meta": {...}}` or None."""
-        return self._call(f"dashboard {uid}", lambda api: api.dashboard.get_dashboard(uid), missing_ok=True)
+        """`{"dashboard": {...}, "meta": {...}}`, None when absent; NotLegacyDashboard for schema v2."""
+        return self._call(
+            f"dashboard {uid}", "GET", lambda api: api.dashboard.get_dashboard(uid), missing_ok=True
+        )
 
-    def latest_version_message(self, uid: str) -> str | None:
-        """The `message` of the newest saved version (who saved it last, in effect)."""
+    def latest_version(self, uid: str) -> dict[str, Any] | None:
+        """The newest saved version's row (`version`, `createdBy`, `message`), for telling who saved last.
+
+        Grafana 11 answers a bare list, 12 and later `{"continueToken", "versions"}` (contract row
+        G-DASH-VERSIONS). Its `message` is rewritten to "Initial save" for a first version, so it never
+        decides ownership; it only adds context to a conflict.
+        """
         answer = self._call(
             f"dashboard {uid} versions",
+            "GET",
             lambda api: api.client.GET(f"/dashboards/uid/{uid}/versions", params={"limit": 1}),
             missing_ok=True,
         )
-        # Older Grafana returns a bare list; current Grafana {"continueToken", "versions"}.
         rows = answer.get("versions") if isinstance(answer, dict) else answer
         if not rows:
             return None
-        newest = max(rows, key=lambda row: row.get("version") or 0)
-        return newest.get("message") or ""
+        return max(rows, key=lambda row: row.get("version") or 0)
 
     def save_dashboard(
         self,
@@ -225,18 +252,25 @@ class Grafana:
         *,
         version: int | None,
         overwrite: bool,
-    ) -> None:
-        """POST /api/dashboards/db. Without `overwrite`, `version` guards against a concurrent UI edit."""
+    ) -> dict[str, Any]:
+        """POST /api/dashboards/db; the answer carries the `version` Grafana stored.
+
+        Without `overwrite`, `version` (the live one) guards against an edit made since it was read:
+        Grafana 11/12 answer 412, 13 answers 409 (contract row G-DASH-SAVE-CONFLICT).
+        """
         data = {**dashboard, "id": None}
         if version is not None:
             data["version"] = version
         else:
             data.pop("version", None)
         body = {"dashboard": data, "folderUid": folder_uid, "message": message, "overwrite": overwrite}
-        self._call(f"dashboard {dashboard.get('uid')}", lambda api: api.dashboard.update_dashboard(body))
+        answer = self._call(
+            f"dashboard {dashboard.get('uid')}", "POST", lambda api: api.dashboard.update_dashboard(body)
+        )
+        return answer if isinstance(answer, dict) else {}
 
     def delete_dashboard(self, uid: str) -> None:
-        self._call(f"dashboard {uid}", lambda api: api.dashboard.delete_dashboard(uid))
+        self._call(f"dashboard {uid}", "DELETE", lambda api: api.dashboard.delete_dashboard(uid))
 
 
 def _server_message(response: object) -> str:
