@@ -41,19 +41,13 @@ ERROR_DESCRIPTION = (
 )
 
 
-def error_burst(threshold: float, for_: str, severity: dict[str, str]) -> Alert:
-    return Alert(
-        name="QgxLogErrorBurst",
-        expr=f"sum by ({SERVICE}) (rate({ERRORS} [5m])) > {threshold}",
-        for_=for_,
-        labels=severity,
-        annotations=annotations(
-            "QgxLogErrorBurst",
-            ERROR_SUMMARY,
-            ERROR_DESCRIPTION,
-            dashboard=logs_dashboard(CLUSTER, NAMESPACE, SERVICE_NAME, **{"var-level": "ERROR"}),
-        ),
-    )
+ERROR_ANNOTATIONS = annotations(
+    "QgxLogErrorBurst",
+    ERROR_SUMMARY,
+    ERROR_DESCRIPTION,
+    dashboard=logs_dashboard(CLUSTER, NAMESPACE, SERVICE_NAME, **{"var-level": "ERROR"}),
+)
+ERROR_RATE = f"sum by ({SERVICE}) (rate({ERRORS} [5m]))"
 
 
 recording = RuleGroup(
@@ -74,8 +68,20 @@ alerts = RuleGroup(
     name="logs.alerts",
     rules=(
         # Two tiers of one alert: Alertmanager inhibits the warning while the critical fires.
-        error_burst(10, "5m", CRITICAL),
-        error_burst(1, "10m", WARNING),
+        Alert(
+            name="QgxLogErrorBurst",
+            expr=f"{ERROR_RATE} > 10",
+            for_="5m",
+            labels=CRITICAL,
+            annotations=ERROR_ANNOTATIONS,
+        ),
+        Alert(
+            name="QgxLogErrorBurst",
+            expr=f"{ERROR_RATE} > 1",
+            for_="10m",
+            labels=WARNING,
+            annotations=ERROR_ANNOTATIONS,
+        ),
         Alert(
             name="QgxLogFatal",
             # A single line is enough: count_over_time keeps it above 0 for 5 minutes, longer than `for`.

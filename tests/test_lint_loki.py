@@ -13,6 +13,7 @@ import yaml
 from lgtm_dash.lint.context import Catalog
 from lgtm_dash.lint.engine import lint
 from lgtm_dash.lint.inputs import LintInput, read_rule_file
+from lgtm_dash.lint.registry import all_checks
 from tests.helpers import REPO, run_cli
 
 CATALOG = {"metrics": {}, "loki": {"labels": ["app", "namespace", "service"]}}
@@ -25,6 +26,7 @@ GOOD = {
         "summary": "{{ $labels.service }} in {{ $labels.namespace }} logs errors",
         "description": "{{ $value | humanize }} errors/s",
         "runbook_url": "https://runbooks.example.com/Errors",
+        "dashboard_url": "https://grafana.example.com/d/logs/logs?var-service={{$labels.service}}",
     },
 }
 
@@ -41,7 +43,8 @@ def findings(tmp_path: Path, *rules: dict, catalog: dict | None = CATALOG) -> li
     lint_input.rule_groups.extend(read_rule_file(loki_file(tmp_path, *rules)))
     catalog_path = tmp_path / "catalog.yaml"
     catalog_path.write_text(json.dumps(catalog or {"metrics": {}}))
-    found = lint(lint_input, catalog=Catalog.load(catalog_path) if catalog else None)
+    # Every rule, house rules included: the Mimir rule checks apply to Loki rules as they are selected.
+    found = lint(lint_input, catalog=Catalog.load(catalog_path) if catalog else None, checks=all_checks())
     return [(f.rule, f.line, f.message) for f in found]
 
 
@@ -92,15 +95,15 @@ def test_stream_labels_against_the_catalog(tmp_path: Path) -> None:
 
 def test_templates_use_only_labels_the_logql_keeps(tmp_path: Path) -> None:
     narrow = {**GOOD, "expr": 'sum by (service) (rate({service=~".+"} |= "ERROR" [5m])) > 1'}
-    found = [f for f in findings(tmp_path, narrow) if f[0] == "logql/template-label"]
+    found = [f for f in findings(tmp_path, narrow) if f[0] == "alert/template-label"]
     assert len(found) == 1
-    assert "uses $labels.namespace, but the LogQL result has only the labels (service)" in found[0][2]
+    assert "uses $labels.namespace, but the expression's result has only the labels (service)" in found[0][2]
     absent = {
         **GOOD,
         "expr": 'absent_over_time({namespace="shop", service="api"} [10m]) == 1',
         "annotations": {**GOOD["annotations"], "description": "{{ $labels.cluster }} is silent"},
     }
-    found = [f for f in findings(tmp_path, absent) if f[0] == "logql/template-label"]
+    found = [f for f in findings(tmp_path, absent) if f[0] == "alert/template-label"]
     assert len(found) == 1 and "$labels.cluster" in found[0][2]
 
 

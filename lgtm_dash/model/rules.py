@@ -247,6 +247,11 @@ RULERS = ("mimir", "loki")
 # What Loki's ruler stores of a group and a rule (pkg/ruler/rulespb, see docs/server-contract.md): anything else
 # would be dropped on upload, and a republish would never converge.
 LOKI_UNSTORED_GROUP_FIELDS = ("query_offset", "source_tenants")
+WRONG_TEST_KIND = {
+    "mimir": "TemplateTest is for Loki rules; promtool evaluates these (use RuleTest)",
+    "loki": "promtool cannot evaluate LogQL, so a Loki namespace has no RuleTest; check its alerts' labels and "
+    "annotations with TemplateTest",
+}
 
 
 @dataclass(frozen=True)
@@ -271,14 +276,12 @@ class RuleNamespace:
             )
         if self.ruler == "loki":
             self._check_loki()
-        else:
-            for test in self.tests:
-                if isinstance(test, TemplateTest):
-                    raise DefinitionError(
-                        f"namespace {self.name!r}: TemplateTest is for Loki rules; promtool evaluates these "
-                        "(use RuleTest)",
-                        test.location,
-                    )
+        expected = TemplateTest if self.is_loki else RuleTest
+        for test in self.tests:
+            if not isinstance(test, expected):
+                raise DefinitionError(
+                    f"namespace {self.name!r}: {WRONG_TEST_KIND[self.ruler]}", test.location
+                )
         seen: set[str] = set()
         for group in self.groups:
             if group.name in seen:
@@ -316,13 +319,6 @@ class RuleNamespace:
                     raise DefinitionError(
                         f"alert {rule.name!r}: Loki's ruler does not store `keep_firing_for`", rule.location
                     )
-        for test in self.tests:
-            if isinstance(test, RuleTest):
-                raise DefinitionError(
-                    f"namespace {self.name!r}: promtool cannot evaluate LogQL, so a Loki namespace has no "
-                    "RuleTest; check its alerts' labels and annotations with TemplateTest",
-                    test.location,
-                )
 
     @property
     def is_loki(self) -> bool:

@@ -53,16 +53,10 @@ from .faults import HTTPEmulator, Request, Response, Route, match_route
 # and text/template, not for each other.
 from .mimir_emulator import (
     PROMETHEUS_TEMPLATE_FUNCTIONS,
-    _compose,
+    _decode_group,
     _DecodeError,
     _dump,
     _go_quote,
-    _int,
-    _is_null,
-    _pairs,
-    _string,
-    _string_map,
-    _type_error,
     check_go_template,
     format_prometheus_duration,
     parse_prometheus_duration,
@@ -199,54 +193,19 @@ class _Group:
     rules: list[_Rule] = field(default_factory=list)
 
 
-def _go_duration(node: yaml.Node | None) -> int:
-    if _is_null(node):
-        return 0
-    try:
-        return parse_prometheus_duration(_string(node))
-    except ValueError as err:
-        raise _DecodeError(str(err)) from None
-
-
 def _decode_rule_group(text: str) -> _Group:
-    """yaml.v3 ``Unmarshal`` into ``rulefmt.RuleGroup`` (non-strict: unknown keys ignored), then ``ToProto``."""
-    group = _Group()
-    for key, value, _ in _pairs(_compose(text), "rulefmt.RuleGroup"):
-        if key == "name":
-            group.name = _string(value)
-        elif key == "interval":
-            group.interval_ms = _go_duration(value)
-        elif key == "query_offset":
-            _go_duration(value)  # decoded (so a bad value fails), then not stored
-        elif key == "limit":
-            group.limit = _int(value)
-        elif key == "labels":
-            _string_map(value)
-        elif key == "rules" and not _is_null(value):
-            if not isinstance(value, yaml.SequenceNode):
-                raise _type_error(value, "[]rulefmt.RuleNode")
-            group.rules = [_decode_rule(item) for item in value.value]
-    return group
-
-
-def _decode_rule(node: yaml.Node) -> _Rule:
-    rule = _Rule()
-    for key, value, _ in _pairs(node, "rulefmt.RuleNode"):
-        if key == "record":
-            rule.record = _string(value)
-        elif key == "alert":
-            rule.alert = _string(value)
-        elif key == "expr":
-            rule.expr = _string(value)
-        elif key == "for":
-            rule.for_ms = _go_duration(value)
-        elif key == "keep_firing_for":
-            _go_duration(value)  # RuleDesc has no field for it
-        elif key == "labels":
-            rule.labels = _string_map(value)
-        elif key == "annotations":
-            rule.annotations = _string_map(value)
-    return rule
+    """yaml.v3 ``Unmarshal`` into ``rulefmt.RuleGroup`` (not strict: unknown keys ignored), then ``ToProto``: what
+    ``RuleGroupDesc`` has a field for. Decoded like Mimir's body (the same Go decoder and ``rulefmt`` types)."""
+    decoded = _decode_group(text)
+    return _Group(
+        name=decoded.name,
+        interval_ms=decoded.interval_ms,
+        limit=decoded.limit,
+        rules=[
+            _Rule(r.record, r.alert, r.expr, r.for_ms, dict(r.labels), dict(r.annotations))
+            for r in decoded.rules
+        ],
+    )
 
 
 def _parse_logql(expr: str) -> str | None:
