@@ -122,13 +122,8 @@ ROUTING_CASES = (
         },
         ["slack-critical"],
     ),
-    (  # absent_over_time keeps no cluster label
-        {
-            "alertname": "QgxServiceStoppedLogging",
-            "namespace": "shop",
-            "service": "cart",
-            "severity": "warning",
-        },
+    (  # absent_over_time keeps only the service label
+        {"alertname": "QgxServiceStoppedLogging", "service": "gateway", "severity": "warning"},
         ["slack-warning"],
     ),
     (
