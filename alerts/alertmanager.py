@@ -68,6 +68,53 @@ tests = (
         {"alertname": "AlloyDown", "namespace": "monitoring", "cluster": "c1", "severity": "critical"},
         ("slack-critical",),
     ),
+    # Loki ruler alerts (alerts/logs.py) arrive at the same Alertmanager, with the labels their LogQL keeps.
+    RoutingCase(
+        {
+            "alertname": "QgxLogErrorBurst",
+            "namespace": "shop",
+            "cluster": "c1",
+            "service": "api",
+            "severity": "critical",
+        },
+        ("slack-critical",),
+    ),
+    RoutingCase(
+        {
+            "alertname": "QgxLogErrorBurst",
+            "namespace": "shop",
+            "cluster": "c1",
+            "service": "api",
+            "severity": "warning",
+        },
+        ("slack-warning",),
+    ),
+    RoutingCase(
+        {
+            "alertname": "QgxLogFatal",
+            "namespace": "shop",
+            "cluster": "c1",
+            "service": "api",
+            "severity": "critical",
+        },
+        ("slack-critical",),
+    ),
+    RoutingCase(
+        {"alertname": "QgxServiceStoppedLogging", "service": "gateway", "severity": "warning"},
+        ("slack-warning",),
+        name="absent_over_time keeps only the service label",
+    ),
+    RoutingCase(
+        {
+            "alertname": "QgxAccessLog5xxRatio",
+            "namespace": "shop",
+            "cluster": "c1",
+            "service": "api",
+            "uri": "/api/orders",
+            "severity": "warning",
+        },
+        ("slack-warning",),
+    ),
     RoutingCase(
         {"alertname": "SomethingNew", "namespace": "shop"},
         ("slack-warning",),

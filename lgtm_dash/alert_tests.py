@@ -30,7 +30,15 @@ from .environments import Environment, resolve_environment
 from .errors import EXIT_FINDINGS, EXIT_OK, DefinitionError, UsageError
 from .load import Project, load_project
 from .model.alertmanager import RoutingCase
-from .model.rules import CASE_KINDS, CASE_WORDING, AlertCheck, RuleNamespace, RuleTest, SampleCheck
+from .model.rules import (
+    CASE_KINDS,
+    CASE_WORDING,
+    AlertCheck,
+    RuleNamespace,
+    RuleTest,
+    SampleCheck,
+    TemplateTest,
+)
 from .settings import tool_section
 from .source import SourceLocation
 from .ui import console, shorten
@@ -224,9 +232,9 @@ def _same_time(a: str, b: str) -> bool:
     return parse_duration_ms(a) is not None and parse_duration_ms(a) == parse_duration_ms(b)
 
 
-def _check_location(test: RuleTest, failure: PromtoolFailure) -> SourceLocation:
+def _check_location(test: RuleTest | TemplateTest, failure: PromtoolFailure) -> SourceLocation:
     """The line of the check promtool reports on (the test's line when none matches)."""
-    for check in test.checks:
+    for check in test.checks if isinstance(test, RuleTest) else ():
         if isinstance(check, AlertCheck) and failure.kind == "alert":
             subject = check.alertname == failure.name
         elif isinstance(check, SampleCheck) and failure.kind == "expr":
@@ -239,7 +247,7 @@ def _check_location(test: RuleTest, failure: PromtoolFailure) -> SourceLocation:
 
 
 def _rule_test_failures(
-    tool: str, ns: RuleNamespace, test: RuleTest, env: Environment, rules: Path, index: int
+    tool: str, ns: RuleNamespace, test: RuleTest | TemplateTest, env: Environment, rules: Path, index: int
 ) -> list[Failure]:
     path = rules.parent / f"test-{index}.yaml"
     path.write_text(
@@ -292,11 +300,17 @@ def _house_rule_failures(ns: RuleNamespace, required: Sequence[str]) -> list[Fai
         Failure(
             str(locations[name]),
             ns.name,
-            "house rule: every alert has a case where it fires and one where it must not",
+            "house rule: every alert has a case where it fires and one where it must not"
+            if kinds != ["template"]
+            else "house rule: every Loki alert has a template test",
             f"alert {name}",
             notes=(
-                "no test case where it "
-                + " and none where it ".join(CASE_WORDING[kind] for kind in kinds)
+                (
+                    "no test case where it "
+                    + " and none where it ".join(CASE_WORDING[kind] for kind in kinds)
+                    if kinds != ["template"]
+                    else "no TemplateTest (LogQL cannot be evaluated locally)"
+                )
                 + " (see [tool.lgtm-dash.test] alert-cases)",
             ),
         )
@@ -333,7 +347,7 @@ def run_namespaces(
                 )  # fmt: skip
                 continue
             for index, test in enumerate(ns.tests):
-                suite.cases += len(test.checks)
+                suite.cases += len(test.checks) if isinstance(test, RuleTest) else 1
                 jobs.append((suite, pool.submit(_rule_test_failures, tool, ns, test, env, rules, index)))
         for suite, job in jobs:
             suite.failures += job.result()

@@ -33,11 +33,12 @@ EXTERNAL_DATASOURCES = "grafana/datasources-external.yaml"
 FOLDERS = "grafana/folders.yaml"
 DASHBOARDS_DIR = "grafana/dashboards"
 RULES_DIR = "mimir/rules"
+LOKI_RULES_DIR = "loki/rules"
 ALERTMANAGER = "mimir/alertmanager.yaml"
 ALERTMANAGER_FALLBACK = "mimir/alertmanager-fallback-values.yaml"
 # Top-level entries of out/ that `build` owns and replaces as a whole; build.json is written last
 # (lgtm_dash.outdir), so a tree carrying the build marker but no build.json is an interrupted build.
-BUILD_OUTPUTS = (BUILD_INFO, SOURCEMAP, "grafana", "mimir")
+BUILD_OUTPUTS = (BUILD_INFO, SOURCEMAP, "grafana", "mimir", "loki")
 # A namespace is a file name in out/ and a URL path segment: never "." or "..".
 NAMESPACE_PATTERN = re.compile(r"^(?!\.+$)[A-Za-z0-9_.-]+$")
 
@@ -73,8 +74,8 @@ def dashboard_path(folder_uid: str, uid: str) -> str:
     return f"{DASHBOARDS_DIR}/{folder_uid}/{uid}.json"
 
 
-def rules_path(namespace: str) -> str:
-    return f"{RULES_DIR}/{check_namespace(namespace)}.yaml"
+def rules_path(namespace: str, ruler: str = "mimir") -> str:
+    return f"{LOKI_RULES_DIR if ruler == 'loki' else RULES_DIR}/{check_namespace(namespace)}.yaml"
 
 
 def check_namespace(namespace: object, where: object = None) -> str:
@@ -101,10 +102,13 @@ def summarize(files: dict[str, str]) -> str:
     kinds: Counter[str] = Counter()
     for rel in files:
         if rel.startswith(DASHBOARDS_DIR):
-            kinds["dashboards"] += 1
+            kinds["dashboard"] += 1
         elif rel.startswith(RULES_DIR):
-            kinds["rule namespaces"] += 1
-    return ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "no dashboards or rules"
+            kinds["Mimir rule namespace"] += 1
+        elif rel.startswith(LOKI_RULES_DIR):
+            kinds["Loki rule namespace"] += 1
+    shown = [f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in kinds.items()]
+    return ", ".join(shown) or "no dashboards or rules"
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,9 @@ class Artifacts:
     dashboards: list[DashboardArtifact] = field(default_factory=list)
     rule_namespaces: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     rule_files: dict[str, Path] = field(default_factory=dict)
+    # The Loki ruler's namespaces (LogQL rules), in the same shape as the Mimir ones above.
+    loki_rule_namespaces: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    loki_rule_files: dict[str, Path] = field(default_factory=dict)
     alertmanager: dict[str, Any] | None = None
     sourcemap: dict[str, str] = field(default_factory=dict)
 
@@ -302,12 +309,16 @@ def read_artifacts(out_dir: Path) -> Artifacts:
         check_uid(uid, "dashboard", path)
         check_uid(path.parent.name, "folder (directory name)", path)
         arts.dashboards.append(DashboardArtifact(uid=uid, folder_uid=path.parent.name, path=path, data=data))
-    for path in sorted((out_dir / RULES_DIR).glob("*.yaml")):
-        data = _mapping(load_yaml_file(path), path)
-        namespace = check_namespace(data.get("namespace") or path.stem, path)
-        arts.rule_namespaces[namespace] = _list_of_mappings(data, "groups", path)
-        check_shape(data, {"groups": [RULE_GROUP_SHAPE]}, path)
-        arts.rule_files[namespace] = path
+    for directory, namespaces, files in (
+        (RULES_DIR, arts.rule_namespaces, arts.rule_files),
+        (LOKI_RULES_DIR, arts.loki_rule_namespaces, arts.loki_rule_files),
+    ):
+        for path in sorted((out_dir / directory).glob("*.yaml")):
+            data = _mapping(load_yaml_file(path), path)
+            namespace = check_namespace(data.get("namespace") or path.stem, path)
+            namespaces[namespace] = _list_of_mappings(data, "groups", path)
+            check_shape(data, {"groups": [RULE_GROUP_SHAPE]}, path)
+            files[namespace] = path
     if (out_dir / ALERTMANAGER).is_file():
         arts.alertmanager = _mapping(load_yaml_file(out_dir / ALERTMANAGER), out_dir / ALERTMANAGER)
         check_shape(arts.alertmanager, ALERTMANAGER_SHAPE, out_dir / ALERTMANAGER)

@@ -9,6 +9,7 @@ Layout of out/ (the contract every later stage reads, see artifacts.py):
   grafana/folders.yaml                          folders (uid, title, parentUid), parents first
   grafana/dashboards/<folder-uid>/<uid>.json    one file per dashboard
   mimir/rules/<namespace>.yaml                  mimirtool's format: namespace + groups
+  loki/rules/<namespace>.yaml                   the same format for Loki's ruler (lokitool, cortextool)
   mimir/alertmanager.yaml                       the body of Mimir's POST /api/v1/alerts
   mimir/alertmanager-fallback-values.yaml       mimir-distributed Helm values (alertmanager.fallbackConfig)
 """
@@ -130,10 +131,11 @@ def render(project: Project, env: Environment) -> dict[str, str]:
         files[layout.dashboard_path(board.folder.uid, board.uid)] = dumps_json(data)
 
     # Rules
+    # Unique across both rulers too: a namespace name then names one file, one source-map entry, one finding.
     _check_unique([(ns.name, ns.location) for ns in project.rule_namespaces], "rule namespace")
     for ns in project.rule_namespaces:
         layout.check_namespace(ns.name, ns.location)
-        files[layout.rules_path(ns.name)] = ns.to_yaml(env)
+        files[layout.rules_path(ns.name, ns.ruler)] = ns.to_yaml(env)
         sources.update({key: str(loc) for key, loc in ns.source_map().items()})
 
     # Alertmanager

@@ -1,8 +1,8 @@
-"""`lgtm-dash emulate`: the bundled Grafana and Mimir API emulators on this machine, to try `plan` and `publish`
-without Docker.
+"""`lgtm-dash emulate`: the bundled Grafana, Mimir and Loki API emulators on this machine, to try `plan` and
+`publish` without Docker.
 
-They listen on the ports of the `local` environment (Grafana 3000, Mimir 9009 unless environments.yaml says
-otherwise; `--grafana-port`/`--mimir-port` change them), keep their state in memory, and stop on Ctrl-C or
+They listen on the ports of the `local` environment (Grafana 3000, Mimir 9009, Loki 3100 unless
+environments.yaml says otherwise; `--grafana-port`/`--mimir-port`/`--loki-port` change them), keep their state in memory, and stop on Ctrl-C or
 SIGTERM, which is how this command is meant to end (exit 0). They are the emulators the tests use
 (lgtm_dash/testing/): the API subset lgtm-dash calls, not a Grafana UI.
 """
@@ -23,7 +23,7 @@ from .errors import EXIT_OK, LgtmError, UsageError
 from .ui import console
 
 LOCAL_ENV = "local"
-DEFAULT_PORTS = {"grafana": 3000, "mimir": 9009}
+DEFAULT_PORTS = {"grafana": 3000, "mimir": 9009, "loki": 3100}
 HOST = "127.0.0.1"
 ADMIN = ("admin", "admin")  # the Grafana emulator's default basic-auth user (as a fresh Grafana)
 
@@ -32,14 +32,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--env",
         default=None,
-        help=f"environment whose Grafana and Mimir ports to serve on (default: {LOCAL_ENV})",
+        help=f"environment whose Grafana, Mimir and Loki ports to serve on (default: {LOCAL_ENV})",
     )
-    parser.add_argument("--grafana-port", type=int, default=None, help="default: the environment's, or 3000")
-    parser.add_argument("--mimir-port", type=int, default=None, help="default: the environment's, or 9009")
+    for kind, port in DEFAULT_PORTS.items():
+        parser.add_argument(
+            f"--{kind}-port", type=int, default=None, help=f"default: the environment's, or {port}"
+        )
 
 
 def _env_ports(args: argparse.Namespace) -> tuple[str, dict[str, int]]:
-    """The environment's name and its Grafana/Mimir ports (the defaults where it names none)."""
+    """The environment's name and its Grafana/Mimir/Loki ports (the defaults where it names none)."""
     ports = dict(DEFAULT_PORTS)
     name = args.env or LOCAL_ENV
     if args.env is None and not (args.project / ENVIRONMENTS_FILE).is_file():
@@ -50,7 +52,10 @@ def _env_ports(args: argparse.Namespace) -> tuple[str, dict[str, int]]:
         if args.env is not None:
             raise
         return name, ports  # no `local` environment: the usual ports
-    for kind, url in (("grafana", env.grafana.url), ("mimir", env.mimir.address)):
+    urls = [("grafana", env.grafana.url), ("mimir", env.mimir.address)]
+    if env.loki is not None:
+        urls.append(("loki", env.loki.address))
+    for kind, url in urls:
         port = urlsplit(url).port
         if port:
             ports[kind] = port
@@ -70,45 +75,53 @@ def _secret_names(args: argparse.Namespace, env_name: str) -> list[str]:
 
 
 @contextmanager
-def serving(grafana_port: int, mimir_port: int) -> Iterator[tuple[Any, Any]]:
-    """Both emulators listening on HOST at the given ports (0: any free port) until the block ends."""
-    from .testing import GrafanaEmulator, MimirEmulator
+def serving(ports: dict[str, int]) -> Iterator[dict[str, Any]]:
+    """The emulators listening on HOST at the given ports (0: any free port) until the block ends."""
+    from .testing import GrafanaEmulator, LokiEmulator, MimirEmulator
 
+    makers = {
+        "grafana": lambda port: GrafanaEmulator(basic_auth={ADMIN}, port=port),
+        "mimir": lambda port: MimirEmulator(port=port),
+        "loki": lambda port: LokiEmulator(port=port),
+    }
     with ExitStack() as stack:
-        servers = []
-        for emulator, port, flag in (
-            (GrafanaEmulator(basic_auth={ADMIN}, port=grafana_port), grafana_port, "--grafana-port"),
-            (MimirEmulator(port=mimir_port), mimir_port, "--mimir-port"),
-        ):
+        servers = {}
+        for kind, make in makers.items():
+            emulator = make(ports[kind])
             emulator.host = HOST
             try:
                 emulator.start()
             except OSError as err:
                 raise UsageError(
-                    f"cannot listen on {HOST}:{port} ({err.strerror}): stop what uses it or choose {flag}"
+                    f"cannot listen on {HOST}:{ports[kind]} ({err.strerror}): stop what uses it or choose "
+                    f"--{kind}-port"
                 ) from None
             stack.callback(emulator.stop)
-            servers.append(emulator)
-        yield servers[0], servers[1]
+            servers[kind] = emulator
+        yield servers
 
 
 def run(args: argparse.Namespace) -> int:
     env_name, ports = _env_ports(args)
-    grafana_port = ports["grafana"] if args.grafana_port is None else args.grafana_port
-    mimir_port = ports["mimir"] if args.mimir_port is None else args.mimir_port
+    for kind in ports:
+        chosen = getattr(args, f"{kind}_port")
+        if chosen is not None:
+            ports[kind] = chosen
     secrets = _secret_names(args, env_name)
     stop = threading.Event()
     # Ctrl-C and SIGTERM both mean "stop serving", even where a parent shell ignores SIGINT (`cmd &`).
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with serving(grafana_port, mimir_port) as (grafana, mimir):
+        with serving(ports) as servers:
+            grafana, mimir, loki = servers["grafana"], servers["mimir"], servers["loki"]
             lines = [
                 f"Grafana emulator on {grafana.url} (user {ADMIN[0]}, password {ADMIN[1]})",
                 f"Mimir emulator on {mimir.url} (any tenant: ruler and Alertmanager configuration APIs)",
+                f"Loki emulator on {loki.url} (any tenant: ruler and label/series APIs)",
                 "Their state lives in memory until they stop. In another shell, in this project:",
                 "",
                 f"  export GRAFANA_URL={grafana.url} GRAFANA_USER={ADMIN[0]} GRAFANA_PASSWORD={ADMIN[1]}",
-                f"  export MIMIR_ADDRESS={mimir.url}",
+                f"  export MIMIR_ADDRESS={mimir.url} LOKI_ADDRESS={loki.url}",
             ]
             if secrets:
                 values = " ".join(f"{name}={_dummy(name)}" for name in secrets)

@@ -1,8 +1,9 @@
-"""environments.yaml: where each environment's Grafana, Mimir and datasources live.
+"""environments.yaml: where each environment's Grafana, Mimir, Loki and datasources live.
 
 Only URLs, tenants and the *names* of credential variables are written there. The ecosystem's usual
-variables override it at run time: GRAFANA_URL, GRAFANA_TOKEN (grafana-client) and MIMIR_ADDRESS,
-MIMIR_TENANT_ID, MIMIR_API_USER, MIMIR_API_KEY (mimirtool).
+variables override it at run time: GRAFANA_URL, GRAFANA_TOKEN (grafana-client), MIMIR_ADDRESS,
+MIMIR_TENANT_ID, MIMIR_API_USER, MIMIR_API_KEY (mimirtool) and LOKI_ADDRESS, LOKI_TENANT_ID, LOKI_API_USER,
+LOKI_API_KEY (lokitool).
 """
 
 from __future__ import annotations
@@ -61,6 +62,26 @@ class MimirTarget:
 
 
 @dataclass(frozen=True)
+class LokiTarget:
+    """Loki's ruler API (publish), and where the Loki ruler itself sends alerts and recorded series (Helm values:
+    in-cluster addresses of the Mimir Alertmanager and of Mimir's remote-write endpoint)."""
+
+    address: str
+    tenant: str
+    user_env: str = "LOKI_API_USER"
+    key_env: str = "LOKI_API_KEY"
+    alertmanager_url: str = ""
+    remote_write_url: str = ""
+    max_rule_groups: int = 0  # the tenant's ruler_max_rule_groups_per_tenant (Loki's default 0: no limit)
+    user: str | None = None
+    key: str | None = field(default=None, repr=False)
+
+    @property
+    def credential_name(self) -> str:
+        return f"{self.user_env}/{self.key_env}"
+
+
+@dataclass(frozen=True)
 class DatasourceSettings:
     """Per-environment facts of one datasource, keyed by its pinned UID."""
 
@@ -81,6 +102,7 @@ class Environment:
     mimir: MimirTarget
     datasources: Mapping[str, DatasourceSettings]
     location: SourceLocation
+    loki: LokiTarget | None = None  # None: the environment has no `loki:` section (and LOKI_ADDRESS is unset)
 
     def datasource(self, uid: str, where: object = None) -> DatasourceSettings:
         try:
@@ -95,6 +117,8 @@ class Environment:
     def secret_variables(self) -> set[str]:
         """Every environment variable this environment treats as a secret."""
         names = {self.grafana.token_env, self.grafana.password_env, self.mimir.key_env}
+        if self.loki is not None:
+            names.add(self.loki.key_env)
         for ds in self.datasources.values():
             names |= {s.env_var for s in (ds.password, ds.basic_auth_password) if s}
         return names
@@ -213,6 +237,20 @@ def load_environments(project_root: Path) -> dict[str, Environment]:
                 location=SourceLocation.parse(at(*ds.keys)),
             )
             ds.done()
+        loki = None
+        if body.rest.get("loki") is not None:
+            lk = body.section("loki")
+            loki = LokiTarget(
+                address=_http_url(lk.required("address"), lk.name("address"), at(*lk.keys, "address")),
+                tenant=lk.required("tenant"),
+                user_env=lk.text("user_env", "LOKI_API_USER") or "LOKI_API_USER",
+                key_env=lk.text("key_env", "LOKI_API_KEY") or "LOKI_API_KEY",
+                alertmanager_url=lk.text("alertmanager_url", "") or "",
+                remote_write_url=lk.text("remote_write_url", "") or "",
+                max_rule_groups=lk.integer("max_rule_groups", 0),
+            )
+            lk.done()
+        body.rest.pop("loki", None)  # `loki:` with nothing under it: no Loki ruler
         body.done()
         result[name] = Environment(
             name=name,
@@ -220,6 +258,7 @@ def load_environments(project_root: Path) -> dict[str, Environment]:
             mimir=mimir,
             datasources=datasources,
             location=SourceLocation.parse(at(*body.keys)),
+            loki=loki,
         )
     return result
 
@@ -253,10 +292,6 @@ def _org_id(value: str | None) -> int | None:
 def _without_credentials(url: str) -> str:
     """A URL as it may be shown: `user:password@` removed (someone may have pasted credentials into it)."""
     return re.sub(r"//[^/@]*@", "//<credentials>@", url)
-
-
-def _opt_str(value: object) -> str | None:
-    return None if value is None else str(value)
 
 
 def resolve_environment(
@@ -297,5 +332,30 @@ def resolve_environment(
         max_rule_groups=m.max_rule_groups,
     )
     return Environment(
-        name=name, grafana=grafana, mimir=mimir, datasources=env.datasources, location=env.location
+        name=name,
+        grafana=grafana,
+        mimir=mimir,
+        datasources=env.datasources,
+        location=env.location,
+        loki=_resolve_loki(env.loki, env_vars),
+    )
+
+
+def _resolve_loki(loki: LokiTarget | None, env_vars: Mapping[str, str]) -> LokiTarget | None:
+    """The `loki:` section with lokitool's variables on top; from the variables alone when there is none."""
+    override = env_vars.get("LOKI_ADDRESS")
+    address = _http_url(override, "LOKI_ADDRESS") if override else (loki.address if loki else "")
+    if not address:
+        return None
+    base = loki or LokiTarget(address=address, tenant="")
+    return LokiTarget(
+        address=address,
+        tenant=env_vars.get("LOKI_TENANT_ID") or base.tenant,
+        user_env=base.user_env,
+        key_env=base.key_env,
+        alertmanager_url=base.alertmanager_url,
+        remote_write_url=base.remote_write_url,
+        max_rule_groups=base.max_rule_groups,
+        user=env_vars.get(base.user_env) or env_vars.get("LOKI_API_USER") or None,
+        key=env_vars.get(base.key_env) or env_vars.get("LOKI_API_KEY") or None,
     )

@@ -1,4 +1,4 @@
-"""`lgtm-dash configmaps`: out/ -> Kubernetes manifests for Helm-provisioned Grafana and Mimir.
+"""`lgtm-dash configmaps`: out/ -> Kubernetes manifests for Helm-provisioned Grafana, Mimir and Loki.
 
 What it writes (into `--out`, default `<project>/out/k8s`, replaced as a whole; only a new or empty directory
 or one carrying the `configmaps` marker `.lgtm-dash` is replaced, see lgtm_dash.outdir):
@@ -9,6 +9,9 @@ or one carrying the `configmaps` marker `.lgtm-dash` is replaced, see lgtm_dash.
   helm/grafana-values.yaml                   the Grafana chart values that pick the ConfigMaps above up
   helm/mimir-ruler-values.yaml               mimir-distributed values mounting the rules as the ruler's storage
   helm/mimir-alertmanager-fallback-values.yaml   mimir-distributed values: alertmanager.fallbackConfig
+  loki-rules-<tenant>.yaml                   ConfigMap: one key per Loki ruler namespace (Prometheus rule file)
+  helm/loki-ruler-values.yaml                grafana/loki chart values: the rules as the ruler's local storage, the
+                                             Mimir Alertmanager as its alertmanager_url, remote write to Mimir
   templates/<secret>.secret.yaml             a Secret with the `${VAR}` names as keys and empty values (not applied)
 
 Secrets stay `${VAR}` placeholders (Grafana expands them from its environment, filled by the chart's
@@ -18,6 +21,7 @@ Secrets stay `${VAR}` placeholders (Grafana expands them from its environment, f
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import json
 import os
@@ -36,6 +40,7 @@ from .artifacts import (
     build_hint,
     read_artifacts,
 )
+from .environments import ENVIRONMENTS_FILE, LokiTarget
 from .errors import DefinitionError, UsageError
 from .outdir import checked_output_dir, replace_directory
 from .secrets import placeholders_in
@@ -60,6 +65,13 @@ MIMIR_FALLBACK_VALUES = "helm/mimir-alertmanager-fallback-values.yaml"
 MIMIR_RULER_VALUES = "helm/mimir-ruler-values.yaml"
 # Outside /etc/mimir, which the chart already mounts read-only for mimir.yaml.
 RULES_MOUNT_DIRECTORY = "/etc/mimir-rules"
+LOKI_RULES_PREFIX = "loki-rules-"
+LOKI_RULER_VALUES = "helm/loki-ruler-values.yaml"
+# Outside /etc/loki (the chart's config) and /etc/loki/rules (its own `ruler.directories`).
+LOKI_RULES_MOUNT_DIRECTORY = "/etc/loki-rules"
+# The grafana/loki chart runs the ruler in the `ruler` (Distributed), `backend` (SimpleScalable) or `singleBinary`
+# pods, each with its own extraVolumes/extraVolumeMounts.
+LOKI_RULER_COMPONENTS = ("ruler", "backend", "singleBinary")
 
 # A ConfigMap's data values together may hold at most 1 MiB (apiserver's MaxSecretSize).
 MAX_CONFIGMAP_DATA_BYTES = 1024 * 1024
@@ -359,6 +371,54 @@ def mimir_ruler_values(config_map_name: str, tenant: str) -> Manifest:
     return Manifest(MIMIR_RULER_VALUES, dump_yaml(values))
 
 
+# --- Loki ---------------------------------------------------------------------------------------
+
+
+def loki_manifests(
+    arts: Artifacts, loki: LokiTarget | None, grafana_url: str, env_name: str, options: Options
+) -> tuple[list[Manifest], list[str]]:
+    """The Loki rules as one ConfigMap for the ruler's local storage of `loki.tenant`, and the chart values
+    (nothing without Loki rules, or without the environment's `loki:` section: `run` refuses that case)."""
+    if not arts.loki_rule_namespaces or loki is None:
+        return [], []
+    # Same layout as Mimir's local storage: <directory>/<tenant>/<namespace>, each a strict rule file.
+    data = {ns: dump_yaml({"groups": groups}) for ns, groups in sorted(arts.loki_rule_namespaces.items())}
+    name = object_name(LOKI_RULES_PREFIX, loki.tenant)
+    warnings: list[str] = []
+    ruler: dict[str, Any] = {"storage": {"type": "local", "local": {"directory": LOKI_RULES_MOUNT_DIRECTORY}}}
+    if loki.alertmanager_url:
+        ruler["alertmanager_url"] = loki.alertmanager_url
+    else:
+        warnings.append(f"environments.{env_name}.loki.alertmanager_url is not set: Loki alerts go nowhere")
+    # Alert links (generatorURL) open Grafana Explore on the Loki datasource, as Loki's SendAlerts builds them.
+    ruler["external_url"] = grafana_url
+    loki_datasources = [
+        str(ds["uid"]) for ds in arts.datasources if ds.get("type") == "loki" and ds.get("uid")
+    ]
+    if len(loki_datasources) == 1:
+        ruler["datasource_uid"] = loki_datasources[0]
+    if loki.remote_write_url:
+        ruler["remote_write"] = {"enabled": True, "clients": {"mimir": {"url": loki.remote_write_url}}}
+    else:
+        warnings.append(
+            f"environments.{env_name}.loki.remote_write_url is not set: Loki recording rules reach no Mimir"
+        )
+    volume = {"name": "lgtm-dash-loki-rules", "configMap": {"name": name}}
+    mount = {
+        "name": volume["name"],
+        "mountPath": f"{LOKI_RULES_MOUNT_DIRECTORY}/{loki.tenant}",
+        "readOnly": True,
+    }
+    values: dict[str, Any] = {"loki": {"rulerConfig": ruler}}
+    for component in LOKI_RULER_COMPONENTS:  # copies: shared objects would become YAML anchors
+        values[component] = {"extraVolumes": [copy.deepcopy(volume)], "extraVolumeMounts": [dict(mount)]}
+    manifests = [
+        object_manifest(f"{name}.yaml", config_map(name, options.namespace, data)),
+        Manifest(LOKI_RULER_VALUES, dump_yaml(values)),
+    ]
+    return manifests, warnings
+
+
 def load_yaml_text(text: str, where: Path) -> Any:
     import yaml
 
@@ -404,13 +464,22 @@ def kustomization(manifests: list[Manifest], namespace: str) -> Manifest:
     return Manifest(KUSTOMIZATION, dump_yaml(body))
 
 
-def render(arts: Artifacts, tenant: str, options: Options) -> Rendering:
+def render(
+    arts: Artifacts,
+    tenant: str,
+    options: Options,
+    *,
+    loki: LokiTarget | None = None,
+    grafana_url: str = "",
+    env_name: str = "",
+) -> Rendering:
     """Every output file; raises DefinitionError (nothing written) when an object cannot be a ConfigMap."""
     dashboards, warnings = dashboard_manifests(arts, options)
     datasources, variables = datasource_manifests(arts, options)
     mimir, mimir_warnings = mimir_manifests(arts, tenant, options)
-    manifests = [*dashboards, *datasources, *mimir, grafana_values(options, variables)]
-    warnings += mimir_warnings
+    loki_files, loki_warnings = loki_manifests(arts, loki, grafana_url, env_name or str(arts.env), options)
+    manifests = [*dashboards, *datasources, *mimir, *loki_files, grafana_values(options, variables)]
+    warnings += mimir_warnings + loki_warnings
     for manifest in manifests:
         if manifest.obj is None:
             continue
@@ -542,7 +611,15 @@ def run(args: argparse.Namespace) -> int:
             f"(or `make configmaps ENV={args.env}`)"
         )
     env = resolve_environment(args.project, arts.env, environ={})  # like build: never the process's secrets
-    rendering = render(arts, env.mimir.tenant, options)
+    if arts.loki_rule_namespaces and env.loki is None:
+        raise DefinitionError(
+            f"{artifacts_dir} holds Loki rules, but environment {env.name!r} has no `loki:` section (tenant, "
+            f"alertmanager_url, remote_write_url): add environments.{env.name}.loki to {ENVIRONMENTS_FILE}",
+            env.location,
+        )
+    rendering = render(
+        arts, env.mimir.tenant, options, loki=env.loki, grafana_url=env.grafana.url, env_name=env.name
+    )
     files = rendering.files
     secret_names = env.secret_variables() | {
         name for text in files.values() for name in _BRACED_VARIABLE.findall(text)

@@ -200,6 +200,29 @@ _GROUP_DURATIONS = ("interval", "query_offset", "evaluation_delay")
 _RULE_DURATIONS = ("for", "keep_firing_for")
 
 
+def _normalize_rules(rules: Any, durations: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Rules as a Cortex-derived ruler stores them: record (else alert), expr, the given durations when above 0,
+    labels and annotations sorted, nothing else."""
+    out = []
+    for rule in rules or []:
+        item: dict[str, Any] = {}
+        if rule.get("record"):
+            item["record"] = str(rule["record"])
+        else:
+            item["alert"] = str(rule.get("alert") or "")
+        item["expr"] = str(rule.get("expr") or "")
+        for key in durations:
+            if rule.get(key) not in (None, ""):
+                value = canonical_duration(rule[key])
+                if value:
+                    item[key] = value
+        for key in ("labels", "annotations"):
+            if rule.get(key):
+                item[key] = {str(k): str(v) for k, v in sorted(rule[key].items())}
+        out.append(item)
+    return out
+
+
 def normalize_rule_group(group: Mapping[str, Any]) -> dict[str, Any]:
     """A rule group as Mimir stores and returns it."""
     out: dict[str, Any] = {"name": str(group.get("name") or "")}
@@ -208,24 +231,7 @@ def normalize_rule_group(group: Mapping[str, Any]) -> dict[str, Any]:
             value = canonical_duration(group[key])
             if value:
                 out[key] = value
-    rules = []
-    for rule in group.get("rules") or []:
-        item: dict[str, Any] = {}
-        if rule.get("record"):
-            item["record"] = str(rule["record"])
-        else:
-            item["alert"] = str(rule.get("alert") or "")
-        item["expr"] = str(rule.get("expr") or "")
-        for key in _RULE_DURATIONS:
-            if rule.get(key) not in (None, ""):
-                value = canonical_duration(rule[key])
-                if value:
-                    item[key] = value
-        for key in ("labels", "annotations"):
-            if rule.get(key):
-                item[key] = {str(k): str(v) for k, v in sorted(rule[key].items())}
-        rules.append(item)
-    out["rules"] = rules
+    out["rules"] = _normalize_rules(group.get("rules"), _RULE_DURATIONS)
     if group.get("source_tenants"):
         out["source_tenants"] = [str(t) for t in group["source_tenants"]]
     if group.get("align_evaluation_time_on_interval"):
@@ -237,6 +243,33 @@ def dropped_group_fields(group: Mapping[str, Any]) -> list[str]:
     """Keys of a desired group that Mimir would silently drop (so they would never take effect)."""
     known = {"name", "rules", "source_tenants", "align_evaluation_time_on_interval", *_GROUP_DURATIONS}
     return sorted(k for k, v in group.items() if k not in known and v not in (None, "", [], {}))
+
+
+# What Loki's ruler keeps (rulespb.ToProto / FromProto, docs/server-contract.md L-RULES-ROUNDTRIP).
+LOKI_GROUP_KEYS = frozenset({"name", "interval", "limit", "rules"})
+
+
+def normalize_loki_rule_group(group: Mapping[str, Any]) -> dict[str, Any]:
+    """A rule group as Loki's ruler stores and returns it: name, interval and limit when set; per rule
+    record (else alert), expr, `for`, labels, annotations. No `keep_firing_for`, no Mimir group fields."""
+    out: dict[str, Any] = {"name": str(group.get("name") or "")}
+    interval = canonical_duration(group["interval"]) if group.get("interval") not in (None, "") else None
+    if interval:
+        out["interval"] = interval
+    limit = group.get("limit")
+    if isinstance(limit, int) and not isinstance(limit, bool) and limit:
+        out["limit"] = limit
+    out["rules"] = _normalize_rules(group.get("rules"), ("for",))
+    return out
+
+
+def dropped_loki_group_fields(group: Mapping[str, Any]) -> list[str]:
+    """Keys of a desired group (and its rules) that Loki's ruler would silently drop."""
+    dropped = [k for k, v in group.items() if k not in LOKI_GROUP_KEYS and v not in (None, "", [], {})]
+    for rule in group.get("rules") or []:
+        if isinstance(rule, Mapping) and rule.get("keep_firing_for") not in (None, ""):
+            dropped.append(f"keep_firing_for ({rule.get('alert') or rule.get('record')})")
+    return sorted(dropped)
 
 
 # --- Alertmanager -------------------------------------------------------------------------------------

@@ -1,7 +1,5 @@
-"""Alert and recording rules: the structure every alert of alerts/ must have, promtool accepting them, and
-their unit tests run by the real `promtool test rules` (through `lgtm-dash test`'s runner). Content tests
-(marked `content`) discover the namespaces in alerts/: a new one is tested without editing this file; the
-others test the toolkit on namespaces built here."""
+"""Alert and recording rules: structure every alert must have, promtool accepting them, and their unit tests
+run by the real `promtool test rules` (issue 5); Loki namespaces beside the Mimir ones (issue 18)."""
 
 from __future__ import annotations
 
@@ -91,6 +89,11 @@ def test_the_team_s_alerts_exist(namespaces: dict) -> None:
         "AlloyRemoteWriteFailing",
         "MimirDiscardingSamples",
         "LokiDiscardingSamples",
+        # Loki ruler (issue 18)
+        "QgxLogErrorBurst",
+        "QgxLogFatal",
+        "QgxServiceStoppedLogging",
+        "QgxAccessLog5xxRatio",
     ):
         assert required in names
 
@@ -197,11 +200,16 @@ def test_a_check_of_an_unknown_alert_is_a_definition_error() -> None:
         AlertCheck("X", at="five minutes")
 
 
+def by_ruler(namespaces: dict[str, RuleNamespace], ruler: str) -> list[str]:
+    return sorted(name for name, ns in namespaces.items() if ns.ruler == ruler)
+
+
 @pytest.mark.content
-def test_compiled_rules_are_in_mimirtool_format(built: Path, namespaces: dict) -> None:
+def test_compiled_rules_are_in_mimirtool_and_lokitool_format(built: Path, namespaces: dict) -> None:
     arts = read_artifacts(built)
-    assert sorted(arts.rule_namespaces) == sorted(namespaces)
-    for name, path in arts.rule_files.items():
+    assert sorted(arts.rule_namespaces) == by_ruler(namespaces, "mimir")
+    assert sorted(arts.loki_rule_namespaces) == by_ruler(namespaces, "loki")
+    for name, path in [*arts.rule_files.items(), *arts.loki_rule_files.items()]:
         data = yaml.safe_load(path.read_text())
         assert data["namespace"] == name
         assert path.name == f"{name}.yaml"
@@ -211,6 +219,8 @@ def test_compiled_rules_are_in_mimirtool_format(built: Path, namespaces: dict) -
                 key = f"rule:{name}/{group['name']}/{rule.get('alert') or rule.get('record')}"
                 assert arts.sourcemap[key].startswith(namespaces[name].location.file + ":"), key
     assert arts.sourcemap["rule:qgx-pods/pods.alerts/KubePodCrashLooping"].startswith("alerts/pods.py:")
+    for name, path in arts.loki_rule_files.items():
+        assert path == built / f"loki/rules/{name}.yaml"
 
 
 @pytest.mark.content
@@ -252,7 +262,7 @@ def test_every_namespace_s_unit_tests_pass_on_the_real_promtool(
     assert not untested, "\n".join(untested)
     results = alert_tests.run_namespaces(project.rule_namespaces, dev, tmp_path, promtool_path=tool)
     assert sum(r.cases for r in results) >= sum(
-        len(t.checks) for ns in project.rule_namespaces for t in ns.tests
+        len(t.checks) if isinstance(t, RuleTest) else 1 for ns in project.rule_namespaces for t in ns.tests
     )
     assert not any(r.failures for r in results), "\n".join(alert_tests.report_lines(results))
 

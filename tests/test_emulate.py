@@ -72,7 +72,9 @@ class Emulate:
 
 @pytest.fixture
 def emulate() -> Iterator[Emulate]:
-    running = Emulate("--grafana-port", str(free_port()), "--mimir-port", str(free_port()))
+    running = Emulate(
+        "--grafana-port", str(free_port()), "--mimir-port", str(free_port()), "--loki-port", str(free_port())
+    )
     yield running
     running.kill()
 
@@ -95,7 +97,13 @@ def make(target: str, out: Path, env: dict[str, str]) -> subprocess.CompletedPro
 def test_plan_and_publish_to_the_emulators_as_the_readme_says(emulate: Emulate, tmp_path: Path) -> None:
     assert emulate.process.poll() is None, emulate.output
     env = emulate.exports()
-    assert {"GRAFANA_URL", "GRAFANA_USER", "GRAFANA_PASSWORD", "MIMIR_ADDRESS"} <= env.keys(), emulate.output
+    assert {
+        "GRAFANA_URL",
+        "GRAFANA_USER",
+        "GRAFANA_PASSWORD",
+        "MIMIR_ADDRESS",
+        "LOKI_ADDRESS",
+    } <= env.keys(), emulate.output
     assert {"QGX_MYSQL_PASSWORD", "SLACK_WEBHOOK_URL"} <= env.keys()  # the secrets publish asks for
     assert "make plan ENV=local" in emulate.output and "make publish ENV=local" in emulate.output
     out = tmp_path / "local"
@@ -121,7 +129,9 @@ def test_plan_and_publish_to_the_emulators_as_the_readme_says(emulate: Emulate, 
 
 def test_a_port_in_use_is_bad_input(emulate: Emulate) -> None:
     grafana_port = re.search(r"Grafana emulator on http://127\.0\.0\.1:(\d+)", emulate.output).group(1)
-    second = Emulate("--grafana-port", grafana_port, "--mimir-port", str(free_port()))
+    second = Emulate(
+        "--grafana-port", grafana_port, "--mimir-port", str(free_port()), "--loki-port", str(free_port())
+    )
     try:
         second.process.wait(timeout=60)
         assert second.process.returncode == 2

@@ -16,6 +16,7 @@ KIND_HEADINGS = {
     "dashboard": "Dashboards",
     "folder": "Folders",
     "rule namespace": "Rules",
+    "Loki rule namespace": "Loki rules",
     "alertmanager": "Alertmanager",
     "datasource": "Datasources",
 }

@@ -173,7 +173,7 @@ class LintContext:
                 expr = rule.data.get("expr")
                 if isinstance(expr, str | int | float) and not isinstance(expr, bool) and str(expr).strip():
                     found.append(
-                        Query(text=str(expr), language="promql", origin="rule", certain=True, rule=rule)
+                        Query(text=str(expr), language=rule.language, origin="rule", certain=True, rule=rule)
                     )
         return found
 
@@ -351,9 +351,10 @@ class LintContext:
         return self._rule_queries.get(id(rule))
 
     def parse_rule(self, rule: RuleDoc) -> Any:
-        """The parsed expression of a rule, or None when it has none or it does not parse."""
+        """The PromQL AST of a rule's expression, or None when it has none, it does not parse, or it is LogQL
+        (a Loki rule: `lgtm_dash.lint.logql_labels` analyses those)."""
         query = self.rule_query(rule)
-        return self.parse(query)[0] if query is not None else None
+        return self.parse(query)[0] if query is not None and query.language == "promql" else None
 
     # ------------------------------------------------------------- findings
 

@@ -2,8 +2,8 @@
 
 Fenced blocks hold the input: `promql`, `logql` or `sql` (`sql time_series` for a time-series target) is the
 query of panel 'Example' on dashboard 'example' with a datasource of that kind; `json` is a dashboard file;
-`yaml` a rule file (`rules.yaml`); `yaml catalog` the metric catalog; `yaml datasources` the provisioned
-datasources; `sql schema` the MySQL schema. The `text` block under `## Example` lists the exact findings of the
+`yaml` a rule file (`rules.yaml`), `yaml loki` a Loki ruler rule file (LogQL expressions); `yaml catalog` the
+metric catalog; `yaml datasources` the provisioned datasources; `sql schema` the MySQL schema. The `text` block under `## Example` lists the exact findings of the
 rule, one `LINE: MESSAGE` per line. The input is linted as a complete build, with that rule alone.
 """
 
@@ -19,7 +19,7 @@ import yaml
 from ..source import project_root, set_project_root
 from .context import Catalog
 from .findings import Finding
-from .inputs import LintInput, read_text
+from .inputs import LintInput, for_ruler, read_text
 from .registry import Check, doc_sections
 
 FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
@@ -88,6 +88,10 @@ def run_example(check: type[Check], example: Example, workdir: Path) -> list[Fin
             queries.append(block)
         elif block.language == "json":
             lint_input.extend(read_text(block.text, "dashboard.json"))
+        elif block.language == "yaml" and block.role == "loki":
+            part = read_text(block.text, "rules.yaml")
+            part.rule_groups = for_ruler(part.rule_groups, "loki")
+            lint_input.extend(part)
         elif block.language == "yaml":
             lint_input.extend(read_text(block.text, "rules.yaml"))
         else:

@@ -96,6 +96,11 @@ class RuleDoc:
     line: int
     sources: Mapping[str, str] = field(default_factory=dict, repr=False)
     ignores: tuple[str, ...] = ()  # `# lgtm-dash: ignore=` of the rule, its group and its file
+    ruler: str = "mimir"  # "loki": the expression is LogQL
+
+    @property
+    def language(self) -> str:
+        return "logql" if self.ruler == "loki" else "promql"
 
     @property
     def name(self) -> str:
@@ -132,6 +137,7 @@ class RuleGroupDoc:
     ignores: tuple[str, ...] = ()  # `# lgtm-dash: ignore=` of the group and its file
     document: int = 0  # which YAML document of the file holds the group (Prometheus reads only the first)
     resource: bool = False  # from a PrometheusRule resource (Kubernetes manifests hold one per document)
+    ruler: str = "mimir"  # "loki": a Loki ruler group (LogQL rules)
 
     def location(self) -> SourceLocation:
         key = f"group:{self.namespace}/{self.name}"
@@ -309,13 +315,30 @@ def _items(node: yaml.Node | None) -> list[yaml.Node]:
 
 
 def read_rule_file(path: Path, *, strict: bool = True) -> list[RuleGroupDoc]:
-    """Rule groups of a mimirtool or Prometheus rule file (every YAML document).
+    """Rule groups of a mimirtool, lokitool or Prometheus rule file (every YAML document).
 
     An empty file, `null`, `{}` or `groups: []` is a valid file without groups. With `strict`, a document that
-    is not a rule file raises `UnusableFile`; otherwise (walking a directory) it is skipped.
+    is not a rule file raises `UnusableFile`; otherwise (walking a directory) it is skipped. A file in a `loki/`
+    or `loki/rules/` directory (as in out/) holds Loki ruler rules: LogQL.
     """
     shown = display_path(path)
-    return rule_groups_of(_read_text(path, shown), shown, path.stem, strict=strict)
+    return for_ruler(rule_groups_of(_read_text(path, shown), shown, path.stem, strict=strict), ruler_of(path))
+
+
+def ruler_of(path: Path) -> str:
+    """`loki` for a rule file in `loki/` or `loki/rules/`, else `mimir`."""
+    parents = [part.lower() for part in path.resolve().parent.parts[-2:]]
+    return "loki" if parents[-1:] == ["loki"] or parents == ["loki", "rules"] else "mimir"
+
+
+def for_ruler(groups: list[RuleGroupDoc], ruler: str) -> list[RuleGroupDoc]:
+    """`groups` (read as Mimir's) marked as the given ruler's, rules included."""
+    if ruler == "mimir":
+        return groups
+    return [
+        replace(group, ruler=ruler, rules=tuple(replace(rule, ruler=ruler) for rule in group.rules))
+        for group in groups
+    ]
 
 
 def rule_groups_of(text: str, shown: str, stem: str, *, strict: bool = True) -> list[RuleGroupDoc]:
@@ -457,18 +480,20 @@ def read_out_tree(out_dir: Path) -> LintInput:
     result = LintInput(datasources=[*arts.datasources, *arts.external_datasources], complete=True)
     for dash in arts.dashboards:
         result.dashboards.append(dashboard_doc(dash.data, display_path(dash.path), arts.sourcemap))
-    for namespace, groups in arts.rule_namespaces.items():
-        path = arts.rule_files[namespace]
-        file = display_path(path)
-        text = path.read_text(encoding="utf-8")
-        if "lgtm-dash:" in text:  # suppression comments: read again with the YAML nodes, to place them
-            result.rule_groups.extend(
-                _rule_groups(parse_documents(text, file), text, path.stem, file, strict=False,
-                             sources=arts.sourcemap)
-            )  # fmt: skip
-            continue
-        for group in groups:
-            result.rule_groups.append(_group_doc(group, None, namespace, file, arts.sourcemap))
+    for ruler, namespaces, files in (
+        ("mimir", arts.rule_namespaces, arts.rule_files),
+        ("loki", arts.loki_rule_namespaces, arts.loki_rule_files),
+    ):
+        for namespace, groups in namespaces.items():
+            path = files[namespace]
+            file = display_path(path)
+            text = path.read_text(encoding="utf-8")
+            if "lgtm-dash:" in text:  # suppression comments: read again with the YAML nodes, to place them
+                docs = _rule_groups(parse_documents(text, file), text, path.stem, file, strict=False,
+                                    sources=arts.sourcemap)  # fmt: skip
+            else:
+                docs = [_group_doc(group, None, namespace, file, arts.sourcemap) for group in groups]
+            result.rule_groups.extend(for_ruler(docs, ruler))
     return result
 
 

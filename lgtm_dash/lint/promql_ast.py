@@ -268,7 +268,8 @@ class Labels:
         return (label not in self.names) if self.closed else (label in self.names)
 
     def keep(self, labels: frozenset[str]) -> Labels:
-        return Labels(self.names & labels if self.closed else labels, True)
+        # Open: whatever was certainly absent stays absent among the kept ones.
+        return Labels(self.names & labels if self.closed else labels - self.names, True)
 
     def drop(self, labels: frozenset[str]) -> Labels:
         return Labels(self.names - labels, True) if self.closed else Labels(self.names | labels)

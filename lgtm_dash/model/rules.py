@@ -1,7 +1,10 @@
-"""Prometheus/Mimir rule groups as code: one `RuleNamespace` per Mimir ruler namespace.
+"""Rule groups as code: one `RuleNamespace` per ruler namespace, of the Mimir ruler (PromQL) or of the Loki
+ruler (LogQL, `ruler="loki"`), with the same group, alert and recording-rule objects.
 
-A namespace also carries its unit tests (`RuleTest`: input series, evaluation times, expected alerts or
-samples), written beside the rules and compiled to promtool test files by `lgtm_dash.promtool`.
+A namespace also carries its unit tests, written beside the rules and compiled for promtool by
+`lgtm_dash.promtool`: for Mimir, `RuleTest` (input series, evaluation times, expected alerts or samples); for
+Loki, whose LogQL promtool cannot evaluate, `TemplateTest` (one sample of the expression's result and the alerts,
+labels and rendered annotations it must give).
 """
 
 from __future__ import annotations
@@ -229,24 +232,79 @@ class RuleTest:
         return data
 
 
+@dataclass(frozen=True)
+class TemplateTest:
+    """A Loki alert given one sample of its LogQL result (`result` labels, `value`) must fire exactly `firing`.
+
+    promtool cannot evaluate LogQL, so the alert's expression is replaced by a stand-in series with these
+    labels and value; promtool then checks what Prometheus' rule engine (which Loki's ruler runs) makes of it:
+    the `for` wait, the rule's labels, and every annotation rendered by the real template engine. All rules
+    named `alertname` see the sample (tiers: list each one that must fire). The expression itself is checked
+    by lint (LogQL grammar, the labels its result keeps), not here.
+    """
+
+    alertname: str
+    result: Mapping[str, str]
+    value: float
+    firing: tuple[ExpectedAlert, ...]
+    location: SourceLocation = field(default_factory=caller_location, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.firing:
+            raise DefinitionError(
+                f"template test of {self.alertname!r} expects no alert: list the alerts the sample fires",
+                self.location,
+            )
+
+    @property
+    def name(self) -> str:
+        return f"template of {self.alertname}"
+
+
 def _check_duration(value: str, what: str, location: SourceLocation) -> None:
     if parse_duration_ms(value) is None:
         raise DefinitionError(f"invalid {what} {value!r} (expected a duration like 90s, 5m, 1h30m)", location)
 
 
+RULERS = ("mimir", "loki")
+# What Loki's ruler stores of a group and a rule (pkg/ruler/rulespb, see docs/server-contract.md): anything else
+# would be dropped on upload, and a republish would never converge.
+LOKI_UNSTORED_GROUP_FIELDS = ("query_offset", "source_tenants")
+WRONG_TEST_KIND = {
+    "mimir": "TemplateTest is for Loki rules; promtool evaluates these (use RuleTest)",
+    "loki": "promtool cannot evaluate LogQL, so a Loki namespace has no RuleTest; check its alerts' labels and "
+    "annotations with TemplateTest",
+}
+
+
 @dataclass(frozen=True)
 class RuleNamespace:
-    """A Mimir ruler namespace: compiled to out/mimir/rules/<name>.yaml (mimirtool's format).
+    """A ruler namespace: compiled to out/<ruler>/rules/<name>.yaml (mimirtool's and lokitool's format).
 
-    `tests` are its promtool unit tests; they are not part of the compiled rules.
+    `ruler` is "mimir" (PromQL rules) or "loki" (LogQL rules, evaluated by Loki's ruler). `tests` are its
+    unit tests (`RuleTest` for Mimir, `TemplateTest` for Loki); they are not part of the compiled rules.
     """
 
     name: str
     groups: tuple[RuleGroup, ...]
-    tests: tuple[RuleTest, ...] = ()
+    tests: tuple[RuleTest | TemplateTest, ...] = ()
+    ruler: str = "mimir"
     location: SourceLocation = field(default_factory=caller_location, compare=False)
 
     def __post_init__(self) -> None:
+        if self.ruler not in RULERS:
+            raise DefinitionError(
+                f"namespace {self.name!r}: unknown ruler {self.ruler!r} (expected one of {', '.join(RULERS)})",
+                self.location,
+            )
+        if self.ruler == "loki":
+            self._check_loki()
+        expected = TemplateTest if self.is_loki else RuleTest
+        for test in self.tests:
+            if not isinstance(test, expected):
+                raise DefinitionError(
+                    f"namespace {self.name!r}: {WRONG_TEST_KIND[self.ruler]}", test.location
+                )
         seen: set[str] = set()
         for group in self.groups:
             if group.name in seen:
@@ -256,6 +314,14 @@ class RuleNamespace:
             seen.add(group.name)
         names = set(self.alert_names())
         for test in self.tests:
+            if isinstance(test, TemplateTest):
+                if test.alertname not in names:
+                    raise DefinitionError(
+                        f"template test checks alert {test.alertname!r}, which namespace {self.name!r} "
+                        "does not define",
+                        test.location,
+                    )
+                continue
             for check in test.checks:
                 if isinstance(check, AlertCheck) and check.alertname not in names:
                     raise DefinitionError(
@@ -263,6 +329,23 @@ class RuleNamespace:
                         f"which namespace {self.name!r} does not define",
                         check.location,
                     )
+
+    def _check_loki(self) -> None:
+        for group in self.groups:
+            for key in LOKI_UNSTORED_GROUP_FIELDS:
+                if getattr(group, key):
+                    raise DefinitionError(
+                        f"rule group {group.name!r}: Loki's ruler does not store `{key}`", group.location
+                    )
+            for rule in group.rules:
+                if isinstance(rule, Alert) and rule.keep_firing_for:
+                    raise DefinitionError(
+                        f"alert {rule.name!r}: Loki's ruler does not store `keep_firing_for`", rule.location
+                    )
+
+    @property
+    def is_loki(self) -> bool:
+        return self.ruler == "loki"
 
     def alerts(self) -> list[Alert]:
         return [rule for group in self.groups for rule in group.rules if isinstance(rule, Alert)]
@@ -273,11 +356,17 @@ class RuleNamespace:
     def missing_cases(self, required: Collection[str] = CASE_KINDS) -> dict[str, list[str]]:
         """Alert name -> the `required` kinds of unit-test case it lacks: `firing` (a case where it fires),
         `silent` (a case where it must not fire). Alerts that have them all are left out."""
+        if self.is_loki:
+            # The firing condition is LogQL, which no local tool evaluates: a template test stands in for the
+            # cases (promtool checks `for`, labels and annotations against one sample of the query's result).
+            tested = {test.alertname for test in self.tests if isinstance(test, TemplateTest)}
+            return {name: ["template"] for name in self.alert_names() if required and name not in tested}
         unknown = set(required) - set(CASE_KINDS)
         if unknown:
             raise ValueError(f"unknown case kind(s) {sorted(unknown)}: expected {', '.join(CASE_KINDS)}")
         seen: dict[str, set[str]] = {kind: set() for kind in CASE_KINDS}
         for test in self.tests:
+            assert isinstance(test, RuleTest)
             for check in test.checks:
                 if isinstance(check, AlertCheck):
                     seen["firing" if check.firing else "silent"].add(check.alertname)
@@ -290,13 +379,15 @@ class RuleNamespace:
     def untested_alerts(self, required: Collection[str] = CASE_KINDS) -> list[str]:
         """One message per alert lacking a unit-test case of a `required` kind (see `missing_cases`)."""
         return [
-            f"{self.name}: alert {name} has no test case where it "
+            f"{self.name}: alert {name} has no template test"
+            if kinds == ["template"]
+            else f"{self.name}: alert {name} has no test case where it "
             + " and none where it ".join(CASE_WORDING[kind] for kind in kinds)
             for name, kinds in self.missing_cases(required).items()
         ]
 
     def to_file(self, env: Any = None) -> dict[str, Any]:
-        """mimirtool's file format; `env` renders environment-specific annotation values."""
+        """mimirtool's (and lokitool's) file format; `env` renders environment-specific annotation values."""
         return {"namespace": self.name, "groups": [g.to_dict(env) for g in self.groups]}
 
     def to_yaml(self, env: Any = None) -> str:

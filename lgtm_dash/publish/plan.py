@@ -1,4 +1,4 @@
-"""Plan: desired state (out/) against live state (Grafana, Mimir), object by object.
+"""Plan: desired state (out/) against live state (Grafana, Mimir, Loki), object by object.
 
 Every object gets one action: create, update, unchanged, delete or conflict. Nothing here writes. Each
 kind of object (datasources, folders, dashboards, rule groups, the Alertmanager config) plans and applies
@@ -22,6 +22,7 @@ from typing import Any
 from ..artifacts import Artifacts, build_hint
 from ..clients.grafana import Grafana
 from ..clients.http import RetryPolicy
+from ..clients.loki import LokiRuler
 from ..clients.mimir import Mimir
 from ..environments import Environment
 from ..errors import DefinitionError, UsageError
@@ -99,6 +100,7 @@ class Clients:
 
     grafana: Grafana | None
     mimir: Mimir | None
+    loki: LokiRuler | None = None
 
 
 @dataclass
@@ -174,6 +176,7 @@ def secret_values(env: Environment, arts: Artifacts, environ: Mapping[str, str])
         ("grafana token", env.grafana.token),
         ("grafana password", env.grafana.password),
         ("mimir key", env.mimir.key),
+        ("loki key", env.loki.key if env.loki is not None else None),
     ):
         if value:
             values[label] = value
@@ -229,9 +232,19 @@ def make_clients(
 ) -> Clients:
     needs_grafana = bool(arts.datasources or arts.folders or arts.dashboards or options.prune)
     needs_mimir = bool(arts.rule_namespaces or arts.alertmanager)
+    loki = None
+    if arts.loki_rule_namespaces:
+        if env.loki is None or not env.loki.tenant:
+            raise UsageError(
+                f"{arts.root} holds Loki rules, but environment {env.name!r} names no Loki ruler: add "
+                f"environments.{env.name}.loki (address, tenant) to environments.yaml, or set LOKI_ADDRESS "
+                "and LOKI_TENANT_ID"
+            )
+        loki = LokiRuler(env.loki, retry=retry, secrets=secrets)
     return Clients(
         grafana=Grafana(env.grafana, retry=retry, secrets=secrets) if needs_grafana else None,
         mimir=Mimir(env.mimir, retry=retry, secrets=secrets) if needs_mimir else None,
+        loki=loki,
     )
 
 

@@ -37,6 +37,8 @@ def _line(change: Change) -> str:
 def print_plan(plan: Plan, secrets: Mapping[str, str], *, verbose: bool = False) -> None:
     env = plan.env
     target = f"Grafana {env.grafana.url}, Mimir {env.mimir.address} (tenant {env.mimir.tenant})"
+    if env.loki is not None and any(c.kind == "loki-rule-group" for c in plan.changes):
+        target += f", Loki {env.loki.address} (tenant {env.loki.tenant})"
     console.print(f"Plan for {env.name} ({escape(redact(target, secrets))}): {plan.summary()}.")
     for warning in plan.warnings:
         console.print(f"[yellow]warning:[/] {escape(redact(warning, secrets))}")

@@ -9,8 +9,8 @@ each write, the group being replaced included, and refuses the write with 400 ab
 counts before writing: creates that would pass the limit are conflicts, and when the tenant is at its
 limit an update is applied as delete + create. Deletions of pruned groups run first, to make room.
 
-The ruler API is the same for Loki's ruler; `RuleGroups` takes the client attribute, the artifacts and
-the limit as parameters so a Loki kind is one more instance.
+The ruler API is the same for Loki's ruler; `LokiRuleGroups` (`lokirulegroups`) is this class with Loki's
+client, artifacts, limit and normalisation.
 """
 
 from __future__ import annotations
@@ -38,6 +38,14 @@ class RuleGroups(Kind):
         """The tenant's rule-group limit (0: none)."""
         return env.mimir.max_rule_groups
 
+    def normalize(self, group: dict[str, Any]) -> dict[str, Any]:
+        """A group as the server stores and returns it."""
+        return normalize_rule_group(group)
+
+    def dropped(self, group: dict[str, Any]) -> list[str]:
+        """Fields of a desired group the server would silently drop."""
+        return dropped_group_fields(group)
+
     def desired_count(self, arts: Artifacts) -> int:
         return sum(len(groups) for groups in self.namespaces(arts).values())
 
@@ -55,18 +63,18 @@ class RuleGroups(Kind):
                 desired_names.add(name)
                 key = f"{namespace}/{name}"
                 source = ctx.source(f"group:{key}")
-                dropped = dropped_group_fields(group)
+                dropped = self.dropped(group)
                 if dropped:
                     ctx.warnings.append(
                         f"rule group {key}: {self.server} does not store {', '.join(dropped)}; "
                         "it will be ignored"
                     )
-                want = normalize_rule_group(group)
+                want = self.normalize(group)
                 live = live_groups.get(name)
                 if live is None:
                     changes.append(Change(self.name, key, "create", body=group, source=source))
                     continue
-                have = normalize_rule_group(live)
+                have = self.normalize(live)
                 if have == want:
                     changes.append(Change(self.name, key, "unchanged", source=source))
                 else:

@@ -7,6 +7,7 @@ import promql_parser as pp
 from ...context import LintContext
 from ...findings import Finding, Severity, one_line
 from ...inputs import RuleDoc
+from ...logql_labels import has_condition
 from ...promql_ast import COMPARISON_OPS, call_name, op_text, unwrap, walk
 from ...registry import Check, register
 from ..rule._common import ALWAYS_FIRING_FUNCTIONS
@@ -21,7 +22,8 @@ class AlertComparison(Check):
     ## What it does
     Reports alert expressions without any filtering condition: no comparison (without `bool`) anywhere in the
     expression, no `and`/`unless`, no `absent()`/`vector()`, no `topk`/`bottomk`. A comparison nested inside an
-    aggregation or a function (`count(up == 0) > 0`, `sum(x > 1)`) counts.
+    aggregation or a function (`count(up == 0) > 0`, `sum(x > 1)`) counts. Loki (LogQL) alerts alike, with
+    `absent_over_time` as their `absent()`.
 
     ## Why is this bad?
     An alert fires for every series its expression returns. Without a condition that is every series, always:
@@ -55,9 +57,13 @@ class AlertComparison(Check):
     def check_rule(self, rule: RuleDoc, ctx: LintContext) -> Iterable[Finding]:
         if not rule.is_alert:
             return
-        ast = ctx.parse_rule(rule)
-        if ast is None or isinstance(unwrap(ast), pp.NumberLiteral) or _filters(ast):
-            return  # (an expression that does not parse is promql/syntax)
+        if rule.language == "logql":
+            if has_condition(str(rule.data.get("expr") or "")) in (True, None):
+                return  # (an expression that does not parse is logql/syntax)
+        else:
+            ast = ctx.parse_rule(rule)
+            if ast is None or isinstance(unwrap(ast), pp.NumberLiteral) or _filters(ast):
+                return  # (an expression that does not parse is promql/syntax)
         yield self.report(
             ctx, f"{rule.label}: expression has no comparison, so it fires for every series it returns: "
             f"`{one_line(rule.data.get('expr'))}`", rule_doc=rule,

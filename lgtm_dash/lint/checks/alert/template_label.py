@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from ...context import LintContext
 from ...findings import Finding, Severity
 from ...inputs import RuleDoc
+from ...logql_labels import result_labels as logql_result_labels
 from ...promql_ast import result_labels
 from ...registry import Check, register
 
@@ -24,6 +25,9 @@ class TemplateLabel(Check):
     none, `on(x)` in a one-to-one match keeps only `x`, `group_left(y)` adds `y`, `label_replace()` adds its
     target, `absent()` has the labels of its equality matchers) and reports `$labels.X` in annotations and labels
     for an `X` the result certainly lacks. A rule's own `labels:` are not in `$labels` when templates expand.
+    Loki rules too, by LogQL's rules: a range aggregation keeps the stream labels and what its pipeline adds
+    (`json a` adds `a`, `label_format a=b` renames `b`, `drop`, `keep`), `absent_over_time` its equality
+    matchers.
 
     ## Why is this bad?
     The template renders an empty string: "High error rate on " in Slack, with nothing after it, when the
@@ -39,8 +43,18 @@ class TemplateLabel(Check):
             annotations:
               summary: "High error rate on {{ $labels.instance }}"
     ```
+    ```yaml loki
+    groups:
+      - name: logs
+        rules:
+          - alert: Errors
+            expr: 'sum by (service) (rate({service=~".+"} |= "ERROR" [5m])) > 1'
+            annotations:
+              summary: "{{ $labels.service }} in {{ $labels.namespace }} logs errors"
+    ```
     ```text
     4: alert 'HighErrorRate' (group 'http'): annotation 'summary' uses $labels.instance, but the expression's result has only the labels (job): it renders empty
+    4: alert 'Errors' (group 'logs'): annotation 'summary' uses $labels.namespace, but the expression's result has only the labels (service): it renders empty
     ```
 
     ## Use instead
@@ -53,6 +67,15 @@ class TemplateLabel(Check):
             annotations:
               summary: "High error rate on {{ $labels.instance }}"
     ```
+    ```yaml loki
+    groups:
+      - name: logs
+        rules:
+          - alert: Errors
+            expr: 'sum by (namespace, service) (rate({service=~".+"} |= "ERROR" [5m])) > 1'
+            annotations:
+              summary: "{{ $labels.service }} in {{ $labels.namespace }} logs errors"
+    ```
     """
 
     id = "alert/template-label"
@@ -62,10 +85,16 @@ class TemplateLabel(Check):
         if not rule.is_alert:
             return
         uses = list(_label_uses(rule))
-        ast = ctx.parse_rule(rule) if uses else None
-        if ast is None:
+        if not uses:
             return
-        labels, _scalar = result_labels(ast)
+        if rule.language == "logql":
+            found = logql_result_labels(str(rule.data.get("expr") or ""))
+        else:
+            ast = ctx.parse_rule(rule)
+            found = result_labels(ast)[0] if ast is not None else None
+        if found is None:
+            return
+        labels = found
         if not labels.closed and not labels.names:
             return  # a selector's labels: anything may be there
         reported: set[str] = set()
