@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,6 +134,8 @@ class Artifacts:
     loki_rule_files: dict[str, Path] = field(default_factory=dict)
     alertmanager: dict[str, Any] | None = None
     sourcemap: dict[str, str] = field(default_factory=dict)
+    # Dashboard files not read because the caller knew them already (`read_artifacts(known_dashboard=)`).
+    known_dashboards: list[Path] = field(default_factory=list)
 
     def source_of(self, key: str) -> SourceLocation | None:
         text = self.sourcemap.get(key)
@@ -261,10 +263,12 @@ def built_env(out_dir: Path) -> str | None:
     return env
 
 
-def read_artifacts(out_dir: Path) -> Artifacts:
+def read_artifacts(out_dir: Path, *, known_dashboard: Callable[[Path], bool] | None = None) -> Artifacts:
     """Read a built out/ directory. Missing parts are simply empty; malformed files are errors.
 
     Names that become paths or URLs (UIDs, namespaces) are checked here: out/ may have been edited by hand.
+    `known_dashboard(path)`: True for a dashboard file the caller has read before as it is now (lint's
+    cache); it is listed in `known_dashboards` instead of being read again.
     """
     if not out_dir.is_dir():
         raise DefinitionError(f"{out_dir} does not exist: run `lgtm-dash build` first")
@@ -301,6 +305,9 @@ def read_artifacts(out_dir: Path) -> Artifacts:
             if entry.get("parentUid") is not None:
                 check_uid(entry["parentUid"], f"parent of folder {entry['uid']!r}", path)
     for path in sorted((out_dir / DASHBOARDS_DIR).glob("*/*.json")):
+        if known_dashboard is not None and known_dashboard(path):
+            arts.known_dashboards.append(path)
+            continue
         data = read_json_file(path)
         if not isinstance(data, dict):
             raise DefinitionError("a dashboard file must hold a JSON object", path)
