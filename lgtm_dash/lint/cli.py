@@ -83,6 +83,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--isolated", action="store_true", help=f"ignore the [tool.lgtm-dash.lint] of {PYPROJECT}"
     )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="check every dashboard, reusing nothing from earlier runs (the cache is <project>/.lgtm-dash-cache/)",
+    )
     parser.add_argument("--list-rules", action="store_true", help="list every rule and whether it runs here")
     parser.add_argument(
         "--docs", action="store_true", help="print docs/lint-rules.md (generated from the rules)"
@@ -118,7 +123,12 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     paths = list(args.paths) or [args.project / "out"]
-    lint_input = read_paths(paths)
+    cache = None
+    if not (args.no_cache or args.live) and len(paths) == 1 and paths[0].is_dir() and is_out_tree(paths[0]):
+        from .cache import LintCache
+
+        cache = LintCache(args.project, paths[0])  # live lint reads every query: it needs every dashboard
+    lint_input = read_paths(paths, known=cache)
     _refuse_when_nothing_is_usable(lint_input)
     catalog = None
     if not args.no_catalog:
@@ -128,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
             catalog = Catalog.load(
                 args.project / CATALOG_FILE
             )  # the catalog describes this project's metrics
-    findings = lint(lint_input, catalog=catalog, project=args.project, config=config)
+    findings = lint(lint_input, catalog=catalog, project=args.project, config=config, cache=cache)
     nothing_checked = False
     if args.live:
         from ..live.cli import run_live

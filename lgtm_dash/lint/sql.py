@@ -470,7 +470,7 @@ def _analyse(sql: str, schema: Schema | None, fmt: str) -> tuple[SqlProblem, ...
         return (SqlProblem("sql/syntax", Severity.ERROR, f"cannot parse: {type(err).__name__}: {err}"),)
 
     problems: list[SqlProblem] = []
-    for statement in statements:
+    for number, statement in enumerate(statements):
         if isinstance(statement, exp.Command):  # sqlglot's fallback for text it could not parse
             return (
                 SqlProblem(
@@ -492,10 +492,12 @@ def _analyse(sql: str, schema: Schema | None, fmt: str) -> tuple[SqlProblem, ...
                 and not _uses_system_schema(statement)
                 and _columns_known(statement, schema)
             ):
-                column_problem, resolved = _resolve_columns(statement, schema)
-                if column_problem:
-                    problems.append(column_problem)
-        if fmt == "time_series" and statement is statements[0]:
+                error, resolved = _resolve_columns(statement, schema)
+                if resolved is None:  # the resolver stopped half way through the statement: read it again
+                    statement = [s for s in dialect.parser().parse(dialect.tokenize(sql), sql) if s][number]
+                if error is not None:
+                    problems.append(_column_problem(error, statement, schema))
+        if fmt == "time_series" and number == 0:
             problems.extend(_time_series_shape(resolved or statement))
     return tuple(problems)
 
@@ -577,24 +579,29 @@ def _unknown_tables(statement: Any, schema: Schema) -> list[SqlProblem]:
     return problems
 
 
-def _resolve_columns(statement: Any, schema: Schema) -> tuple[SqlProblem | None, Any]:
-    """Qualify every column against the schema; (problem, the qualified query when it resolved)."""
+def _resolve_columns(statement: Any, schema: Schema) -> tuple[str | None, Any]:
+    """Qualify every column against the schema, in place: (the resolver's error, the qualified query when it
+    resolved). sqlglot rewrites the statement as it goes (stars expanded, aliases added), so after a failure
+    it is no longer the query as written."""
     from sqlglot import exp
     from sqlglot.errors import OptimizeError
     from sqlglot.optimizer.qualify import qualify
 
-    query = statement.copy()
     # MySQL column names and aliases ignore case; table names and table aliases do not (on Linux).
-    for node in query.find_all(exp.Column, exp.Alias):
+    for node in statement.find_all(exp.Column, exp.Alias):
         identifier = node.this if isinstance(node, exp.Column) else node.args.get("alias")
         if isinstance(identifier, exp.Identifier):
             identifier.set("this", identifier.this.lower())
     try:
         qualified = qualify(
-            query, schema=schema.for_sqlglot(), dialect="mysql", validate_qualify_columns=True, identify=False
+            statement,
+            schema=schema.for_sqlglot(),
+            dialect="mysql",
+            validate_qualify_columns=True,
+            quote_identifiers=False,  # quoting changes no name: nothing here reads it
         )
     except OptimizeError as err:
-        return _column_problem(str(err), statement, schema), None
+        return str(err), None
     except Exception:  # the resolver gives up on constructs it does not model: no guess, no crash
         return None, None
     return None, qualified
