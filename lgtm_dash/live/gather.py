@@ -34,6 +34,8 @@ from .transport import (
     Unreachable,
 )
 
+HISTOGRAM_SERIES = ("_bucket", "_sum", "_count")
+
 
 def metric_selector(metric: str) -> str:
     return '{__name__="' + metric.replace("\\", "\\\\").replace('"', '\\"') + '"}'
@@ -70,6 +72,21 @@ class ServerState:
     @property
     def checked(self) -> bool:
         return self.failed is None
+
+    def metric_type(self, name: str) -> str | None:
+        """The metric's type from this server's metadata: a histogram's or summary's series are counters."""
+        metadata = self.metadata or {}
+        if name in metadata:
+            return metadata[name].get("type") or None
+        if name.endswith("_total") and metadata.get(name[: -len("_total")], {}).get("type") == "counter":
+            return "counter"  # OpenMetrics names a counter's family without `_total`
+        for suffix in HISTOGRAM_SERIES:
+            family = metadata.get(name.removesuffix(suffix), {}) if name.endswith(suffix) else {}
+            if family.get("type") in ("histogram", "summary"):
+                return "counter"
+            if family.get("type") == "gaugehistogram":
+                return "gauge"
+        return None
 
 
 class Gatherer:
@@ -118,6 +135,17 @@ class Gatherer:
         if not any(m.from_variable for m in selector.matchers):
             state.loki_selectors[selector.text] = selector
 
+    # ------------------------------------------------------------------ the clients (one place to swap them)
+
+    def prometheus_api(self, state: ServerState) -> PrometheusApi:
+        return PrometheusApi(state.http)
+
+    def loki_api(self, state: ServerState) -> LokiApi:
+        return LokiApi(state.http)
+
+    def read_schema(self, state: ServerState) -> Schema:
+        return live_schema(state.target, self.deadline)
+
     # ------------------------------------------------------------------ asking
 
     @property
@@ -150,7 +178,7 @@ class Gatherer:
     def _first_round(self, state: ServerState) -> list[tuple[ServerState, str, Callable[[], None], bool]]:
         kind, window = state.target.kind, self.window
         if kind == "prometheus":
-            api = PrometheusApi(state.http)
+            api = self.prometheus_api(state)
 
             def names() -> None:
                 state.metric_names = api.metric_names(window)
@@ -163,7 +191,7 @@ class Gatherer:
                 jobs.append((state, "metadata", metadata, False))
             return jobs
         if kind == "loki":
-            loki = LokiApi(state.http)
+            loki = self.loki_api(state)
 
             def labels() -> None:
                 state.loki_labels = loki.label_names(window)
@@ -171,14 +199,14 @@ class Gatherer:
             return [(state, "label names", labels, True)]
 
         def schema() -> None:
-            state.schema = live_schema(state.target, self.deadline)
+            state.schema = self.read_schema(state)
 
         return [(state, "information_schema", schema, True)]
 
     def _second_round(self, state: ServerState) -> list[tuple[ServerState, str, Callable[[], None], bool]]:
         jobs: list[tuple[ServerState, str, Callable[[], None], bool]] = []
         if state.target.kind == "prometheus" and state.metric_names is not None:
-            api = PrometheusApi(state.http)
+            api = self.prometheus_api(state)
             for metric in sorted(state.metrics & state.metric_names):
 
                 def labels(metric: str = metric) -> None:
@@ -186,7 +214,7 @@ class Gatherer:
 
                 jobs.append((state, f"labels of {metric}", labels, False))
         elif state.target.kind == "loki" and state.loki_labels is not None:
-            loki = LokiApi(state.http)
+            loki = self.loki_api(state)
             for name in sorted(state.loki_label_names & state.loki_labels):
 
                 def values(name: str = name) -> None:
@@ -198,7 +226,7 @@ class Gatherer:
     def _third_round(self, state: ServerState) -> list[tuple[ServerState, str, Callable[[], None], bool]]:
         jobs: list[tuple[ServerState, str, Callable[[], None], bool]] = []
         if state.target.kind == "prometheus":
-            api = PrometheusApi(state.http)
+            api = self.prometheus_api(state)
             for metric, label in sorted(state.value_labels):
                 if label not in state.labels.get(metric, ()):
                     continue
@@ -209,7 +237,7 @@ class Gatherer:
 
                 jobs.append((state, f"values of {label} on {metric}", values, False))
         elif state.target.kind == "loki" and state.loki_labels is not None:
-            loki = LokiApi(state.http)
+            loki = self.loki_api(state)
             for text, selector in sorted(state.loki_selectors.items()):
                 if any(m.name not in state.loki_labels for m in selector.matchers):
                     continue  # a label the server never saw: live/loki-label-never-seen says so
