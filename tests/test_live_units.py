@@ -1,12 +1,12 @@
-"""Live lint pieces that need no external binary: the Loki emulator's API contract, Grafana-style variable
-expansion, selector usage, metadata types, and a LogQL-only live run against the Loki emulator (findings,
-deduplication, retries, an unreachable server, the time budget)."""
+"""Live lint pieces that need no external binary: Grafana-style variable expansion, selector usage, metadata
+types, a LogQL-only live run against the Loki emulator (findings, deduplication, retries, an unreachable server,
+the time budget), the live rules configured and suppressed like any rule, and server metadata filling in the
+catalog for the offline rules. (The Loki emulator's own contract is checked row by row in
+tests/test_server_contract.py.)"""
 
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -28,15 +28,6 @@ NOW_NS = NOW_S * 10**9
 DAY_NS = 24 * 3600 * 10**9
 
 
-def _get(url: str, headers: dict[str, str] | None = None, data: bytes | None = None) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, data=data, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read()
-
-
 @pytest.fixture
 def loki() -> LokiEmulator:
     with LokiEmulator(now_ns=NOW_NS) as emulator:
@@ -46,54 +37,6 @@ def loki() -> LokiEmulator:
         )
         emulator.add_stream("t2", {"job": "other"}, NOW_NS - DAY_NS, NOW_NS)
         yield emulator
-
-
-# ------------------------------------------------------------------ the Loki emulator's contract
-
-
-def test_loki_needs_the_tenant_header_and_keeps_tenants_apart(loki: LokiEmulator) -> None:
-    status, body = _get(f"{loki.url}/loki/api/v1/labels")
-    assert (status, body) == (401, b"no org id\n")
-    status, body = _get(f"{loki.url}/loki/api/v1/labels?start={NOW_S - 3 * 86400}", {"X-Scope-OrgID": "t2"})
-    assert status == 200 and json.loads(body) == {"status": "success", "data": ["job"]}
-
-
-def test_loki_labels_and_values_follow_the_window_and_omit_empty_data(loki: LokiEmulator) -> None:
-    tenant = {"X-Scope-OrgID": "t1"}
-    # default window: the last hour
-    assert json.loads(_get(f"{loki.url}/loki/api/v1/label/app/values", tenant)[1])["data"] == ["backend"]
-    # seconds (10 digits) and nanoseconds are both understood
-    wide = f"start={NOW_S - 10 * 86400}&end={NOW_NS}"
-    assert json.loads(_get(f"{loki.url}/loki/api/v1/label/app/values?{wide}", tenant)[1])["data"] == [
-        "backend", "gateway",
-    ]  # fmt: skip
-    narrowed = f"{wide}&query=" + urllib.request.quote('{namespace="edge"}')
-    assert json.loads(_get(f"{loki.url}/loki/api/v1/label/app/values?{narrowed}", tenant)[1])["data"] == [
-        "gateway"
-    ]
-    status, body = _get(f"{loki.url}/loki/api/v1/label/nothing/values", tenant)
-    assert status == 200 and body == b'{"status":"success"}\n'  # `data` omitted when empty
-    status, body = _get(f"{loki.url}/loki/api/v1/labels?start=yesterday", tenant)
-    assert status == 400 and b"invalid syntax" in body
-
-
-def test_loki_series_merges_match_and_match_brackets_and_rejects_bad_selectors(loki: LokiEmulator) -> None:
-    tenant = {"X-Scope-OrgID": "t1"}
-    window = f"start={NOW_S - 10 * 86400}"
-    q = urllib.request.quote
-    back, backend, edge, nothing = (q(s) for s in ('{app=~"back.*"}', '{app="backend"}', '{namespace="edge"}',
-                                                    '{app="nothing"}'))  # fmt: skip
-    status, body = _get(f"{loki.url}/loki/api/v1/series?{window}&match[]={back}", tenant)
-    assert status == 200 and json.loads(body)["data"] == [{"app": "backend", "namespace": "qgx-dev"}]
-    both = f"{window}&match[]={backend}&match={edge}"
-    assert len(json.loads(_get(f"{loki.url}/loki/api/v1/series?{both}", tenant)[1])["data"]) == 2
-    everything = f"{loki.url}/loki/api/v1/series?{window}&match[]={q('{}')}"
-    assert len(json.loads(_get(everything, tenant)[1])["data"]) == 2
-    form = f"{window}&match[]={nothing}".encode()
-    status, body = _get(f"{loki.url}/loki/api/v1/series", tenant, data=form)  # POST, form body
-    assert status == 200 and json.loads(body) == {"status": "success", "data": []}
-    status, body = _get(f"{loki.url}/loki/api/v1/series?match[]={q('app=x')}", tenant)
-    assert status == 400 and body.startswith(b"parse error")
 
 
 # ------------------------------------------------------------------ expansion and selectors
