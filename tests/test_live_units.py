@@ -301,3 +301,21 @@ def test_live_metadata_tells_offline_rules_a_metric_type_the_catalog_lacks(tmp_p
     assert (
         run({"queue_depth": "histogram"}) == []
     )  # a native histogram is rated: the family type does not judge
+
+
+def test_a_datasource_refusing_grafanas_credentials_is_not_checked(loki: LokiEmulator) -> None:
+    """Through Grafana's proxy a datasource's 401 arrives as 400 (contract row G-DS-PROXY-UPSTREAM-401): the
+    datasource was not checked (one live/unreachable with Grafana's text), and no other question is asked."""
+    from lgtm_dash.testing.query_proxies import GrafanaDatasourceProxy
+
+    loki.faults.fail(None, ".", 401, times=None, body="no org id")
+    with GrafanaDatasourceProxy({"logs": (loki.url, {})}, tokens={"glsa_t"}) as grafana:
+        env = _environment(loki.url)
+        env = Environment(env.name, GrafanaTarget(url=grafana.url, token="glsa_t"), env.mimir, env.datasources,
+                          env.location)  # fmt: skip
+        answers, findings = _live(
+            _context('{app="backend"}'), LiveOptions(env=env, now=NOW_S, via_grafana=True)
+        )
+    assert [(f.rule, f.line) for f in findings] == [("live/unreachable", 7)]
+    assert "HTTP 400: Authentication to data source failed" in findings[0].message
+    assert answers.nothing_checked and answers.requests == 1

@@ -7,8 +7,9 @@ the values of each label used, and the streams of each distinct selector; per My
 asked in three rounds, each round's questions in parallel, because each round needs the previous answers
 (there is no point asking for the labels of a metric that does not exist).
 
-A server that cannot be reached (or refuses the credentials) in the first round is marked failed and asked
-nothing more; a later failure, or the time budget running out, leaves the answers incomplete and is said.
+A server that cannot be reached, refuses the credentials or refuses the first question (its metric or label
+names, which every other question needs) is marked failed and asked nothing more; a later failure, or the
+time budget running out, leaves the answers incomplete and is said.
 """
 
 from __future__ import annotations
@@ -25,13 +26,11 @@ from .prometheus import PrometheusApi, Window
 from .selectors import LokiSelector, PromSelector
 from .transport import (
     ApiTarget,
-    AuthError,
     Deadline,
     HttpApi,
     OutOfTime,
     RemoteError,
     RetryPolicy,
-    Unreachable,
 )
 
 HISTOGRAM_SERIES = ("_bucket", "_sum", "_count")
@@ -167,13 +166,11 @@ class Gatherer:
                         future.result()
                     except OutOfTime:
                         state.not_asked += 1
-                    except (Unreachable, AuthError) as err:
-                        if fatal:
+                    except RemoteError as err:  # unreachable, credentials refused, or the question refused
+                        if fatal:  # the server's first answer, which every other question needs
                             state.failed = state.failed or str(err)
                         else:
                             state.failures.append(f"{what}: {err}")
-                    except RemoteError as err:
-                        state.failures.append(f"{what}: {err}")
 
     def _first_round(self, state: ServerState) -> list[tuple[ServerState, str, Callable[[], None], bool]]:
         kind, window = state.target.kind, self.window
