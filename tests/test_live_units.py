@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from lgtm_dash.clients.query import ApiTarget, RetryPolicy
 from lgtm_dash.environments import DatasourceSettings, Environment, GrafanaTarget, MimirTarget
 from lgtm_dash.lint.context import LintContext
 from lgtm_dash.lint.engine import lint_context
@@ -19,7 +20,6 @@ from lgtm_dash.lint.inputs import LintInput, dashboard_doc
 from lgtm_dash.live.gather import ServerState
 from lgtm_dash.live.run import LiveAnswers, LiveOptions, live_answers
 from lgtm_dash.live.selectors import VARIABLE_MARKER, live_interpolator, prom_selectors
-from lgtm_dash.live.transport import ApiTarget, RetryPolicy
 from lgtm_dash.source import SourceLocation
 from lgtm_dash.testing.loki_emulator import LokiEmulator
 

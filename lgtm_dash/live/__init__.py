@@ -8,6 +8,7 @@ servers answered; the `live/...` rules, registered with the other lint rules und
 lgtm_dash/lint/checks/live/, judge it in the same engine run, located at the Python `file:line` through the
 source map like every other finding, and configured like every other rule.
 
-The HTTP and MySQL clients here (`transport`, `prometheus`, `loki`, `mysql`) import nothing from
-publish or diff; `transport` is the one place that borrows the shared retry policy.
+The servers are asked through the read-only query clients in lgtm_dash/clients/ (`query`: the JSON-over-HTTP
+transport; `prometheus_api`; `loki.LokiQueryApi`; `mysql`), next to the Grafana, Mimir and Loki ruler clients;
+this package holds the lint logic.
 """

@@ -18,13 +18,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..clients.query import Deadline
 from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_REMOTE, DefinitionError, UsageError
 from ..source import display_path
 from .gather import Gatherer, ServerState
 from .run import DEFAULT_CONCURRENCY, DEFAULT_SINCE, DEFAULT_TIME_BUDGET_S, LiveOptions
 from .selectors import PromSelector
 from .targets import RULER, direct_target, grafana_target
-from .transport import Deadline
 
 CATALOG_FILE = "catalog.yaml"
 ADDED_COMMENT = "added by `lgtm-dash catalog --live` (type, help and labels as the servers report them)"

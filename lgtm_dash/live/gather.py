@@ -19,12 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..lint.sql import Schema
-from .loki import LokiApi
-from .mysql import live_schema
-from .prometheus import PrometheusApi, Window
-from .selectors import LokiSelector, PromSelector
-from .transport import (
+from ..clients.loki import LokiQueryApi
+from ..clients.mysql import live_columns
+from ..clients.prometheus_api import PrometheusApi, Window
+from ..clients.query import (
     ApiTarget,
     Deadline,
     HttpApi,
@@ -32,6 +30,8 @@ from .transport import (
     RemoteError,
     RetryPolicy,
 )
+from ..lint.sql import Schema
+from .selectors import LokiSelector, PromSelector
 
 HISTOGRAM_SERIES = ("_bucket", "_sum", "_count")
 
@@ -139,11 +139,12 @@ class Gatherer:
     def prometheus_api(self, state: ServerState) -> PrometheusApi:
         return PrometheusApi(state.http)
 
-    def loki_api(self, state: ServerState) -> LokiApi:
-        return LokiApi(state.http)
+    def loki_api(self, state: ServerState) -> LokiQueryApi:
+        return LokiQueryApi(state.http)
 
     def read_schema(self, state: ServerState) -> Schema:
-        return live_schema(state.target, self.deadline)
+        tables = live_columns(state.target, self.deadline)
+        return Schema(tables=tuple(tables.items()), source=f"{state.target.name} (live)")
 
     # ------------------------------------------------------------------ asking
 

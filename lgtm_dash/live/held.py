@@ -24,11 +24,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from ..clients.prometheus_api import Window
+from ..clients.query import Unreachable
 from ..lint.sql import Schema, parse_schema
 from .gather import Gatherer, ServerState
-from .prometheus import Window
 from .selectors import loki_selectors, prom_selectors
-from .transport import Unreachable
 
 
 class Held:
@@ -122,4 +122,4 @@ class HeldGatherer(Gatherer):
             raise Unreachable(f"{state.target.name}: the example holds no database")
         return replace(
             self.held.schema, source=f"{state.target.name} (live)"
-        )  # as `mysql.live_schema` names it
+        )  # as `Gatherer.read_schema` names it

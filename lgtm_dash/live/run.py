@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from ..clients.prometheus_api import Window
+from ..clients.query import Deadline, RetryPolicy
 from ..durations import parse_duration_ms
 from ..environments import Environment
 from ..errors import DefinitionError, UsageError
@@ -21,7 +23,6 @@ from ..lint.context import LintContext, Query
 from ..lint.sql import SqlRenderer, render_target
 from ..source import SourceLocation
 from .gather import Gatherer, ServerState
-from .prometheus import Window
 from .selectors import (
     LokiSelector,
     PromSelector,
@@ -31,7 +32,6 @@ from .selectors import (
     prom_selectors,
 )
 from .targets import KIND_OF_LANGUAGE, LOKI_RULER, RULER, datasource_uid, direct_target, grafana_target
-from .transport import Deadline, RetryPolicy
 
 DEFAULT_SINCE = "7d"
 DEFAULT_CONCURRENCY = 8
