@@ -283,7 +283,10 @@ def measure(source: Source, root: Path, figures: Figures) -> None:
             figures.bad_reported.append(f"{path.name}: {reported[0].removeprefix('error: ')}")
         elif namespaces:
             module = f"alerts/{module_base(path.stem)}.py"
-            flagged = [f for f in built_findings if f.severity == Severity.ERROR and f.file == module]
+            # A name valid only under UTF-8 validation (legacy_validation_*.bad.yaml) is valid for Prometheus 3:
+            # lint warns (rule/utf8-name) that Prometheus 2 and Mimir's default legacy validation refuse it.
+            flagged = [f for f in built_findings if f.file == module
+                       and (f.severity == Severity.ERROR or f.rule == "rule/utf8-name")]  # fmt: skip
             assert flagged, f"{path.name}: imported although invalid, and lint finds nothing wrong"
             flagged.sort(key=lambda f: f.rule not in ("promql/syntax", "rule/template", "rule/syntax"))
             figures.bad_reported.append(
