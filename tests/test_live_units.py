@@ -319,3 +319,26 @@ def test_a_datasource_refusing_grafanas_credentials_is_not_checked(loki: LokiEmu
     assert [(f.rule, f.line) for f in findings] == [("live/unreachable", 7)]
     assert "HTTP 400: Authentication to data source failed" in findings[0].message
     assert answers.nothing_checked and answers.requests == 1
+
+
+def test_a_rule_files_ignore_comment_silences_a_live_finding_on_its_expression(loki: LokiEmulator) -> None:
+    from lgtm_dash.environments import LokiTarget
+    from lgtm_dash.lint.inputs import for_ruler, read_text
+
+    rules = """\
+groups:
+  - name: logs
+    rules:
+      - alert: BackendErrors
+        expr: sum(count_over_time({app="backend", level="ERROR"}[5m])) > 0
+      # lgtm-dash: ignore=live/loki-label-never-seen
+      - alert: KnownErrors
+        expr: sum(count_over_time({app="backend", severity="ERROR"}[5m])) > 0
+"""
+    lint_input = read_text(rules, "logs.yaml")
+    lint_input.rule_groups = for_ruler(lint_input.rule_groups, "loki")
+    env = _environment(loki.url)
+    env = Environment(env.name, env.grafana, env.mimir, {}, env.location, loki=LokiTarget(loki.url, "t1"))
+    _answers, findings = _live(LintContext(lint_input), LiveOptions(env=env, now=NOW_S))
+    assert [(f.rule, f.line) for f in findings] == [("live/loki-label-never-seen", 4)], findings
+    assert "'level'" in findings[0].message and "[env dev, loki (tenant t1), last 7d]" in findings[0].message
