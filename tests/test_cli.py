@@ -54,6 +54,7 @@ def test_new_commands_slot_into_the_command_table() -> None:
     parser = cli.build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     assert list(sub.choices) == list(cli.COMMANDS)
+    positional = {"diff": ["a", "b"], "init": ["new-project"]}
     for name in cli.COMMANDS:  # every command accepts the global options after its name
         positional = {"diff": ["a", "b"], "init": ["new-project"]}.get(name, [])
         args = parser.parse_args([name, "--project", "/x", *positional])

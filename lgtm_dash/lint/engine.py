@@ -8,6 +8,9 @@ the check, so one bad check never hides the others or crashes the run.
 
 Large inputs are linted by dashboard in parallel worker processes (forked, so they share the parsed input and
 the check context); rules and whole-run checks stay in the parent. The findings are the same either way.
+
+The `live/...` rules (`Check.live`) judge what the servers answered: they run only when the context carries
+live answers (`lint --live`), and are skipped otherwise.
 """
 
 from __future__ import annotations
@@ -40,9 +43,23 @@ def lint(
 ) -> list[Finding]:
     """Lint everything in `lint_input` with the rules `config` enables (default: the correctness rules), or
     exactly `checks` when given. `jobs`: worker processes (default: one per CPU for large inputs)."""
-    config = config or LintConfig()
     ctx = LintContext(lint_input, catalog=catalog, project=project)
+    return lint_context(ctx, checks=checks, jobs=jobs, config=config)
+
+
+def lint_context(
+    ctx: LintContext,
+    checks: list[Check] | None = None,
+    jobs: int | None = None,
+    config: LintConfig | None = None,
+) -> list[Finding]:
+    """`lint` of a context built by the caller: `lint --live` first asks the servers (`ctx.live`), then lints.
+    The `live/...` rules run only when the context has live answers."""
+    config = config or LintConfig()
+    lint_input = ctx.input
     checks = config.enabled_checks(all_checks()) if checks is None else checks
+    if ctx.live is None:
+        checks = [check for check in checks if not check.live]
     by_language: dict[str, list[Check]] = {}
     for check in checks:
         for language in check.languages:
