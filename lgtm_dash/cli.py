@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import EXIT_BAD_INPUT, LgtmError
+from .errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, LgtmError
 from .source import set_project_root
 
 # name -> (module, configure function, run function, help)
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         return err.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as err:  # an internal bug: one line unless asked for the traceback
         if os.environ.get("LGTM_DASH_DEBUG"):
             raise

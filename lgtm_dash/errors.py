@@ -7,6 +7,7 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_BAD_INPUT = 2
 EXIT_REMOTE = 3
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 
 class LgtmError(Exception):

@@ -4,7 +4,9 @@ Every request carries `X-Scope-OrgID` (the tenant) and, when configured, basic a
 under the environment's `ruler_prefix` (default `/prometheus`); the Alertmanager config API has no prefix
 (`/api/v1/alerts`). Path segments are percent-encoded, as Mimir expects. Refusals are classified like
 Grafana's (`clients.http.classify_refusal`): a protected namespace answers 403 on a write, which fails
-that group alone. What each endpoint answers is written down in docs/server-contract.md.
+that group alone. Requests are bounded, redirected and redacted like Grafana's (`clients.http`: `within`,
+`refuse_redirects`, `server_words`). What each endpoint answers is written down in
+docs/server-contract.md.
 """
 
 from __future__ import annotations
@@ -16,16 +18,21 @@ from urllib.parse import quote
 
 from ..environments import MimirTarget
 from ..errors import RemoteError
-from ..secrets import redact
+from ..secrets import basic_credentials
 from ..yamlio import dump_yaml, load_yaml
 from .http import (
     DEFAULT_TIMEOUT,
     RetryPolicy,
+    TLSVerificationFailed,
     TransientError,
     classify_refusal,
     connection_problem,
     is_retryable_status,
+    is_tls_failure,
     parse_retry_after,
+    refuse_redirects,
+    server_words,
+    within,
 )
 
 
@@ -46,7 +53,11 @@ class Mimir:
         self.rules_base = f"{self.url}/{prefix}/config/v1/rules" if prefix else f"{self.url}/config/v1/rules"
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
-        self._secrets = {**(secrets or {}), "key": target.key or ""}
+        self._secrets = {
+            **(secrets or {}),
+            "key": target.key or "",
+            "basic": basic_credentials(target.user or target.tenant, target.key),
+        }
         self._local = threading.local()
 
     def _session(self) -> Any:
@@ -59,8 +70,13 @@ class Mimir:
             if self.target.key:
                 # Like mimirtool: a key without a user authenticates as the tenant.
                 session.auth = (self.target.user or self.target.tenant, self.target.key)
+            session.hooks["response"].append(refuse_redirects("Mimir", self.url, self._secrets))
             self._local.session = session
         return session
+
+    def _forget_session(self) -> None:
+        """Drop this thread's session (an abandoned request may still be using its connection)."""
+        self._local.session = None
 
     def _request(
         self, method: str, url: str, what: str, *, body: str | None = None, missing_ok: bool = False
@@ -69,21 +85,33 @@ class Mimir:
         import requests
 
         def attempt() -> str | None:
+            session = self._session()
+            timeout = self.retry.request_timeout(self.timeout)
             try:
-                response = self._session().request(
-                    method,
-                    url,
-                    data=body.encode("utf-8") if body is not None else None,
-                    headers={"Content-Type": "application/yaml"} if body is not None else None,
-                    timeout=self.timeout,
+                response = within(
+                    timeout,
+                    lambda: session.request(
+                        method,
+                        url,
+                        data=body.encode("utf-8") if body is not None else None,
+                        headers={"Content-Type": "application/yaml"} if body is not None else None,
+                        timeout=timeout,
+                    ),
+                    what,
+                    self._forget_session,
                 )
             except requests.RequestException as err:
-                message = redact(connection_problem(err), self._secrets)
+                message = server_words(connection_problem(err), self._secrets)
+                if is_tls_failure(err):
+                    raise TLSVerificationFailed(
+                        f"{what}: the TLS certificate of Mimir at {self.url} does not verify ({message}); "
+                        "not retried: fix the certificate or the CA bundle"
+                    ) from None
                 raise TransientError(f"{what}: cannot reach Mimir at {self.url}: {message}") from None
             status = response.status_code
             if status < 300:
                 return response.text
-            detail = redact(" ".join(response.text.split())[:300], self._secrets)
+            detail = server_words(response.text, self._secrets)
             refusal = classify_refusal(
                 method,
                 status,
@@ -105,7 +133,7 @@ class Mimir:
                 )
             raise RemoteError(f"{what}: Mimir answered HTTP {status}: {detail}")
 
-        return self.retry.call(attempt)
+        return self.retry.call(attempt, what=what)
 
     # --- rules ----------------------------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 `plan` reads the live state, compares it with out/ after normalising both, and prints one summary line
 and the details (exit 0: nothing to do, 1: something would change). `publish` does the same, then applies
-exactly the pending changes (exit 0: done, 1: conflicts left, 3: a remote failure).
+exactly the pending changes (exit 0: done, 1: conflicts left, 3: a remote failure or `--timeout` reached,
+130: interrupted, after the `--report` of what was applied is written).
 
 Submodules: `plan` (what would change, and what the kinds share), `kinds` (one module per kind of
 object: datasources, folders, dashboards, rule groups, Alertmanager), `apply` (doing it), `report`
@@ -18,10 +19,11 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_REMOTE, UsageError
+from ..errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_REMOTE, UsageError
 
 if TYPE_CHECKING:
     from ..artifacts import Artifacts
+    from ..clients.http import RetryPolicy
     from ..environments import Environment
     from .plan import Clients, Plan
 
@@ -69,7 +71,45 @@ def _configure_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--retry-delay", type=float, default=0.5, metavar="SECONDS", help="first backoff delay (doubles)"
     )
+    add_time_limits(parser)
     parser.add_argument("--verbose", "-v", action="store_true", help="list unchanged objects too")
+
+
+def add_time_limits(parser: argparse.ArgumentParser) -> None:
+    """`--timeout` (the whole run) and `--request-timeout` (each request, headers and body together)."""
+    from ..clients.http import DEFAULT_TIMEOUT
+
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="give up the whole run after this long, retries included (exit 3; default: no limit)",
+    )
+    parser.add_argument(
+        "--request-timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"give up one request after this long, however slowly it answers (default: {DEFAULT_TIMEOUT:g})",
+    )
+
+
+def retry_policy(args: argparse.Namespace) -> RetryPolicy:
+    """The retry policy and time limits the command line asked for (checked: UsageError when wrong)."""
+    from ..clients.http import Deadline, RetryPolicy
+
+    if getattr(args, "retries", 5) < 1:
+        raise UsageError("--retries must be at least 1")
+    if args.timeout is not None and args.timeout <= 0:
+        raise UsageError("--timeout must be a positive number of seconds")
+    if args.request_timeout <= 0:
+        raise UsageError("--request-timeout must be a positive number of seconds")
+    return RetryPolicy(
+        attempts=getattr(args, "retries", 5),
+        base_delay=max(0.0, getattr(args, "retry_delay", 0.5)),
+        deadline=Deadline.after(args.timeout) if args.timeout else None,
+    )
 
 
 def configure_plan(parser: argparse.ArgumentParser) -> None:
@@ -82,14 +122,12 @@ def configure_publish(parser: argparse.ArgumentParser) -> None:
 
 def _prepare(args: argparse.Namespace) -> tuple[Plan, Clients, dict[str, str]]:
     from ..artifacts import read_artifacts
-    from ..clients.http import RetryPolicy
     from ..environments import resolve_environment
     from .plan import PlanOptions, check_environment, compute_plan, make_clients, secret_values
 
     if args.concurrency < 1 or args.read_concurrency < 1:
         raise UsageError("--concurrency and --read-concurrency must be at least 1")
-    if args.retries < 1:
-        raise UsageError("--retries must be at least 1")
+    retry = retry_policy(args)
     env = resolve_environment(args.project, args.env)
     arts = read_artifacts(args.out or args.project / "out")
     check_environment(arts, env)
@@ -100,9 +138,8 @@ def _prepare(args: argparse.Namespace) -> tuple[Plan, Clients, dict[str, str]]:
         concurrency=args.concurrency,
         read_concurrency=args.read_concurrency,
     )
-    retry = RetryPolicy(attempts=args.retries, base_delay=max(0.0, args.retry_delay))
     secrets = secret_values(env, arts, os.environ)
-    clients = make_clients(env, arts, options, retry, secrets)
+    clients = make_clients(env, arts, options, retry, secrets, timeout=args.request_timeout)
     return compute_plan(env, arts, clients, options), clients, secrets
 
 
@@ -117,11 +154,16 @@ def run_plan(args: argparse.Namespace) -> int:
 
 
 def run_publish(args: argparse.Namespace) -> int:
+    from ..ui import err_console
     from .apply import apply_plan
     from .plan import commit_message
     from .report import print_plan, print_result, write_report
 
-    plan, clients, secrets = _prepare(args)
+    try:
+        plan, clients, secrets = _prepare(args)
+    except KeyboardInterrupt:
+        err_console.print("Interrupted while planning: nothing was applied.")
+        return EXIT_INTERRUPTED
     print_plan(plan, secrets, verbose=args.verbose)
     if not plan.pending:
         from ..ui import console
@@ -142,6 +184,13 @@ def run_publish(args: argparse.Namespace) -> int:
     print_result(result, secrets)
     if args.report:
         write_report(args.report, plan, result, secrets)
+    if result.interrupted:
+        where = f"; the report {args.report} lists what was" if args.report else ""
+        err_console.print(
+            f"Interrupted: {result.count('created') + result.count('updated') + result.count('deleted')} "
+            f"change(s) applied before the interrupt{where}. Run publish again to finish."
+        )
+        return EXIT_INTERRUPTED
     if result.auth_error is not None:
         raise result.auth_error
     if result.count("failed"):

@@ -21,12 +21,12 @@ from typing import Any
 
 from ..artifacts import Artifacts
 from ..clients.grafana import Grafana
-from ..clients.http import RetryPolicy
+from ..clients.http import DEFAULT_TIMEOUT, RetryPolicy
 from ..clients.mimir import Mimir
 from ..environments import Environment
 from ..errors import DefinitionError, UsageError
 from ..normalize import canonical_json
-from ..secrets import expand, placeholders_in
+from ..secrets import basic_credentials, expand, placeholders_in
 from .foldertree import FolderTree, desired_tree
 
 MESSAGE_PREFIX = "lgtm-dash publish"
@@ -50,6 +50,9 @@ class Change:
     source: str | None = None
     depth: int = 0  # folders: nesting level, so parents are created first and deleted last
     replace: bool = False  # apply as delete + create (a Mimir tenant at its rule-group limit)
+    # Drift: the object was changed on the server since lgtm-dash last wrote it (by whom, when known).
+    # Shown in the plan; apply still writes what out/ says.
+    drift: str = ""
 
     @property
     def ref(self) -> str:
@@ -113,7 +116,7 @@ class PlanContext:
     warnings: list[str]
     changes: list[Change] = field(default_factory=list)  # planned so far (earlier kinds first)
     witnessed_folders: set[str] = field(default_factory=set)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # for planning threads
     _folder_tree: FolderTree | None = field(default=None, repr=False)
 
     def folder_tree(self) -> FolderTree:
@@ -124,7 +127,7 @@ class PlanContext:
 
     def witness_folders(self, uids: Iterable[str]) -> None:
         """Record folders a published dashboard's marker names (called from planning threads)."""
-        with self._lock:
+        with self.lock:
             self.witnessed_folders.update(uids)
 
     def source(self, key: str) -> str | None:
@@ -160,7 +163,9 @@ def secret_values(env: Environment, arts: Artifacts, environ: Mapping[str, str])
     for label, value in (
         ("grafana token", env.grafana.token),
         ("grafana password", env.grafana.password),
+        ("grafana basic auth", basic_credentials(env.grafana.user, env.grafana.password)),
         ("mimir key", env.mimir.key),
+        ("mimir basic auth", basic_credentials(env.mimir.user or env.mimir.tenant, env.mimir.key)),
     ):
         if value:
             values[label] = value
@@ -212,17 +217,28 @@ def commit_message(project: Path) -> str:
 
 
 def make_clients(
-    env: Environment, arts: Artifacts, options: PlanOptions, retry: RetryPolicy, secrets: Mapping[str, str]
+    env: Environment,
+    arts: Artifacts,
+    options: PlanOptions,
+    retry: RetryPolicy,
+    secrets: Mapping[str, str],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> Clients:
     needs_grafana = bool(arts.datasources or arts.folders or arts.dashboards or options.prune)
     needs_mimir = bool(arts.rule_namespaces or arts.alertmanager)
     return Clients(
-        grafana=Grafana(env.grafana, retry=retry, secrets=secrets) if needs_grafana else None,
-        mimir=Mimir(env.mimir, retry=retry, secrets=secrets) if needs_mimir else None,
+        grafana=Grafana(env.grafana, retry=retry, secrets=secrets, timeout=timeout)
+        if needs_grafana
+        else None,
+        mimir=Mimir(env.mimir, retry=retry, secrets=secrets, timeout=timeout) if needs_mimir else None,
     )
 
 
 # --- comparing ----------------------------------------------------------------------------------------
+
+
+DRIFT_LABEL = "live (changed there since the last publish)"
 
 
 def text_diff(live: Any, desired: Any, live_name: str = "live", desired_name: str = "out/") -> str:
