@@ -89,8 +89,9 @@ class Deadline:
     seconds: float = 0.0  # the limit as the user gave it, for messages
 
     @classmethod
-    def after(cls, seconds: float) -> Deadline:
-        return cls(time.monotonic() + seconds, seconds)
+    def after(cls, seconds: float, *, start: float | None = None) -> Deadline:
+        """`seconds` after `start` (a time.monotonic() reading; default: now)."""
+        return cls((time.monotonic() if start is None else start) + seconds, seconds)
 
     def remaining(self) -> float:
         return self.at - time.monotonic()

@@ -23,7 +23,6 @@ from ..errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_REMOTE, Usag
 
 if TYPE_CHECKING:
     from ..artifacts import Artifacts
-    from ..clients.http import RetryPolicy
     from ..environments import Environment
     from .plan import Clients, Plan
 
@@ -38,6 +37,7 @@ __all__ = [
 
 
 def _configure_common(parser: argparse.ArgumentParser) -> None:
+    from ..clients.options import add_time_limits
     from .plan import PlanOptions
 
     parser.add_argument("--env", default=None, help="environment from environments.yaml (default: dev)")
@@ -75,43 +75,6 @@ def _configure_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", "-v", action="store_true", help="list unchanged objects too")
 
 
-def add_time_limits(parser: argparse.ArgumentParser) -> None:
-    """`--timeout` (the whole run) and `--request-timeout` (each request, headers and body together)."""
-    from ..clients.http import DEFAULT_TIMEOUT
-
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=None,
-        metavar="SECONDS",
-        help="give up the whole run after this long, retries included (exit 3; default: no limit)",
-    )
-    parser.add_argument(
-        "--request-timeout",
-        type=float,
-        default=DEFAULT_TIMEOUT,
-        metavar="SECONDS",
-        help=f"give up one request after this long, however slowly it answers (default: {DEFAULT_TIMEOUT:g})",
-    )
-
-
-def retry_policy(args: argparse.Namespace) -> RetryPolicy:
-    """The retry policy and time limits the command line asked for (checked: UsageError when wrong)."""
-    from ..clients.http import Deadline, RetryPolicy
-
-    if getattr(args, "retries", 5) < 1:
-        raise UsageError("--retries must be at least 1")
-    if args.timeout is not None and args.timeout <= 0:
-        raise UsageError("--timeout must be a positive number of seconds")
-    if args.request_timeout <= 0:
-        raise UsageError("--request-timeout must be a positive number of seconds")
-    return RetryPolicy(
-        attempts=getattr(args, "retries", 5),
-        base_delay=max(0.0, getattr(args, "retry_delay", 0.5)),
-        deadline=Deadline.after(args.timeout) if args.timeout else None,
-    )
-
-
 def configure_plan(parser: argparse.ArgumentParser) -> None:
     _configure_common(parser)
 
@@ -122,6 +85,7 @@ def configure_publish(parser: argparse.ArgumentParser) -> None:
 
 def _prepare(args: argparse.Namespace) -> tuple[Plan, Clients, dict[str, str]]:
     from ..artifacts import read_artifacts
+    from ..clients.options import retry_policy
     from ..environments import resolve_environment
     from .plan import PlanOptions, check_environment, compute_plan, make_clients, secret_values
 

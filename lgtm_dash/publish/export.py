@@ -144,6 +144,7 @@ def export_live(
     artifacts: Artifacts | None = None,
     retry: RetryPolicy | None = None,
     secrets: Mapping[str, str] | None = None,
+    timeout: float | None = None,
 ) -> None:
     """The live state in scope, in the out/ layout.
 
@@ -152,8 +153,9 @@ def export_live(
     and only the rule namespaces out/ has (without it: every namespace of the tenant). A dashboard stored
     as schema v2 cannot be read through the legacy API and is left out. `dest_dir` is replaced.
     """
-    grafana = Grafana(env.grafana, retry=retry, secrets=secrets)
-    mimir = Mimir(env.mimir, retry=retry, secrets=secrets)
+    limit = {"timeout": timeout} if timeout else {}
+    grafana = Grafana(env.grafana, retry=retry, secrets=secrets, **limit)
+    mimir = Mimir(env.mimir, retry=retry, secrets=secrets, **limit)
     wanted_ds = {d.get("uid") for d in artifacts.datasources} if artifacts else set()
     wanted_folders = {f["uid"] for f in artifacts.folders} if artifacts else set()
     wanted_dashboards = {d.uid for d in artifacts.dashboards} if artifacts else set()
