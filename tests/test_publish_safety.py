@@ -207,14 +207,20 @@ def test_the_mark_changes_nothing_prometheus_evaluates(one_stack: Stack, out: Pa
 # --- folders: emptiness checked right before the delete ------------------------------------------------
 
 
-def test_a_dashboard_saved_into_a_managed_folder_between_plan_and_apply_survives(
-    stack: Stack, out: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    g = stack.grafana
+def publish_then_drop_a_folder(out: Path) -> str:
+    """Publish with one dashboard in a folder of its own, then drop that folder from out/: its uid."""
     uid = read_artifacts(out).dashboards[0].uid
     move_dashboard_to_new_folder(out, uid, "old-team")
     assert lgtm("publish", out) == 0
     drop_folder(out, "old-team")
+    return uid
+
+
+def test_a_dashboard_saved_into_a_managed_folder_between_plan_and_apply_survives(
+    stack: Stack, out: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    g = stack.grafana
+    uid = publish_then_drop_a_folder(out)
     # Someone saves a dashboard into the folder while publish deletes the one lgtm-dash put there.
     g.faults.on(
         "DELETE",
@@ -239,11 +245,8 @@ def test_a_managed_folder_holding_a_library_panel_or_an_alert_rule_is_not_pruned
     one_stack: Stack, out: Path, content: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     g = one_stack.grafana
-    uid = read_artifacts(out).dashboards[0].uid
-    move_dashboard_to_new_folder(out, uid, "old-team")
-    assert lgtm("publish", out) == 0
+    uid = publish_then_drop_a_folder(out)
     (g.seed_library_panel if content == "library panel" else g.seed_alert_rule)("old-team")
-    drop_folder(out, "old-team")
     capsys.readouterr()
 
     assert lgtm("publish", out, "--prune") == 1
@@ -591,3 +594,23 @@ def test_a_change_made_in_out_is_not_called_drift(
     assert lgtm("plan", out) == 1
     printed = capsys.readouterr().out
     assert "update folder" in printed and "drift" not in printed
+
+
+def test_redaction_covers_every_encoding_and_any_credential_header_but_keeps_plain_words() -> None:
+    from lgtm_dash.secrets import REDACTED, basic_credentials, redact
+
+    secrets = {"password": ODD_PASSWORD, "basic": basic_credentials(GRAFANA_USER, GRAFANA_PASSWORD)}
+    basic = base64.b64encode(f"{GRAFANA_USER}:{GRAFANA_PASSWORD}".encode()).decode()
+    said = [
+        f"Authorization: Basic {basic}",
+        f'{{"password":"{json.dumps(ODD_PASSWORD)[1:-1]}"}}',
+        f"password={quote_plus(ODD_PASSWORD)}&url={quote(ODD_PASSWORD, safe='')}",
+        '"Authorization":["Bearer glsa_unknown-token-0123"]',  # a value we never knew
+        "authorization=abc.def.ghi",
+        "proxy said: bearer eyJhbGciOi.payload.sig",
+    ]
+    cleaned = redact("\n".join(said), secrets)
+    assert leaks(cleaned) == [] and "glsa_unknown" not in cleaned and "eyJhbGciOi" not in cleaned
+    assert cleaned.count(REDACTED) >= len(said)
+    plain = 'Basic authentication required; "httpHeaderName1": "Authorization",'
+    assert redact(plain, secrets) == plain

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -73,6 +74,7 @@ class Grafana:
         }
         self._local = threading.local()
         self._identity: str | None = None
+        self._identity_lock = threading.Lock()
 
     # --- plumbing -------------------------------------------------------------------------------------
 
@@ -113,8 +115,10 @@ class Grafana:
         operation: Callable[[Any], T],
         *,
         missing_ok: bool = False,
+        once: bool = False,
     ) -> T | None:
-        """Run `operation(api)` (an HTTP `method`) with retries; `what` names the object in messages."""
+        """Run `operation(api)` (an HTTP `method`) with retries (`once`: no retry, for mere hints);
+        `what` names the object in messages."""
         from grafana_client.client import GrafanaException
         from niquests.exceptions import RequestException
 
@@ -155,7 +159,7 @@ class Grafana:
                     f"{what}: cannot reach Grafana at {self.url}: {self._clean(connection_problem(err))}"
                 ) from None
 
-        return self.retry.call(attempt, what=what)
+        return (replace(self.retry, attempts=1) if once else self.retry).call(attempt, what=what)
 
     def _tls_failure(self, what: str, err: BaseException) -> TLSVerificationFailed:
         return TLSVerificationFailed(
@@ -171,12 +175,15 @@ class Grafana:
         Compared with a folder's `updatedBy` to tell a change made in Grafana from one publish made.
         Context only: a failure never fails the run.
         """
-        if self._identity is None:
-            try:
-                answer = self._call("who am I", "GET", lambda api: api.client.GET("/user"), missing_ok=True)
-            except RemoteError:
-                answer = None
-            self._identity = str((answer or {}).get("login") or "") if isinstance(answer, dict) else ""
+        with self._identity_lock:  # asked once, whichever planning thread asks first
+            if self._identity is None:
+                try:
+                    answer = self._call(
+                        "who am I", "GET", lambda api: api.client.GET("/user"), missing_ok=True, once=True
+                    )
+                except RemoteError:
+                    answer = None
+                self._identity = str(answer.get("login") or "") if isinstance(answer, dict) else ""
         return self._identity or None
 
     # --- datasources ----------------------------------------------------------------------------------

@@ -144,11 +144,27 @@ def is_tls_failure(err: BaseException) -> bool:
     return False
 
 
+_waiting: set[threading.Event] = set()
+_waiting_lock = threading.Lock()
+
+
+class Abandoned(RemoteError):
+    """The run stopped waiting for this request (Ctrl-C): its outcome is unknown."""
+
+
+def abandon_requests() -> None:
+    """Stop waiting for every request in flight (after Ctrl-C): each raises `Abandoned`."""
+    with _waiting_lock:
+        for done in _waiting:
+            done.set()
+
+
 def within(seconds: float, call: Callable[[], T], what: str, on_timeout: Callable[[], None]) -> T:
     """`call()` bounded as a whole: a TransientError when no complete answer came within `seconds`.
 
     The call runs on a helper thread; one that overruns is abandoned (its socket timeout ends it later)
-    and `on_timeout` lets the caller drop the connection it was using.
+    and `on_timeout` lets the caller drop the connection it was using. `abandon_requests()` ends the
+    wait at once with `Abandoned`.
     """
     box: dict[str, Any] = {}
     done = threading.Event()
@@ -161,10 +177,20 @@ def within(seconds: float, call: Callable[[], T], what: str, on_timeout: Callabl
         finally:
             done.set()
 
-    threading.Thread(target=run, name="lgtm-dash-request", daemon=True).start()
-    if not done.wait(max(0.0, seconds)):
+    with _waiting_lock:
+        _waiting.add(done)
+    try:
+        threading.Thread(target=run, name="lgtm-dash-request", daemon=True).start()
+        finished = done.wait(max(0.0, seconds))
+    finally:
+        with _waiting_lock:
+            _waiting.discard(done)
+    if not finished:
         on_timeout()
         raise TransientError(f"{what}: no complete answer within {seconds:.3g} s")
+    if "value" not in box and "error" not in box:
+        on_timeout()
+        raise Abandoned(f"{what}: no answer awaited, the run was interrupted")
     if "error" in box:
         raise box["error"]
     return box["value"]

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from ..clients.http import AuthError, Refused, VersionConflict
+from ..clients.http import AuthError, Refused, VersionConflict, abandon_requests
 from ..errors import LgtmError
 from .kinds import KINDS, ApplyContext, UnsafeToApply, kind_of
 from .plan import Change, Clients, Plan
@@ -159,6 +159,7 @@ def _settle(futures: list[tuple[Change, Future[Outcome]]]) -> list[Outcome]:
     in_flight = [future for _change, future in futures if not future.cancel()]
     with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: stop waiting
         wait(in_flight, timeout=INTERRUPT_GRACE_SECONDS)
+    abandon_requests()  # what still waits for an answer stops now, so the process can exit
     outcomes = []
     for change, future in futures:
         if future.cancelled():

@@ -241,6 +241,11 @@ def make_clients(
 DRIFT_LABEL = "live (changed there since the last publish)"
 
 
+def drift_diff(have: Any, want: Any, drift: str) -> str:
+    """The diff of live against out/, its live side labelled as drift when the server changed it."""
+    return text_diff(have, want, DRIFT_LABEL if drift else "live")
+
+
 def text_diff(live: Any, desired: Any, live_name: str = "live", desired_name: str = "out/") -> str:
     lines = list(
         difflib.unified_diff(

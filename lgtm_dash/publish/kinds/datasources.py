@@ -29,7 +29,7 @@ from ...normalize import (
     secure_fingerprint,
 )
 from ...secrets import expand
-from ..plan import DRIFT_LABEL, Change, PlanContext, text_diff
+from ..plan import Change, PlanContext, drift_diff
 from .base import ApplyContext, Kind
 
 # Provisioning-file keys the HTTP API does not take.
@@ -88,7 +88,7 @@ class Datasources(Kind):
             if same and not missing_secrets and not resend_secrets:
                 return Change(self.name, uid, "unchanged", source=source)
             drift = "changed in Grafana since the last publish" if datasource_drifted(live) else ""
-            diff = text_diff(have, want, DRIFT_LABEL if drift else "live")
+            diff = drift_diff(have, want, drift)
             reason = "secrets re-sent (--update-secrets)" if same and not missing_secrets else ""
             if secure_changed:
                 reason = "secure settings changed (e.g. the tenant): all secure fields are re-sent"

@@ -26,7 +26,7 @@ from ...artifacts import Artifacts
 from ...errors import RemoteError
 from ...normalize import normalize_folder
 from ..foldertree import FolderCycle, FolderTree
-from ..plan import DRIFT_LABEL, Change, PlanContext, text_diff
+from ..plan import Change, PlanContext, drift_diff
 from .base import ApplyContext, Kind, UnsafeToApply
 
 # The descendant-count key of sub-folders (row G-FOLDER-COUNTS); every other key is content.
@@ -72,7 +72,7 @@ class Folders(Kind):
                 uid,
                 "update",
                 drift=drift,
-                diff=text_diff(have, want, DRIFT_LABEL if drift else "live"),
+                diff=drift_diff(have, want, drift),
                 body=want,
                 live=live,
                 live_version=live.get("version"),

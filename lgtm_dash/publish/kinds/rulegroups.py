@@ -39,7 +39,7 @@ from ...normalize import (
     rule_group_changed_since_publish,
     rule_group_mark,
 )
-from ..plan import DRIFT_LABEL, Change, PlanContext, text_diff
+from ..plan import Change, PlanContext, drift_diff
 from .base import ApplyContext, Kind
 
 
@@ -104,7 +104,7 @@ class RuleGroups(Kind):
                         key,
                         "update",
                         reason=reason,
-                        diff=text_diff(have, want, DRIFT_LABEL if drift else "live"),
+                        diff=drift_diff(have, want, drift),
                         body=body,
                         source=source,
                         drift=drift,
