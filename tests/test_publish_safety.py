@@ -423,7 +423,7 @@ def test_timeout_ends_a_run_against_a_trickling_server_on_time(
     elapsed = time.monotonic() - started
     assert done.returncode == 3
     assert "stopped at the time limit of 3 s (--timeout)" in done.stderr
-    assert 3 <= elapsed < 3 + 5  # process start-up included
+    assert 3 <= elapsed < 3 + 10  # start-up included; without --timeout: 5 attempts of 30 s
     assert one_stack.writes() == 0
 
 
@@ -474,6 +474,7 @@ class TLSServer:
                 conn.close()
 
 
+@pytest.mark.tools  # openssl makes the certificate
 def test_a_certificate_that_does_not_verify_is_not_retried(
     one_stack: Stack, out: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
