@@ -6,8 +6,9 @@ LGTM   := $(BIN)/lgtm-dash
 ENV    ?= dev
 # Artifacts for environments other than the committed one (dev) are built outside out/.
 ENV_OUT = $(if $(filter dev,$(ENV)),out,build/$(ENV))
+PY_DIRS := lgtm_dash datasources dashboards alerts tests bench
 
-.PHONY: build test check lint plan publish configmaps bench tools format clean
+.PHONY: build test check lint docs plan publish configmaps bench tools format clean emulate
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +25,15 @@ build: $(VENV)/.installed
 tools:
 	bash scripts/install-tools.sh
 
-## test: install what the tests need, check out/ is current, lint the code, run the tests
+PYTEST_ARGS ?=
+## test: install what the tests need, lint and format-check the code, check out/ is current, run the alert
+## unit tests and routing cases (`lgtm-dash test`), then pytest (PYTEST_ARGS passes options to it)
 test: $(VENV)/.installed tools
-	$(BIN)/ruff check lgtm_dash datasources dashboards alerts tests bench
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
 	$(MAKE) --no-print-directory check
-	$(BIN)/pytest
+	$(LGTM) test
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## check: fail when the committed out/ is stale against the Python definitions
 check: $(VENV)/.installed
@@ -37,9 +42,14 @@ check: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(LGTM) lint
 
+## docs: regenerate docs/lint-rules.md from the lint rules' docstrings (a test fails when it is stale)
+docs: $(VENV)/.installed
+	$(LGTM) lint --docs > docs/lint-rules.md
+
+## plan: build for ENV and show what publish would change (exit 1 of `plan`, "changes pending", is no error here)
 plan: $(VENV)/.installed
 	$(LGTM) build --env $(ENV) --out $(ENV_OUT)
-	$(LGTM) plan --env $(ENV) --out $(ENV_OUT)
+	$(LGTM) plan --env $(ENV) --out $(ENV_OUT) || [ $$? -eq 1 ]
 
 publish: $(VENV)/.installed
 	$(LGTM) build --env $(ENV) --out $(ENV_OUT)
@@ -49,12 +59,16 @@ configmaps: $(VENV)/.installed
 	$(LGTM) build --env $(ENV) --out $(ENV_OUT)
 	$(LGTM) configmaps --env $(ENV) --out $(ENV_OUT)/k8s
 
+## emulate: serve the Grafana and Mimir emulators on the `local` ports (try `make plan ENV=local` without Docker)
+emulate: $(VENV)/.installed
+	$(LGTM) emulate
+
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
 
 format: $(VENV)/.installed
-	$(BIN)/ruff format lgtm_dash datasources dashboards alerts tests bench
-	$(BIN)/ruff check --fix lgtm_dash datasources dashboards alerts tests bench
+	$(BIN)/ruff format $(PY_DIRS)
+	$(BIN)/ruff check --fix $(PY_DIRS)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -12,6 +12,7 @@ from lgtm_dash.model.alertmanager import (
     InhibitRule,
     Receiver,
     Route,
+    RoutingCase,
     SlackAction,
     SlackConfig,
 )
@@ -51,6 +52,81 @@ def slack(channel: str) -> SlackConfig:
 
 receivers = tuple(Receiver(name=name, slack_configs=(slack(channel),)) for name, channel in CHANNELS.values())
 
+# Routing unit tests: label sets and the receivers they must reach (`lgtm-dash test` runs them on amtool).
+tests = (
+    RoutingCase(
+        {"alertname": "QgxHttpHighErrorRatio", "namespace": "shop", "severity": "critical"},
+        ("slack-critical",),
+    ),
+    RoutingCase(
+        {"alertname": "QgxHttpHighErrorRatio", "namespace": "shop", "severity": "warning"}, ("slack-warning",)
+    ),
+    RoutingCase(
+        {"alertname": "KubeContainerCPUThrottling", "namespace": "shop", "severity": "info"}, ("slack-info",)
+    ),
+    RoutingCase(
+        {"alertname": "AlloyDown", "namespace": "monitoring", "cluster": "c1", "severity": "critical"},
+        ("slack-critical",),
+    ),
+    # Loki ruler alerts (alerts/logs.py) arrive at the same Alertmanager, with the labels their LogQL keeps.
+    RoutingCase(
+        {
+            "alertname": "QgxLogErrorBurst",
+            "namespace": "shop",
+            "cluster": "c1",
+            "service": "api",
+            "severity": "critical",
+        },
+        ("slack-critical",),
+    ),
+    RoutingCase(
+        {
+            "alertname": "QgxLogErrorBurst",
+            "namespace": "shop",
+            "cluster": "c1",
+            "service": "api",
+            "severity": "warning",
+        },
+        ("slack-warning",),
+    ),
+    RoutingCase(
+        {
+            "alertname": "QgxLogFatal",
+            "namespace": "shop",
+            "cluster": "c1",
+            "service": "api",
+            "severity": "critical",
+        },
+        ("slack-critical",),
+    ),
+    RoutingCase(
+        {"alertname": "QgxServiceStoppedLogging", "service": "gateway", "severity": "warning"},
+        ("slack-warning",),
+        name="absent_over_time keeps only the service label",
+    ),
+    RoutingCase(
+        {
+            "alertname": "QgxAccessLog5xxRatio",
+            "namespace": "shop",
+            "cluster": "c1",
+            "service": "api",
+            "uri": "/api/orders",
+            "severity": "warning",
+        },
+        ("slack-warning",),
+    ),
+    RoutingCase(
+        {"alertname": "SomethingNew", "namespace": "shop"},
+        ("slack-warning",),
+        name="no severity: the default",
+    ),
+    RoutingCase(
+        {"alertname": "SomethingNew", "severity": "page"},
+        ("slack-warning",),
+        name="unknown severity: the default",
+    ),
+)
+
 alertmanager = AlertmanagerConfig(
     route=Route(
         receiver=DEFAULT_RECEIVER,
@@ -80,17 +156,5 @@ alertmanager = AlertmanagerConfig(
     templates={TEMPLATE_FILE.name: TEMPLATE_FILE.read_text(encoding="utf-8")},
     template_locations={TEMPLATE_FILE.name: display_path(TEMPLATE_FILE)},
     resolve_timeout="5m",
-)
-
-# Label sets and the receivers they must reach: checked with the real `amtool config routes test`.
-ROUTING_CASES = (
-    ({"alertname": "QgxHttpHighErrorRatio", "namespace": "shop", "severity": "critical"}, ["slack-critical"]),
-    ({"alertname": "QgxHttpHighErrorRatio", "namespace": "shop", "severity": "warning"}, ["slack-warning"]),
-    ({"alertname": "KubeContainerCPUThrottling", "namespace": "shop", "severity": "info"}, ["slack-info"]),
-    (
-        {"alertname": "AlloyDown", "namespace": "monitoring", "cluster": "c1", "severity": "critical"},
-        ["slack-critical"],
-    ),
-    ({"alertname": "SomethingNew", "namespace": "shop"}, ["slack-warning"]),  # no severity: the default
-    ({"alertname": "SomethingNew", "severity": "page"}, ["slack-warning"]),  # unknown severity: the default
+    tests=tests,
 )

@@ -1,4 +1,8 @@
-"""The `lgtm-dash` command line. Each subcommand lives in its own module with `configure()` and `run()`."""
+"""The `lgtm-dash` command line. Each subcommand lives in its own module with `configure()` and `run()`.
+
+Like git and ruff, the project root is found by walking up from the working directory to the first
+directory holding `environments.yaml`; `--project DIR` names it explicitly, before or after the subcommand.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,10 @@ import importlib
 import os
 import sys
 import time
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from .errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, LgtmError
+from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, LgtmError
 from .source import set_project_root
 
 # name -> (module, configure function, run function, help)
@@ -21,6 +26,12 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "configure",
         "run",
         "lint queries, dashboards and rules in out/ or given files",
+    ),
+    "test": (
+        "lgtm_dash.alert_tests",
+        "configure",
+        "run",
+        "run the alert unit tests (promtool) and the Alertmanager routing cases (amtool)",
     ),
     "diff": (
         "lgtm_dash.diff",
@@ -48,20 +59,66 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "run",
         "render Kubernetes ConfigMaps for Helm-provisioned Grafana",
     ),
+    "emulate": (
+        "lgtm_dash.emulate",
+        "configure",
+        "run",
+        "serve the bundled Grafana and Mimir emulators locally, to try plan and publish without Docker",
+    ),
+    "init": (
+        "lgtm_dash.init",
+        "configure",
+        "run",
+        "create a new project (datasources, dashboards, alerts...)",
+    ),
+    "import": (
+        "lgtm_dash.importer.cli",
+        "configure",
+        "run",
+        "write existing dashboards and rule files (files or a live Grafana/Mimir) as Python modules",
+    ),
 }
+# The file that marks a project root (every command that reads definitions needs it).
+ROOT_MARKER = "environments.yaml"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lgtm-dash", description=__doc__)
+def find_project_root(start: Path) -> Path:
+    """The nearest directory at or above `start` holding environments.yaml; `start` itself if there is none."""
+    start = start.resolve()
+    for directory in (start, *start.parents):
+        if (directory / ROOT_MARKER).is_file():
+            return directory
+    return start
+
+
+def toolkit_version() -> str:
+    try:
+        return version("lgtm-dash")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown"
+
+
+def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
+    """Options every command accepts, before or after the subcommand name."""
     parser.add_argument(
         "--project",
         type=Path,
-        default=Path.cwd(),
-        help="project root holding datasources/, dashboards/, alerts/",
+        default=default,
+        metavar="DIR",
+        help="project root holding environments.yaml, datasources/, dashboards/, alerts/ "
+        f"(default: the nearest directory above the working directory with {ROOT_MARKER})",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lgtm-dash", description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--version", action="version", version=f"lgtm-dash {toolkit_version()}")
+    _global_options(parser, None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, configure_name, run_name, help_text) in COMMANDS.items():
         cmd = sub.add_parser(name, help=help_text, description=help_text)
+        # SUPPRESS: given after the subcommand it wins; absent there, the value given before it stays.
+        _global_options(cmd, argparse.SUPPRESS)
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as err:
@@ -88,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: `{args.command}` is not available in this version", file=sys.stderr)
         return EXIT_BAD_INPUT
     args.started = started
-    args.project = args.project.resolve()
+    args.project = (args.project or find_project_root(Path.cwd())).resolve()
     set_project_root(args.project)
     try:
         return int(args.handler(args) or 0)
@@ -105,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             f"internal error: {type(err).__name__}: {err} (set LGTM_DASH_DEBUG=1 for a traceback)",
             file=sys.stderr,
         )
-        return 70
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -1,12 +1,15 @@
-"""`lgtm-dash build`: definitions -> out/ (deterministic; built in a temporary directory, then swapped in).
+"""`lgtm-dash build`: definitions -> out/ (deterministic; `render` makes the files, `write_atomically` swaps them in).
 
 Layout of out/ (the contract every later stage reads, see artifacts.py):
-  build.json                                    which environment the artifacts are for
+  .lgtm-dash                                    marker: this directory is lgtm-dash's output (lgtm_dash.outdir)
+  build.json                                    which environment the artifacts are for; written last
   sourcemap.json                                object key -> Python file:line that defined it
   grafana/datasources.yaml                      provisioning file (apiVersion: 1), secrets as ${VAR}
+  grafana/datasources-external.yaml             datasources referred to but managed elsewhere (uid, name, type)
   grafana/folders.yaml                          folders (uid, title, parentUid), parents first
   grafana/dashboards/<folder-uid>/<uid>.json    one file per dashboard
   mimir/rules/<namespace>.yaml                  mimirtool's format: namespace + groups
+  loki/rules/<namespace>.yaml                   the same format for Loki's ruler (lokitool, cortextool)
   mimir/alertmanager.yaml                       the body of Mimir's POST /api/v1/alerts
   mimir/alertmanager-fallback-values.yaml       mimir-distributed Helm values (alertmanager.fallbackConfig)
 """
@@ -15,9 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +28,13 @@ from .environments import Environment, resolve_environment
 from .errors import DefinitionError
 from .load import Project, load_project
 from .model.folder import Folder
+from .model.uid import check_uid
+from .outdir import checked_output_dir, write_entries
 from .secrets import to_provisioning
-from .source import SourceLocation
+from .source import SourceLocation, display_path
 from .ui import console
 from .yamlio import dump_yaml
 
-NAMESPACE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")
 # Datasource references that are not datasource UIDs: Grafana's built-ins.
 BUILTIN_DATASOURCES = {"grafana", "-- Grafana --", "-- Mixed --", "-- Dashboard --", "__expr__", "-100"}
 
@@ -89,8 +90,13 @@ def render(project: Project, env: Environment) -> dict[str, str]:
                     f"datasource {ds.uid!r} refers to unknown datasource {ref!r}", ds.location
                 )
         sources[f"datasource:{ds.uid}"] = str(ds.location)
-    entries = [to_provisioning(ds.render(env)) for ds in sorted(project.datasources, key=lambda d: d.uid)]
+    managed = sorted((ds for ds in project.datasources if not ds.external), key=lambda d: d.uid)
+    entries = [to_provisioning(ds.render(env)) for ds in managed]
     files[layout.DATASOURCES] = dump_yaml({"apiVersion": 1, "datasources": entries})
+    external = sorted((ds for ds in project.datasources if ds.external), key=lambda d: d.uid)
+    if external:
+        known = [{"uid": ds.uid, "name": ds.name, "type": ds.type} for ds in external]
+        files[layout.EXTERNAL_DATASOURCES] = dump_yaml({"datasources": known})
 
     # Folders and dashboards
     _check_unique([(b.uid, b.location) for b in project.dashboards], "dashboard uid")
@@ -109,6 +115,9 @@ def render(project: Project, env: Environment) -> dict[str, str]:
         sources[f"folder:{folder.uid}"] = str(folder.location)
     files[layout.FOLDERS] = dump_yaml({"folders": [f.to_dict() for f in ordered]})
     for board in sorted(project.dashboards, key=lambda b: b.uid):
+        check_uid(
+            board.uid, f"dashboard {board.title!r}", board.location
+        )  # it may have changed since Board()
         data = board.to_json()
         panel_sources = board.source_map()
         for uid in datasource_uids_in(data):
@@ -122,13 +131,11 @@ def render(project: Project, env: Environment) -> dict[str, str]:
         files[layout.dashboard_path(board.folder.uid, board.uid)] = dumps_json(data)
 
     # Rules
+    # Unique across both rulers too: a namespace name then names one file, one source-map entry, one finding.
     _check_unique([(ns.name, ns.location) for ns in project.rule_namespaces], "rule namespace")
     for ns in project.rule_namespaces:
-        if not NAMESPACE_PATTERN.match(ns.name):
-            raise DefinitionError(
-                f"rule namespace {ns.name!r} must match {NAMESPACE_PATTERN.pattern}", ns.location
-            )
-        files[layout.rules_path(ns.name)] = dump_yaml(ns.to_file(env))
+        layout.check_namespace(ns.name, ns.location)
+        files[layout.rules_path(ns.name, ns.ruler)] = ns.to_yaml(env)
         sources.update({key: str(loc) for key, loc in ns.source_map().items()})
 
     # Alertmanager
@@ -146,31 +153,20 @@ def render(project: Project, env: Environment) -> dict[str, str]:
     return files
 
 
-def write_atomically(files: dict[str, str], out_dir: Path) -> None:
-    """Write into a sibling temporary directory, then swap each top-level entry in.
+def write_atomically(files: dict[str, str], out_dir: Path, *, project_root: Path | None = None) -> None:
+    """Swap rendered artifacts into `out_dir`, refusing a directory that is not ours (see lgtm_dash.outdir).
 
     Entries of out/ that the build does not produce (e.g. out/k8s from `configmaps`) are left alone.
     """
-    out_dir = out_dir.resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.build-", dir=out_dir.parent))
-    try:
-        for rel, text in files.items():
-            target = staging / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-        out_dir.mkdir(exist_ok=True)
-        for entry in layout.BUILD_OUTPUTS:
-            new, current = staging / entry, out_dir / entry
-            if current.is_dir():
-                old = staging / f".old-{entry}"
-                current.rename(old)
-            elif current.exists():
-                current.unlink()
-            if new.exists():
-                new.rename(current)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    target = checked_output_dir(
+        out_dir,
+        command=layout.BUILD_COMMAND,
+        project_root=project_root,
+        legacy_owned=layout.built_before_markers(out_dir),
+    )
+    write_entries(
+        files, target, command=layout.BUILD_COMMAND, entries=layout.BUILD_OUTPUTS, commit=layout.BUILD_INFO
+    )
 
 
 def render_project(project_root: Path, env_name: str | None) -> dict[str, str]:
@@ -180,7 +176,7 @@ def render_project(project_root: Path, env_name: str | None) -> dict[str, str]:
 
 def build(project_root: Path, env_name: str | None, out_dir: Path) -> dict[str, str]:
     files = render_project(project_root, env_name)
-    write_atomically(files, out_dir)
+    write_atomically(files, out_dir, project_root=project_root)
     return files
 
 
@@ -210,18 +206,46 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def check_out(project: Path, env_name: str | None, out_dir: Path) -> int:
+    """`build --check`: 0 when out_dir is what a fresh build writes, 1 (saying why and what to run) if not."""
+    env_name = env_name or layout.COMMITTED_ENV
+    committed = out_dir.resolve() == (project / "out").resolve()
+    shown = display_path(out_dir) + "/"
+    built_for = layout.built_env(out_dir)
+    if built_for is not None and built_for != env_name:
+        if committed and env_name == layout.COMMITTED_ENV:
+            hint = f"the committed out/ is {env_name}'s: rebuild it with `make build`"
+        elif committed:
+            hint = (
+                f"{env_name} builds into build/{env_name}: "
+                f"`lgtm-dash build --check --env {env_name} --out build/{env_name}`"
+            )
+        else:
+            hint = (
+                f"check it with `--env {built_for}`, "
+                f"or rebuild it with `lgtm-dash build --env {env_name} --out {shown}`"
+            )
+        console.print(
+            f"{shown} was built for environment {built_for!r}, not {env_name!r}: {hint}", markup=False
+        )
+        return 1
+    stale = stale_files(render_project(project, env_name), out_dir)
+    if stale:
+        listed = ", ".join(stale[:5]) + (f" and {len(stale) - 5} more" if len(stale) > 5 else "")
+        if committed and env_name == layout.COMMITTED_ENV:
+            hint = "run `make build` and commit out/"
+        else:
+            hint = f"run `lgtm-dash build --env {env_name} --out {shown}`"
+        console.print(f"{shown} is stale against the Python definitions ({listed}): {hint}", markup=False)
+        return 1
+    console.print(f"{shown} is up to date", markup=False)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     out_dir = args.out or args.project / "out"
     if args.check:
-        stale = stale_files(render_project(args.project, args.env), out_dir)
-        if stale:
-            shown = ", ".join(stale[:5]) + (f" and {len(stale) - 5} more" if len(stale) > 5 else "")
-            console.print(
-                f"out/ is stale against the Python definitions ({shown}): run `make build` and commit out/"
-            )
-            return 1
-        console.print(f"{out_dir} is up to date")
-        return 0
+        return check_out(args.project, args.env, out_dir)
     files = build(args.project, args.env, out_dir)
     counts = layout.summarize(files)
     console.print(f"built {counts} into {out_dir}")

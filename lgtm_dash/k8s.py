@@ -1,6 +1,7 @@
-"""`lgtm-dash configmaps`: out/ -> Kubernetes manifests for Helm-provisioned Grafana and Mimir.
+"""`lgtm-dash configmaps`: out/ -> Kubernetes manifests for Helm-provisioned Grafana, Mimir and Loki.
 
-What it writes (into `--out`, default `<project>/out/k8s`, replaced as a whole):
+What it writes (into `--out`, default `<project>/out/k8s`, replaced as a whole; only a new or empty directory
+or one carrying the `configmaps` marker `.lgtm-dash` is replaced, see lgtm_dash.outdir):
   kustomization.yaml                         lists every object below, with `namespace:` (`kubectl apply -k`)
   dashboards/grafana-dashboard-<uid>.yaml    one ConfigMap per dashboard, for the Grafana chart's dashboard sidecar
   grafana-datasources.yaml                   ConfigMap for the datasource sidecar: out/grafana/datasources.yaml as is
@@ -8,6 +9,9 @@ What it writes (into `--out`, default `<project>/out/k8s`, replaced as a whole):
   helm/grafana-values.yaml                   the Grafana chart values that pick the ConfigMaps above up
   helm/mimir-ruler-values.yaml               mimir-distributed values mounting the rules as the ruler's storage
   helm/mimir-alertmanager-fallback-values.yaml   mimir-distributed values: alertmanager.fallbackConfig
+  loki-rules-<tenant>.yaml                   ConfigMap: one key per Loki ruler namespace (Prometheus rule file)
+  helm/loki-ruler-values.yaml                grafana/loki chart values: the rules as the ruler's local storage, the
+                                             Mimir Alertmanager as its alertmanager_url, remote write to Mimir
   templates/<secret>.secret.yaml             a Secret with the `${VAR}` names as keys and empty values (not applied)
 
 Secrets stay `${VAR}` placeholders (Grafana expands them from its environment, filled by the chart's
@@ -17,23 +21,33 @@ Secrets stay `${VAR}` placeholders (Grafana expands them from its environment, f
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import json
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .artifacts import ALERTMANAGER, ALERTMANAGER_FALLBACK, BUILD_INFO, DATASOURCES, Artifacts, read_artifacts
+from .artifacts import (
+    ALERTMANAGER,
+    ALERTMANAGER_FALLBACK,
+    BUILD_INFO,
+    DATASOURCES,
+    Artifacts,
+    build_hint,
+    read_artifacts,
+)
+from .environments import ENVIRONMENTS_FILE, LokiTarget
 from .errors import DefinitionError, UsageError
+from .outdir import checked_output_dir, replace_directory
 from .secrets import placeholders_in
 from .ui import console, err_console
 from .yamlio import dump_yaml, load_yaml
 
+COMMAND = "configmaps"  # the owner named in the output directory's marker (lgtm_dash.outdir)
 MANAGED_BY = {"app.kubernetes.io/managed-by": "lgtm-dash"}
 DEFAULT_NAMESPACE = "monitoring"
 DEFAULT_DASHBOARD_LABEL = "grafana_dashboard=1"
@@ -51,6 +65,13 @@ MIMIR_FALLBACK_VALUES = "helm/mimir-alertmanager-fallback-values.yaml"
 MIMIR_RULER_VALUES = "helm/mimir-ruler-values.yaml"
 # Outside /etc/mimir, which the chart already mounts read-only for mimir.yaml.
 RULES_MOUNT_DIRECTORY = "/etc/mimir-rules"
+LOKI_RULES_PREFIX = "loki-rules-"
+LOKI_RULER_VALUES = "helm/loki-ruler-values.yaml"
+# Outside /etc/loki (the chart's config) and /etc/loki/rules (its own `ruler.directories`).
+LOKI_RULES_MOUNT_DIRECTORY = "/etc/loki-rules"
+# The grafana/loki chart runs the ruler in the `ruler` (Distributed), `backend` (SimpleScalable) or `singleBinary`
+# pods, each with its own extraVolumes/extraVolumeMounts.
+LOKI_RULER_COMPONENTS = ("ruler", "backend", "singleBinary")
 
 # A ConfigMap's data values together may hold at most 1 MiB (apiserver's MaxSecretSize).
 MAX_CONFIGMAP_DATA_BYTES = 1024 * 1024
@@ -350,6 +371,54 @@ def mimir_ruler_values(config_map_name: str, tenant: str) -> Manifest:
     return Manifest(MIMIR_RULER_VALUES, dump_yaml(values))
 
 
+# --- Loki ---------------------------------------------------------------------------------------
+
+
+def loki_manifests(
+    arts: Artifacts, loki: LokiTarget | None, grafana_url: str, env_name: str, options: Options
+) -> tuple[list[Manifest], list[str]]:
+    """The Loki rules as one ConfigMap for the ruler's local storage of `loki.tenant`, and the chart values
+    (nothing without Loki rules, or without the environment's `loki:` section: `run` refuses that case)."""
+    if not arts.loki_rule_namespaces or loki is None:
+        return [], []
+    # Same layout as Mimir's local storage: <directory>/<tenant>/<namespace>, each a strict rule file.
+    data = {ns: dump_yaml({"groups": groups}) for ns, groups in sorted(arts.loki_rule_namespaces.items())}
+    name = object_name(LOKI_RULES_PREFIX, loki.tenant)
+    warnings: list[str] = []
+    ruler: dict[str, Any] = {"storage": {"type": "local", "local": {"directory": LOKI_RULES_MOUNT_DIRECTORY}}}
+    if loki.alertmanager_url:
+        ruler["alertmanager_url"] = loki.alertmanager_url
+    else:
+        warnings.append(f"environments.{env_name}.loki.alertmanager_url is not set: Loki alerts go nowhere")
+    # Alert links (generatorURL) open Grafana Explore on the Loki datasource, as Loki's SendAlerts builds them.
+    ruler["external_url"] = grafana_url
+    loki_datasources = [
+        str(ds["uid"]) for ds in arts.datasources if ds.get("type") == "loki" and ds.get("uid")
+    ]
+    if len(loki_datasources) == 1:
+        ruler["datasource_uid"] = loki_datasources[0]
+    if loki.remote_write_url:
+        ruler["remote_write"] = {"enabled": True, "clients": {"mimir": {"url": loki.remote_write_url}}}
+    else:
+        warnings.append(
+            f"environments.{env_name}.loki.remote_write_url is not set: Loki recording rules reach no Mimir"
+        )
+    volume = {"name": "lgtm-dash-loki-rules", "configMap": {"name": name}}
+    mount = {
+        "name": volume["name"],
+        "mountPath": f"{LOKI_RULES_MOUNT_DIRECTORY}/{loki.tenant}",
+        "readOnly": True,
+    }
+    values: dict[str, Any] = {"loki": {"rulerConfig": ruler}}
+    for component in LOKI_RULER_COMPONENTS:  # copies: shared objects would become YAML anchors
+        values[component] = {"extraVolumes": [copy.deepcopy(volume)], "extraVolumeMounts": [dict(mount)]}
+    manifests = [
+        object_manifest(f"{name}.yaml", config_map(name, options.namespace, data)),
+        Manifest(LOKI_RULER_VALUES, dump_yaml(values)),
+    ]
+    return manifests, warnings
+
+
 def load_yaml_text(text: str, where: Path) -> Any:
     import yaml
 
@@ -395,13 +464,22 @@ def kustomization(manifests: list[Manifest], namespace: str) -> Manifest:
     return Manifest(KUSTOMIZATION, dump_yaml(body))
 
 
-def render(arts: Artifacts, tenant: str, options: Options) -> Rendering:
+def render(
+    arts: Artifacts,
+    tenant: str,
+    options: Options,
+    *,
+    loki: LokiTarget | None = None,
+    grafana_url: str = "",
+    env_name: str = "",
+) -> Rendering:
     """Every output file; raises DefinitionError (nothing written) when an object cannot be a ConfigMap."""
     dashboards, warnings = dashboard_manifests(arts, options)
     datasources, variables = datasource_manifests(arts, options)
     mimir, mimir_warnings = mimir_manifests(arts, tenant, options)
-    manifests = [*dashboards, *datasources, *mimir, grafana_values(options, variables)]
-    warnings += mimir_warnings
+    loki_files, loki_warnings = loki_manifests(arts, loki, grafana_url, env_name or str(arts.env), options)
+    manifests = [*dashboards, *datasources, *mimir, *loki_files, grafana_values(options, variables)]
+    warnings += mimir_warnings + loki_warnings
     for manifest in manifests:
         if manifest.obj is None:
             continue
@@ -442,43 +520,12 @@ def check_no_secret_values(
 # --- writing ------------------------------------------------------------------------------------
 
 
-def check_replaceable(out_dir: Path, artifacts_dir: Path) -> None:
-    """The output directory is replaced as a whole: refuse anything that does not look like ours."""
+def check_replaceable(out: Path, artifacts_dir: Path, project: Path) -> Path:
+    """The output directory, replaced as a whole: refuse anything that is not ours (see lgtm_dash.outdir)."""
+    out_dir = checked_output_dir(out, command=COMMAND, project_root=project)
     if out_dir == artifacts_dir or out_dir in artifacts_dir.parents:
-        raise UsageError(f"--out {out_dir} would replace the artifacts in {artifacts_dir}")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"--out {out_dir} is not a directory")
-    if out_dir.is_dir():
-        foreign = [p for p in out_dir.rglob("*") if p.is_file() and p.suffix != ".yaml"]
-        if foreign:
-            raise UsageError(
-                f"--out {out_dir} holds files configmaps did not write (e.g. {foreign[0].name}); "
-                "choose an empty or new directory"
-            )
-
-
-def replace_directory(files: Mapping[str, str], out_dir: Path) -> None:
-    """Write into a sibling temporary directory, then swap it in: a failure leaves the old output."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
-    retired = staging.with_name(staging.name.replace(".new-", ".old-"))
-    try:
-        os.chmod(staging, 0o755)
-        for rel, text in files.items():
-            target = staging / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-        if out_dir.exists():
-            out_dir.rename(retired)
-        try:
-            staging.rename(out_dir)
-        except OSError:
-            if retired.exists():
-                retired.rename(out_dir)
-            raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(retired, ignore_errors=True)
+        raise UsageError(f"--out {out} would replace the artifacts in {artifacts_dir}")
+    return out_dir
 
 
 # --- command line -------------------------------------------------------------------------------
@@ -540,8 +587,8 @@ def default_artifacts_dir(out_dir: Path, project: Path) -> Path:
 def run(args: argparse.Namespace) -> int:
     from .environments import resolve_environment
 
-    out_dir = (args.out or args.project / "out" / "k8s").resolve()
-    artifacts_dir = (args.artifacts or default_artifacts_dir(out_dir, args.project)).resolve()
+    out = args.out or args.project / "out" / "k8s"
+    artifacts_dir = (args.artifacts or default_artifacts_dir(out, args.project)).resolve()
     options = Options(
         namespace=check_namespace(args.namespace),
         dashboard_label=parse_label(args.dashboard_label, "--dashboard-label"),
@@ -552,7 +599,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if options.secret_name != args.secret_name:
         raise UsageError(f"--secret-name {args.secret_name!r} is not a valid DNS-1123 name")
-    check_replaceable(out_dir, artifacts_dir)
+    out_dir = check_replaceable(out, artifacts_dir, args.project)
 
     arts = read_artifacts(artifacts_dir)
     if arts.env is None:
@@ -560,16 +607,25 @@ def run(args: argparse.Namespace) -> int:
     if args.env and args.env != arts.env:
         raise UsageError(
             f"{artifacts_dir} was built for environment {arts.env!r}, not {args.env!r}: "
-            f"run `lgtm-dash build --env {args.env} --out {artifacts_dir}` first"
+            f"run `{build_hint(args.env)}` and pass that directory as --artifacts "
+            f"(or `make configmaps ENV={args.env}`)"
         )
     env = resolve_environment(args.project, arts.env, environ={})  # like build: never the process's secrets
-    rendering = render(arts, env.mimir.tenant, options)
+    if arts.loki_rule_namespaces and env.loki is None:
+        raise DefinitionError(
+            f"{artifacts_dir} holds Loki rules, but environment {env.name!r} has no `loki:` section (tenant, "
+            f"alertmanager_url, remote_write_url): add environments.{env.name}.loki to {ENVIRONMENTS_FILE}",
+            env.location,
+        )
+    rendering = render(
+        arts, env.mimir.tenant, options, loki=env.loki, grafana_url=env.grafana.url, env_name=env.name
+    )
     files = rendering.files
     secret_names = env.secret_variables() | {
         name for text in files.values() for name in _BRACED_VARIABLE.findall(text)
     }
     check_no_secret_values(files, secret_names, os.environ)
-    replace_directory(files, out_dir)
+    replace_directory(files, out_dir, command=COMMAND)
 
     for warning in rendering.warnings:
         err_console.print(f"warning: {warning}", markup=False)

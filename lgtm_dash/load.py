@@ -52,11 +52,35 @@ class Project:
     alertmanager: AlertmanagerDefinition | None = None
 
 
-def _definition_modules(root: Path, package: str) -> list[Path]:
+def definition_modules(root: Path, package: str) -> list[Path]:
+    """Every definition module of a package, sub-folders included, in a stable order.
+
+    Files and folders whose name starts with `_` hold shared helpers (`_common.py`, `_folders.py`) and are
+    not definitions; hidden folders (`.ipynb_checkpoints`) are not either. A sub-folder is only a way to organise modules: nothing in it is skipped silently, and
+    one that cannot be imported (`team-a/`) is refused.
+    """
     folder = root / package
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.glob("*.py") if not p.name.startswith("_"))
+    modules = []
+    for path in folder.rglob("*.py"):
+        parts = path.relative_to(folder).parts
+        if any(part.startswith(("_", ".")) for part in parts):  # helpers, and hidden folders of editors
+            continue
+        for directory in parts[:-1]:
+            if not directory.isidentifier():
+                raise DefinitionError(
+                    f"sub-folder {directory!r} of {package}/ is not a Python package name, so its modules "
+                    "cannot be imported: use letters, digits and `_` (or start it with `_` for helpers)",
+                    f"{display_path(path)}:1",
+                )
+        modules.append(path)
+    return sorted(modules, key=lambda p: p.relative_to(folder).parts)
+
+
+def _module_name(root: Path, path: Path) -> str:
+    """`dashboards/team_a/payments.py` -> `dashboards.team_a.payments`."""
+    return ".".join(path.relative_to(root).with_suffix("").parts)
 
 
 def _forget_definition_modules() -> None:
@@ -74,7 +98,7 @@ def _innermost_project_frame(root: Path, tb: traceback.StackSummary) -> str | No
 
 
 def _import(root: Path, path: Path) -> ModuleType:
-    name = f"{path.parent.name}.{path.stem}"
+    name = _module_name(root, path)
     try:
         return importlib.import_module(name)
     except LgtmError as err:
@@ -116,7 +140,7 @@ def load_project(root: Path) -> Project:
     sys.path.insert(0, str(root))
     try:
         project = Project(root=root)
-        for path in _definition_modules(root, "datasources"):
+        for path in definition_modules(root, "datasources"):
             module = _import(root, path)
             if hasattr(module, "datasources"):
                 items = list(module.datasources)
@@ -128,7 +152,7 @@ def load_project(root: Path) -> Project:
                         f"`datasources` holds a {type(item).__name__}", f"{display_path(path)}:1"
                     )
             project.datasources.extend(items)
-        for path in _definition_modules(root, "dashboards"):
+        for path in definition_modules(root, "dashboards"):
             module = _import(root, path)
             board = _expect(module, path, "dashboard", None, "a dashboard (lgtm_dash.model.dashboard.Board)")
             if not all(hasattr(board, a) for a in ("uid", "folder", "to_json", "source_map")):
@@ -136,9 +160,9 @@ def load_project(root: Path) -> Project:
                     f"`dashboard` should be a Board, got {type(board).__name__}", f"{display_path(path)}:1"
                 )
             project.dashboards.append(board)
-        for path in _definition_modules(root, "alerts"):
+        for path in definition_modules(root, "alerts"):
             module = _import(root, path)
-            if path.stem == ALERTMANAGER_MODULE:
+            if path == root / "alerts" / f"{ALERTMANAGER_MODULE}.py":
                 am = _expect(module, path, "alertmanager", None, "an Alertmanager configuration")
                 if not hasattr(am, "to_api_body"):
                     raise DefinitionError("`alertmanager` has no to_api_body()", f"{display_path(path)}:1")

@@ -22,7 +22,7 @@ import copy
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import yaml
@@ -242,16 +242,42 @@ _GROUP_DURATIONS = ("interval", "query_offset", "evaluation_delay")
 _RULE_DURATIONS = ("for", "keep_firing_for")
 
 
-# The publish mark of a rule group. Mimir keeps no extra field of a group or rule (row M-RULES-ROUNDTRIP)
-# and every field it keeps changes what the ruler does, except the text of an expression: it is stored
-# and returned verbatim (row M-RULES-EXPR-VERBATIM), and a PromQL `#` comment is not part of what is
-# evaluated. So publish appends one comment line to the first rule's expression: `owner` ties the group
-# to its namespace and name (a copy elsewhere is not lgtm-dash's), `digest` is its content as published
-# (a group whose content no longer matches it was changed in Mimir since: drift).
+def _normalize_rules(rules: Any, durations: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Rules as a Cortex-derived ruler stores them: record (else alert), expr (without lgtm-dash's publish
+    mark), the given durations when above 0, labels and annotations sorted, nothing else."""
+    out = []
+    for rule in rules or []:
+        item: dict[str, Any] = {}
+        if rule.get("record"):
+            item["record"] = str(rule["record"])
+        else:
+            item["alert"] = str(rule.get("alert") or "")
+        item["expr"] = strip_rule_mark(str(rule.get("expr") or ""))
+        for key in durations:
+            if rule.get(key) not in (None, ""):
+                value = canonical_duration(rule[key])
+                if value:
+                    item[key] = value
+        for key in ("labels", "annotations"):
+            if rule.get(key):
+                item[key] = {str(k): str(v) for k, v in sorted(rule[key].items())}
+        out.append(item)
+    return out
+
+
+# The publish mark of a rule group. Neither Mimir nor Loki keeps an extra field of a group or rule (rows
+# M-RULES-ROUNDTRIP, L-RULES-ROUNDTRIP) and every field they keep changes what the ruler does, except the
+# text of an expression: it is stored and returned verbatim (rows M-RULES-EXPR-VERBATIM,
+# L-RULES-EXPR-VERBATIM), and a `#` comment is skipped by both the PromQL and the LogQL lexer. So publish
+# appends one comment line to the first rule's expression: `owner` ties the group to its namespace and name
+# (a copy elsewhere is not lgtm-dash's), `digest` is its content as published, as the server stores it (a
+# group whose content no longer matches it was changed in the server since: drift).
 RULE_MARK_PREFIX = "# lgtm-dash-published"
 _RULE_MARK = re.compile(
     r"^[ \t]*# lgtm-dash-published owner=(?P<owner>[0-9a-f]{12}) digest=(?P<digest>[0-9a-f]{24})[ \t]*$", re.M
 )
+# How a server stores a group (`normalize_rule_group` for Mimir, `normalize_loki_rule_group` for Loki).
+GroupNormalizer = Callable[[Mapping[str, Any]], dict[str, Any]]
 
 
 def strip_rule_mark(expr: str) -> str:
@@ -265,23 +291,33 @@ def rule_group_owner(namespace: str, name: str) -> str:
     return hashlib.sha256(f"{namespace}\0{name}".encode()).hexdigest()[:12]
 
 
-def rule_group_digest(group: Mapping[str, Any]) -> str:
-    text = json.dumps(normalize_rule_group(group), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+def rule_group_digest(group: Mapping[str, Any], normalize: GroupNormalizer) -> str:
+    text = json.dumps(normalize(group), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-def mark_rule_group(group: Mapping[str, Any], namespace: str) -> dict[str, Any]:
+def mark_rule_group(group: Mapping[str, Any], namespace: str, normalize: GroupNormalizer) -> dict[str, Any]:
     """`group` as publish sends it: its first rule's expression ends with the publish mark."""
     marked = dict(group)
     rules = [dict(rule) for rule in group.get("rules") or []]
     if rules:
         mark = (
             f"{RULE_MARK_PREFIX} owner={rule_group_owner(namespace, str(group.get('name') or ''))} "
-            f"digest={rule_group_digest(group)}"
+            f"digest={rule_group_digest(group, normalize)}"
         )
         rules[0]["expr"] = f"{strip_rule_mark(str(rules[0].get('expr') or ''))}\n{mark}"
         marked["rules"] = rules
     return marked
+
+
+def unmark_rule_group(group: Mapping[str, Any]) -> dict[str, Any]:
+    """A live group as it was written before publish marked it (for import)."""
+    unmarked = dict(group)
+    rules = [dict(rule) for rule in group.get("rules") or []]
+    if rules and RULE_MARK_PREFIX in str(rules[0].get("expr") or ""):
+        rules[0]["expr"] = strip_rule_mark(str(rules[0]["expr"]))
+        unmarked["rules"] = rules
+    return unmarked
 
 
 def rule_group_mark(group: Mapping[str, Any]) -> dict[str, str] | None:
@@ -297,9 +333,9 @@ def owns_rule_group(group: Mapping[str, Any], namespace: str) -> bool:
     return mark is not None and mark["owner"] == rule_group_owner(namespace, str(group.get("name") or ""))
 
 
-def rule_group_changed_since_publish(group: Mapping[str, Any]) -> bool:
+def rule_group_changed_since_publish(group: Mapping[str, Any], normalize: GroupNormalizer) -> bool:
     mark = rule_group_mark(group)
-    return mark is None or mark["digest"] != rule_group_digest(group)
+    return mark is None or mark["digest"] != rule_group_digest(group, normalize)
 
 
 def normalize_rule_group(group: Mapping[str, Any]) -> dict[str, Any]:
@@ -310,24 +346,7 @@ def normalize_rule_group(group: Mapping[str, Any]) -> dict[str, Any]:
             value = canonical_duration(group[key])
             if value:
                 out[key] = value
-    rules = []
-    for rule in group.get("rules") or []:
-        item: dict[str, Any] = {}
-        if rule.get("record"):
-            item["record"] = str(rule["record"])
-        else:
-            item["alert"] = str(rule.get("alert") or "")
-        item["expr"] = strip_rule_mark(str(rule.get("expr") or ""))
-        for key in _RULE_DURATIONS:
-            if rule.get(key) not in (None, ""):
-                value = canonical_duration(rule[key])
-                if value:
-                    item[key] = value
-        for key in ("labels", "annotations"):
-            if rule.get(key):
-                item[key] = {str(k): str(v) for k, v in sorted(rule[key].items())}
-        rules.append(item)
-    out["rules"] = rules
+    out["rules"] = _normalize_rules(group.get("rules"), _RULE_DURATIONS)
     if group.get("source_tenants"):
         out["source_tenants"] = [str(t) for t in group["source_tenants"]]
     if group.get("align_evaluation_time_on_interval"):
@@ -339,6 +358,33 @@ def dropped_group_fields(group: Mapping[str, Any]) -> list[str]:
     """Keys of a desired group that Mimir would silently drop (so they would never take effect)."""
     known = {"name", "rules", "source_tenants", "align_evaluation_time_on_interval", *_GROUP_DURATIONS}
     return sorted(k for k, v in group.items() if k not in known and v not in (None, "", [], {}))
+
+
+# What Loki's ruler keeps (rulespb.ToProto / FromProto, docs/server-contract.md L-RULES-ROUNDTRIP).
+LOKI_GROUP_KEYS = frozenset({"name", "interval", "limit", "rules"})
+
+
+def normalize_loki_rule_group(group: Mapping[str, Any]) -> dict[str, Any]:
+    """A rule group as Loki's ruler stores and returns it: name, interval and limit when set; per rule
+    record (else alert), expr, `for`, labels, annotations. No `keep_firing_for`, no Mimir group fields."""
+    out: dict[str, Any] = {"name": str(group.get("name") or "")}
+    interval = canonical_duration(group["interval"]) if group.get("interval") not in (None, "") else None
+    if interval:
+        out["interval"] = interval
+    limit = group.get("limit")
+    if isinstance(limit, int) and not isinstance(limit, bool) and limit:
+        out["limit"] = limit
+    out["rules"] = _normalize_rules(group.get("rules"), ("for",))
+    return out
+
+
+def dropped_loki_group_fields(group: Mapping[str, Any]) -> list[str]:
+    """Keys of a desired group (and its rules) that Loki's ruler would silently drop."""
+    dropped = [k for k, v in group.items() if k not in LOKI_GROUP_KEYS and v not in (None, "", [], {})]
+    for rule in group.get("rules") or []:
+        if isinstance(rule, Mapping) and rule.get("keep_firing_for") not in (None, ""):
+            dropped.append(f"keep_firing_for ({rule.get('alert') or rule.get('record')})")
+    return sorted(dropped)
 
 
 # --- Alertmanager -------------------------------------------------------------------------------------

@@ -36,6 +36,10 @@ def set_project_root(root: Path | None) -> None:
     _project_root = root.resolve() if root else None
 
 
+def project_root() -> Path | None:
+    return _project_root
+
+
 def display_path(path: str | Path) -> str:
     """A path relative to the project root when it lies inside it, else as given."""
     resolved = Path(path).resolve()

@@ -19,3 +19,15 @@ def interactive() -> bool:
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+# Values longer than this are cut in terminal output (plans, diffs, reports): a 5 MB description must not
+# flood a terminal or a CI log. Markdown and JSON outputs have their own limits.
+SHORTEN_LIMIT = 300
+
+
+def shorten(text: str, limit: int = SHORTEN_LIMIT) -> str:
+    """`text` cut to `limit` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
-CORPORA = SHARED / "corpora"
+FIXTURE_PROJECT = REPO / "tests/fixtures/project"
+# What a copy of the repository leaves out: tool caches, the virtualenv, builds of other environments.
+NOT_COPIED = (".git", ".venv", "build", "__pycache__", ".pytest_cache", ".ruff_cache", "*.egg-info")
 LGTM = [sys.executable, "-m", "lgtm_dash.cli"]
 
 
@@ -30,8 +33,18 @@ def missing(reason: str) -> None:
     pytest.skip(reason)
 
 
+# The test being run (set by conftest.py), so that `require_binary` can insist on the `tools` marker.
+current_test: pytest.Item | None = None
+
+
 def require_binary(name: str) -> str:
-    """Absolute path of a real tool (promtool, amtool, prometheus-alertmanager, mariadbd...)."""
+    """Absolute path of a real tool (promtool, amtool, prometheus-alertmanager, mariadbd...).
+
+    A test that needs one must carry `@pytest.mark.tools` (`-m "not tools"` must deselect it): one without
+    the marker fails here.
+    """
+    if current_test is not None and current_test.get_closest_marker("tools") is None:
+        pytest.fail(f"{current_test.nodeid} runs {name} but is not marked @pytest.mark.tools")
     path = shutil.which(name) or next(
         (str(p) for p in (Path("/usr/sbin") / name, Path("/usr/bin") / name) if p.exists()), None
     )
@@ -40,13 +53,23 @@ def require_binary(name: str) -> str:
     return path
 
 
-def corpus(relative: str) -> Path:
-    path = CORPORA / relative
+def shared(relative: str) -> Path:
+    """A file of ../shared (corpora, schemas): the one way tests reach outside the repository.
+
+    Absent, it skips locally and fails under CI=true, unless LGTM_DASH_NO_CORPORA=1 says that ../shared
+    is deliberately not there (the GitHub workflow): then it skips, saying so.
+    """
+    path = SHARED / relative
     if not path.exists():
         if os.environ.get("LGTM_DASH_NO_CORPORA") == "1":  # an explicit opt-out: CI outside this workplace
-            pytest.skip(f"corpus {path} is not present (LGTM_DASH_NO_CORPORA=1)")
-        missing(f"corpus {path} is not present")
+            pytest.skip(f"{path} is not present (LGTM_DASH_NO_CORPORA=1)")
+        missing(f"{path} is not present")
     return path
+
+
+def corpus(relative: str) -> Path:
+    """A real-world corpus under ../shared/corpora (see `shared`)."""
+    return shared(f"corpora/{relative}")
 
 
 def run_cli(
@@ -67,3 +90,25 @@ def stop_process(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+def copy_repo(dest: Path) -> Path:
+    """This repository as a fresh clone has it (mtimes kept, so make sees nothing to rebuild)."""
+    shutil.copytree(REPO, dest, ignore=shutil.ignore_patterns(*NOT_COPIED), symlinks=True)
+    return dest
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now (bound, then released: never a fixed port in a test)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def point_at_emulators(monkeypatch: pytest.MonkeyPatch, grafana_url: str, mimir_url: str, token: str) -> None:
+    """Make `lgtm-dash` talk to the Grafana and Mimir emulators with `token`, whatever the shell holds."""
+    for name in ("MIMIR_TENANT_ID", "MIMIR_API_USER", "MIMIR_API_KEY", "GRAFANA_USER", "GRAFANA_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GRAFANA_URL", grafana_url)
+    monkeypatch.setenv("GRAFANA_TOKEN", token)
+    monkeypatch.setenv("MIMIR_ADDRESS", mimir_url)

@@ -1,5 +1,6 @@
 """Alertmanager config as code: Mimir's validation, amtool, routing table, Helm fallback, and a real
-Alertmanager delivering Slack messages to a local webhook sink (issue 5)."""
+Alertmanager delivering Slack messages to a local webhook sink (issue 5); Loki ruler alerts routed the same way
+(issue 18)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
 import pytest
@@ -21,6 +23,7 @@ import yaml
 
 from lgtm_dash import amtool
 from lgtm_dash.compile import build
+from lgtm_dash.environments import resolve_environment
 from lgtm_dash.errors import DefinitionError
 from lgtm_dash.load import load_project
 from lgtm_dash.model.alertmanager import (
@@ -35,6 +38,7 @@ from lgtm_dash.model.alertmanager import (
 from lgtm_dash.model.alertmanager import (
     AlertmanagerConfig as Config,
 )
+from lgtm_dash.model.rules import RuleNamespace, TemplateTest
 from lgtm_dash.secrets import Secret
 from tests.helpers import REPO, corpus, require_binary, run_cli
 
@@ -50,10 +54,13 @@ def config() -> AlertmanagerConfig:
 
 
 @pytest.fixture(scope="module")
-def routing_cases() -> tuple:
-    import alerts.alertmanager  # the routing table lives beside the routing
+def routing_cases(config: AlertmanagerConfig) -> tuple:
+    return config.tests  # the routing cases live beside the routing
 
-    return alerts.alertmanager.ROUTING_CASES
+
+@pytest.fixture(scope="module")
+def loki_namespaces() -> list[RuleNamespace]:
+    return [ns for ns in load_project(REPO).rule_namespaces if ns.ruler == "loki"]
 
 
 @pytest.fixture(scope="module")
@@ -206,6 +213,8 @@ def test_a_broken_template_file_fails_the_build_with_its_line(project_copy: Path
 # --- amtool ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.content
+@pytest.mark.tools
 def test_amtool_check_config_accepts_the_compiled_config(built: Path, tmp_path: Path) -> None:
     tool = require_binary("amtool")
     body = yaml.safe_load((built / "mimir/alertmanager.yaml").read_text())
@@ -215,6 +224,8 @@ def test_amtool_check_config_accepts_the_compiled_config(built: Path, tmp_path: 
     assert "3 receivers" in result.output and "1 templates" in result.output
 
 
+@pytest.mark.content
+@pytest.mark.tools
 def test_amtool_check_config_accepts_the_helm_fallback(config: AlertmanagerConfig, tmp_path: Path) -> None:
     tool = require_binary("amtool")
     (tmp_path / "SLACK_WEBHOOK_URL").write_text(DUMMY_WEBHOOK)
@@ -224,19 +235,44 @@ def test_amtool_check_config_accepts_the_helm_fallback(config: AlertmanagerConfi
     assert result.ok, result.output
 
 
+@pytest.mark.content
+@pytest.mark.tools
 def test_routing_table_on_the_real_amtool(
     config: AlertmanagerConfig, routing_cases: tuple, tmp_path: Path
 ) -> None:
     tool = require_binary("amtool")
     path = amtool.write_config(config.to_api_body(), tmp_path, {"SLACK_WEBHOOK_URL": DUMMY_WEBHOOK})
     assert len(routing_cases) >= 5
-    reached = {receiver for _, receivers in routing_cases for receiver in receivers}
+    reached = {receiver for case in routing_cases for receiver in case.receivers}
     assert reached == {r.name for r in config.receivers}  # the table covers every receiver
-    for labels, receivers in routing_cases:
-        result = amtool.routes_test(tool, path, labels, receivers)
-        assert result.ok, f"{labels} -> {receivers}: {result.output}"
+    for case in routing_cases:
+        result = amtool.routes_test(tool, path, case.labels, list(case.receivers))
+        assert result.ok, f"{case.location}: {case.labels} -> {case.receivers}: {result.output}"
     wrong = amtool.routes_test(tool, path, {"severity": "critical"}, ["slack-info"])
     assert not wrong.ok and "did not match" in wrong.output
+
+
+def test_every_loki_alert_has_a_routing_case_with_the_labels_its_logql_keeps(
+    config: AlertmanagerConfig, routing_cases: tuple, loki_namespaces: list[RuleNamespace]
+) -> None:
+    """Each (Loki alert, severity) is in the routing table, headed for its severity's channel, with the label set
+    its template test gives (what the LogQL result carries), so amtool routes what Loki will really send."""
+    import alerts.alertmanager
+
+    assert loki_namespaces, "no Loki namespace to route"
+    for ns in loki_namespaces:
+        samples = {t.alertname: set(t.result) for t in ns.tests if isinstance(t, TemplateTest)}
+        for alert in ns.alerts():
+            severity = alert.labels["severity"]
+            cases = [
+                (labels, receivers)
+                for labels, receivers in routing_cases
+                if labels.get("alertname") == alert.name and labels.get("severity") == severity
+            ]
+            assert cases, f"no routing case for {alert.name} ({severity})"
+            for labels, receivers in cases:
+                assert receivers == [alerts.alertmanager.CHANNELS[severity][0]], (alert.name, severity)
+                assert set(labels) - {"alertname", "severity"} == samples[alert.name], alert.name
 
 
 # --- a real Alertmanager delivering to a local Slack webhook ---------------------------------------------
@@ -427,3 +463,44 @@ def test_a_critical_inhibits_the_warning_of_the_same_alert_and_namespace(
     time.sleep(2)
     warnings = sink.matching(lambda m: m["channel"] == "#alerts")
     assert [attachment(m)["title"] for m in warnings] == ["[FIRING:1] QgxHttpHighErrorRatio in billing (c1)"]
+
+
+def loki_alert(namespace: RuleNamespace, alertname: str, grafana: str, datasource_uid: str) -> dict[str, Any]:
+    """What Loki's ruler posts for the first alert a template test expects: the labels and annotations promtool
+    checked, and a generatorURL built as Loki's SendAlerts builds it (Explore on the Loki datasource)."""
+    test = next(t for t in namespace.tests if isinstance(t, TemplateTest) and t.alertname == alertname)
+    expected = test.firing[0].to_dict(resolve_environment(REPO, "dev", environ={}))
+    expr = next(a.expr for a in namespace.alerts() if a.name == alertname)
+    query = {"expr": expr, "queryType": "range", "datasource": {"type": "loki", "uid": datasource_uid}}
+    left = json.dumps({"queries": [query]}, separators=(",", ":"))
+    return {
+        "labels": {"alertname": alertname, **expected["exp_labels"]},
+        "annotations": expected["exp_annotations"],
+        "startsAt": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
+        "generatorURL": f"{grafana}/explore?{urlencode({'left': left})}",
+    }
+
+
+@pytest.mark.tools
+def test_a_loki_alert_reaches_its_slack_channel(
+    alertmanager: tuple[str, SlackSink], loki_namespaces: list[RuleNamespace]
+) -> None:
+    url, sink = alertmanager
+    namespace = next(ns for ns in loki_namespaces if "QgxLogFatal" in ns.alert_names())
+    fatal = loki_alert(namespace, "QgxLogFatal", "http://localhost:3000", "qgx-loki")
+    silent = loki_alert(namespace, "QgxServiceStoppedLogging", "http://localhost:3000", "qgx-loki")
+    post_alerts(url, fatal, silent)
+    message = attachment(sink.wait_for(lambda m: "QgxLogFatal" in attachment(m)["title"]))
+    assert message["title"] == "[FIRING:1] QgxLogFatal in shop (c1)"
+    assert message["color"] == "danger"
+    assert fatal["annotations"]["summary"] in message["text"] and "`critical`" in message["text"]
+    buttons = {action["text"]: action["url"] for action in message["actions"]}
+    assert buttons["Dashboard"] == fatal["annotations"]["dashboard_url"]
+    assert "var-service=api" in buttons["Dashboard"] and "from=now-1h" in buttons["Dashboard"]
+    assert buttons["Runbook"] == "https://runbooks.qgx.example.com/QgxLogFatal"
+    critical = sink.matching(lambda m: "QgxLogFatal" in attachment(m)["title"])
+    assert [m["channel"] for m in critical] == ["#alerts-critical"]
+    # Only a service label (absent_over_time keeps its equality matchers): no namespace, no cluster in the title.
+    quiet = sink.wait_for(lambda m: "QgxServiceStoppedLogging" in attachment(m)["title"])
+    assert quiet["channel"] == "#alerts"
+    assert attachment(quiet)["title"] == "[FIRING:1] QgxServiceStoppedLogging"

@@ -1,5 +1,5 @@
 """Alert and recording rules: structure every alert must have, promtool accepting them, and their unit tests
-run by the real `promtool test rules` (issue 5)."""
+run by the real `promtool test rules` (issue 5); Loki namespaces beside the Mimir ones (issue 18)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lgtm_dash import promtool
+from lgtm_dash import alert_tests, promtool
 from lgtm_dash.artifacts import read_artifacts
 from lgtm_dash.compile import build
 from lgtm_dash.environments import Environment, resolve_environment
 from lgtm_dash.errors import DefinitionError
-from lgtm_dash.load import Project, load_project
+from lgtm_dash.load import Project, definition_modules, load_project
 from lgtm_dash.model.links import DashboardURL
 from lgtm_dash.model.rules import (
     Alert,
@@ -25,11 +25,11 @@ from lgtm_dash.model.rules import (
     RuleNamespace,
     RuleTest,
 )
+from lgtm_dash.settings import tool_section
 from tests.helpers import REPO, require_binary, run_cli
 
 SEVERITIES = {"info", "warning", "critical"}
 ANNOTATIONS = {"summary", "description", "runbook_url", "dashboard_url"}
-NAMESPACES = ["qgx-events", "qgx-http", "qgx-pipeline", "qgx-pods"]
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +58,19 @@ def all_alerts(namespaces: dict[str, RuleNamespace]) -> list[tuple[str, Alert]]:
     return [(name, alert) for name, ns in namespaces.items() for alert in ns.alerts()]
 
 
-def test_the_issue_s_namespaces_exist_with_alerts_and_recording_rules(namespaces: dict) -> None:
-    assert sorted(namespaces) == NAMESPACES
+@pytest.mark.content
+def test_every_module_in_alerts_is_one_namespace(project: Project, namespaces: dict) -> None:
+    modules = {
+        p.relative_to(REPO).as_posix()
+        for p in definition_modules(REPO, "alerts")
+        if p != REPO / "alerts/alertmanager.py"
+    }
+    assert {ns.location.file for ns in project.rule_namespaces} == modules
+    assert len(namespaces) == len(modules)  # names are unique
+
+
+@pytest.mark.content
+def test_the_team_s_alerts_exist(namespaces: dict) -> None:
     names = {alert.name for _, alert in all_alerts(namespaces)}
     for required in (
         "KubePodCrashLooping",
@@ -78,37 +89,67 @@ def test_the_issue_s_namespaces_exist_with_alerts_and_recording_rules(namespaces
         "AlloyRemoteWriteFailing",
         "MimirDiscardingSamples",
         "LokiDiscardingSamples",
+        # Loki ruler (issue 18)
+        "QgxLogErrorBurst",
+        "QgxLogFatal",
+        "QgxServiceStoppedLogging",
+        "QgxAccessLog5xxRatio",
     ):
         assert required in names
+
+
+@pytest.mark.content
+def test_recording_rules_are_named_level_metric_operations(namespaces: dict) -> None:
     records = [r for ns in namespaces.values() for g in ns.groups for r in g.rules if isinstance(r, Record)]
-    assert records
-    for record in records:  # level:metric:operations
-        assert len(record.name.split(":")) == 3, record.name
+    bad = [f"{r.location}: {r.name}" for r in records if len(r.name.split(":")) != 3]
+    assert not bad, "\n".join(bad)
 
 
+@pytest.mark.content
 def test_every_alert_has_a_severity_the_four_annotations_and_a_comparison(namespaces: dict) -> None:
+    problems = []
     for _, alert in all_alerts(namespaces):
-        assert alert.labels.get("severity") in SEVERITIES, alert.name
-        assert set(alert.annotations) >= ANNOTATIONS, alert.name
-        assert alert.annotations["runbook_url"] == f"https://runbooks.qgx.example.com/{alert.name}"
-        assert any(op in alert.expr for op in (">", "<", "==", "!=")), alert.name
+        at = f"{alert.location}: {alert.name}"
+        if alert.labels.get("severity") not in SEVERITIES:
+            problems.append(
+                f"{at}: severity {alert.labels.get('severity')!r} is not one of {sorted(SEVERITIES)}"
+            )
+        if not set(alert.annotations) >= ANNOTATIONS:
+            problems.append(f"{at}: missing annotation(s) {sorted(ANNOTATIONS - set(alert.annotations))}")
+        elif alert.annotations["runbook_url"] != f"https://runbooks.qgx.example.com/{alert.name}":
+            problems.append(f"{at}: runbook_url {alert.annotations['runbook_url']!r}")
+        if not any(op in alert.expr for op in (">", "<", "==", "!=")):
+            problems.append(f"{at}: the expression compares nothing")
+    assert not problems, "\n".join(problems)
 
 
+@pytest.mark.content
 def test_dashboard_urls_are_derived_from_the_loaded_dashboards(
     namespaces: dict, project: Project, dev: Environment
 ) -> None:
     boards = {board.uid: board for board in project.dashboards}
+    problems = []
     for _, alert in all_alerts(namespaces):
-        link = alert.annotations["dashboard_url"]
-        assert isinstance(link, DashboardURL), f"{alert.name}: dashboard_url typed by hand"
-        assert link.uid in boards, alert.name
+        at = f"{alert.location}: {alert.name}"
+        link = alert.annotations.get("dashboard_url")
+        if not isinstance(link, DashboardURL):
+            problems.append(f"{at}: dashboard_url is not a DashboardURL (typed by hand?)")
+            continue
+        if link.uid not in boards:
+            problems.append(f"{at}: dashboard_url points at unknown dashboard {link.uid}")
         rendered = alert.to_dict(dev)["annotations"]["dashboard_url"]
-        assert rendered.startswith(f"http://localhost:3000/d/{link.uid}/"), rendered
-        assert " " not in rendered  # a space inside `{{ }}` would be percent-encoded and break the template
+        if not rendered.startswith(f"{dev.grafana.url}/d/{link.uid}/"):
+            problems.append(f"{at}: dashboard_url renders as {rendered}")
+        if " " in rendered:  # a space inside `{{ }}` would be percent-encoded and break the template
+            problems.append(f"{at}: a space in the dashboard_url {rendered!r}")
+    assert not problems, "\n".join(problems)
 
 
-def test_every_alert_has_a_firing_and_a_silent_unit_test(namespaces: dict) -> None:
-    gaps = [gap for ns in namespaces.values() for gap in ns.untested_alerts()]
+@pytest.mark.content
+def test_every_alert_has_the_unit_test_cases_the_project_requires(namespaces: dict) -> None:
+    required = tool_section(REPO, "test", alert_tests.DEFAULTS)["alert-cases"]
+    assert set(required) == {"firing", "silent"}  # this team's house rule (pyproject.toml)
+    gaps = [gap for ns in namespaces.values() for gap in ns.untested_alerts(required)]
     assert gaps == []
 
 
@@ -159,19 +200,31 @@ def test_a_check_of_an_unknown_alert_is_a_definition_error() -> None:
         AlertCheck("X", at="five minutes")
 
 
-def test_compiled_rules_are_in_mimirtool_format(built: Path) -> None:
+def by_ruler(namespaces: dict[str, RuleNamespace], ruler: str) -> list[str]:
+    return sorted(name for name, ns in namespaces.items() if ns.ruler == ruler)
+
+
+@pytest.mark.content
+def test_compiled_rules_are_in_mimirtool_and_lokitool_format(built: Path, namespaces: dict) -> None:
     arts = read_artifacts(built)
-    assert sorted(arts.rule_namespaces) == NAMESPACES
-    for name, path in arts.rule_files.items():
+    assert sorted(arts.rule_namespaces) == by_ruler(namespaces, "mimir")
+    assert sorted(arts.loki_rule_namespaces) == by_ruler(namespaces, "loki")
+    for name, path in [*arts.rule_files.items(), *arts.loki_rule_files.items()]:
         data = yaml.safe_load(path.read_text())
         assert data["namespace"] == name
         assert path.name == f"{name}.yaml"
         for group in data["groups"]:
             assert group["name"] and group["rules"]
-    assert "rule:qgx-pods/pods.alerts/KubePodCrashLooping" in arts.sourcemap
+            for rule in group["rules"]:
+                key = f"rule:{name}/{group['name']}/{rule.get('alert') or rule.get('record')}"
+                assert arts.sourcemap[key].startswith(namespaces[name].location.file + ":"), key
     assert arts.sourcemap["rule:qgx-pods/pods.alerts/KubePodCrashLooping"].startswith("alerts/pods.py:")
+    for name, path in arts.loki_rule_files.items():
+        assert path == built / f"loki/rules/{name}.yaml"
 
 
+@pytest.mark.content
+@pytest.mark.tools
 def test_promtool_check_rules_accepts_the_compiled_rules(built: Path, tmp_path: Path) -> None:
     tool = require_binary("promtool")
     paths = []
@@ -181,9 +234,10 @@ def test_promtool_check_rules_accepts_the_compiled_rules(built: Path, tmp_path: 
         paths.append(path)
     result = promtool.check_rules(tool, paths)
     assert result.ok, result.output
-    assert result.output.count("SUCCESS") == len(NAMESPACES)
+    assert result.output.count("SUCCESS") == len(paths)
 
 
+@pytest.mark.tools
 def test_mimir_only_keys_are_stripped_for_promtool(tmp_path: Path) -> None:
     tool = require_binary("promtool")
     group = RuleGroup("g", (Record("a:b:c", "sum(up)"),), source_tenants=("t1", "t2"), query_offset="1m")
@@ -196,21 +250,24 @@ def test_mimir_only_keys_are_stripped_for_promtool(tmp_path: Path) -> None:
     assert result.ok, result.output
 
 
-@pytest.mark.parametrize("name", NAMESPACES)
-def test_unit_tests_pass_on_the_real_promtool(
-    name: str, namespaces: dict, dev: Environment, tmp_path: Path
+@pytest.mark.content
+@pytest.mark.tools
+def test_every_namespace_s_unit_tests_pass_on_the_real_promtool(
+    project: Project, dev: Environment, tmp_path: Path
 ) -> None:
     tool = require_binary("promtool")
-    ns = namespaces[name]
-    assert ns.tests, f"{name} has no unit tests"
-    _, tests_file = promtool.write_namespace_files(ns, dev, tmp_path)
-    compiled = yaml.safe_load(tests_file.read_text())
-    assert len(compiled["tests"]) == len(ns.tests)
-    result = promtool.run_rule_tests(tool, tests_file)
-    assert result.ok, result.output
-    assert "SUCCESS" in result.output
+    untested = [
+        f"{ns.location}: {ns.name} has no unit tests" for ns in project.rule_namespaces if not ns.tests
+    ]
+    assert not untested, "\n".join(untested)
+    results = alert_tests.run_namespaces(project.rule_namespaces, dev, tmp_path, promtool_path=tool)
+    assert sum(r.cases for r in results) >= sum(
+        len(t.checks) if isinstance(t, RuleTest) else 1 for ns in project.rule_namespaces for t in ns.tests
+    )
+    assert not any(r.failures for r in results), "\n".join(alert_tests.report_lines(results))
 
 
+@pytest.mark.tools
 def test_a_wrong_expectation_fails_on_promtool(dev: Environment, tmp_path: Path) -> None:
     """The harness really reports failures: an expected annotation that differs by one word fails."""
     tool = require_binary("promtool")
@@ -235,6 +292,7 @@ def test_a_wrong_expectation_fails_on_promtool(dev: Environment, tmp_path: Path)
     assert 'summary="api down"' in result.output and 'summary="web down"' in result.output
 
 
+@pytest.mark.content
 def test_a_broken_unit_test_in_a_definition_is_a_one_line_error(project_copy: Path) -> None:
     path = project_copy / "alerts/pods.py"
     text = path.read_text()

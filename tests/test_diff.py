@@ -471,6 +471,24 @@ def test_rule_namespace_added(base: Path, tmp_path: Path) -> None:
     assert change.status == "added" and details_of(change, scope="alert", change="added")
 
 
+def test_loki_rules_are_diffed_as_loki_rules(base: Path, tmp_path: Path) -> None:
+    def edit(out: Path) -> None:
+        path = next(iter(sorted((out / "loki/rules").glob("*.yaml"))))
+        data = yaml.safe_load(path.read_text())
+        alert = next(r for g in data["groups"] for r in g["rules"] if "alert" in r)
+        alert["expr"] = alert["expr"].replace("[5m]", "[10m]", 1)
+        path.write_text(dump_yaml(data))
+
+    report = diff_after(base, tmp_path, edit)
+    change = only_change(report, "Loki rule namespace")
+    (detail,) = change.details
+    assert (detail.scope, detail.field) == ("alert", "expr")
+    assert any(line.startswith("+") and "[10m]" in line for line in detail.diff)
+    assert change.source and change.source.startswith("alerts/")
+    assert "Loki rule namespaces" in report.counts()
+    assert "#### Loki rules" in render_markdown(report)
+
+
 # ---------------------------------------------------------------- Alertmanager
 
 

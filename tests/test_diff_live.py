@@ -1,4 +1,4 @@
-"""`lgtm-dash diff --live`: out/ against what the Grafana and Mimir emulators hold, normalised like `plan`."""
+"""`lgtm-dash diff --live`: out/ against what the Grafana, Mimir and Loki emulators hold, normalised like `plan`."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 
 from lgtm_dash.cli import main
 from lgtm_dash.compile import build
-from lgtm_dash.testing import GrafanaEmulator, MimirEmulator
-from tests.helpers import REPO
+from lgtm_dash.testing import GrafanaEmulator, LokiEmulator, MimirEmulator
+from tests.helpers import REPO, point_at_emulators
 
 TOKEN = "glsa_diff-live-token-0001"
 SECRETS = {
@@ -26,18 +26,11 @@ def live(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     """A fresh out/ published to emulators; yields that out/."""
     out = tmp_path / "out"
     build(REPO, "dev", out)
-    with GrafanaEmulator(tokens={TOKEN}) as grafana, MimirEmulator() as mimir:
-        for name in (
-            "MIMIR_TENANT_ID",
-            "MIMIR_API_USER",
-            "MIMIR_API_KEY",
-            "GRAFANA_USER",
-            "GRAFANA_PASSWORD",
-        ):
+    with GrafanaEmulator(tokens={TOKEN}) as grafana, MimirEmulator() as mimir, LokiEmulator() as loki:
+        point_at_emulators(monkeypatch, grafana.url, mimir.url, TOKEN)
+        for name in ("LOKI_TENANT_ID", "LOKI_API_USER", "LOKI_API_KEY"):
             monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("GRAFANA_URL", grafana.url)
-        monkeypatch.setenv("GRAFANA_TOKEN", TOKEN)
-        monkeypatch.setenv("MIMIR_ADDRESS", mimir.url)
+        monkeypatch.setenv("LOKI_ADDRESS", loki.url)
         for name, value in SECRETS.items():
             monkeypatch.setenv(name, value)
         assert cli("publish", "--env", "dev", "--out", str(out), "--retry-delay", "0") == 0
@@ -86,4 +79,16 @@ def test_edited_out_shows_what_publish_would_change(live: Path, tmp_path: Path) 
 
 def test_out_built_for_another_environment_is_refused(live: Path, tmp_path: Path, capsys) -> None:
     code = cli("diff", "--live", "--env", "prod", "--out", str(live))
-    assert code == 2 and "was built for 'dev', not 'prod'" in capsys.readouterr().err
+    assert code == 2 and "was built for environment 'dev', not 'prod'" in capsys.readouterr().err
+
+
+def test_a_loki_rule_edited_in_out_is_a_loki_rule_change(live: Path, tmp_path: Path) -> None:
+    edited = tmp_path / "edited"
+    shutil.copytree(live, edited)
+    path = sorted(edited.glob("loki/rules/*.yaml"))[0]
+    path.write_text(path.read_text().replace("[5m]", "[10m]", 1))
+    code, report = live_diff(edited, tmp_path)
+    assert code == 1
+    (change,) = report["changes"]
+    assert change["kind"] == "Loki rule namespace" and change["key"] == path.stem
+    assert change["source"].startswith("alerts/")

@@ -15,6 +15,7 @@ import yaml
 from lgtm_dash.artifacts import read_artifacts
 from lgtm_dash.compile import build
 from lgtm_dash.k8s import MAX_CLIENT_SIDE_APPLY_BYTES, MAX_CONFIGMAP_DATA_BYTES, Options, object_name, render
+from lgtm_dash.outdir import MARKER
 from tests.helpers import REPO, missing, run_cli
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -24,6 +25,7 @@ CANARIES = {
     "GRAFANA_TOKEN": "canary-grafana-token-51be",
     "GRAFANA_PASSWORD": "canary-grafana-password-0d2e",
     "MIMIR_API_KEY": "canary-mimir-key-88c1",
+    "LOKI_API_KEY": "canary-loki-key-3e07",
     "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0CANARY/B0CANARY/canaryslack",
 }
 
@@ -191,6 +193,76 @@ def test_mimir_rules_config_map_holds_one_rule_file_per_namespace(built: Path) -
     kubernetes_validate.validate(pod, kubernetes_validate.latest_version(), strict=True)
 
 
+# Keys Loki's local rule store accepts: it decodes each file strictly (GroupLoader, KnownFields) into rulefmt.
+RULEFMT_GROUP_KEYS = {"name", "interval", "query_offset", "limit", "rules", "labels"}
+RULEFMT_RULE_KEYS = {"record", "alert", "expr", "for", "keep_firing_for", "labels", "annotations"}
+
+
+def test_loki_rules_config_map_and_ruler_values(built: Path) -> None:
+    kubernetes_validate = kubernetes_validate_or_missing()
+    arts = read_artifacts(built)
+    if not arts.loki_rule_namespaces:
+        pytest.fail("the project defines no Loki rule namespaces: nothing to check")
+    (path,) = (built / "k8s").glob("loki-rules-*.yaml")
+    obj = load(path)
+    assert obj["metadata"]["name"] == "loki-rules-qgx-dev"
+    assert set(obj["data"]) == set(arts.loki_rule_namespaces)  # the file name is the namespace
+    for namespace, text in obj["data"].items():
+        data = yaml.safe_load(text)
+        assert data == {"groups": arts.loki_rule_namespaces[namespace]}
+        for group in data["groups"]:
+            assert set(group) <= RULEFMT_GROUP_KEYS
+            assert all(set(rule) <= RULEFMT_RULE_KEYS for rule in group["rules"])
+    values = load(built / "k8s/helm/loki-ruler-values.yaml")
+    ruler = values["loki"]["rulerConfig"]
+    assert ruler["storage"] == {"type": "local", "local": {"directory": "/etc/loki-rules"}}
+    # Alerts to the Mimir Alertmanager, recorded series to Mimir, links back to Grafana's Loki datasource.
+    assert ruler["alertmanager_url"] == "http://mimir-nginx.monitoring.svc/alertmanager"
+    assert ruler["remote_write"] == {
+        "enabled": True,
+        "clients": {"mimir": {"url": "http://mimir-nginx.monitoring.svc/api/v1/push"}},
+    }
+    assert ruler["external_url"] == "http://localhost:3000"
+    assert ruler["datasource_uid"] in {ds["uid"] for ds in arts.datasources if ds["type"] == "loki"}
+    for component in ("ruler", "backend", "singleBinary"):  # whichever deployment mode runs the ruler
+        (mount,) = values[component]["extraVolumeMounts"]
+        assert mount == {
+            "name": "lgtm-dash-loki-rules",
+            "mountPath": "/etc/loki-rules/qgx-dev",
+            "readOnly": True,
+        }
+        assert values[component]["extraVolumes"] == [
+            {"name": "lgtm-dash-loki-rules", "configMap": {"name": obj["metadata"]["name"]}}
+        ]
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": component.lower()},
+            "spec": {
+                "containers": [{"name": "loki", "image": "grafana/loki", "volumeMounts": [mount]}],
+                "volumes": values[component]["extraVolumes"],
+            },
+        }
+        kubernetes_validate.validate(pod, kubernetes_validate.latest_version(), strict=True)
+    assert "&id" not in (built / "k8s/helm/loki-ruler-values.yaml").read_text()  # no YAML anchors
+
+
+def test_loki_rules_without_a_loki_environment_are_bad_input(built: Path, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    text = (REPO / "environments.yaml").read_text()
+    start = text.index("    loki:\n      address: http://localhost:3100\n      tenant: qgx-dev")
+    end = text.index("    datasources:", start)
+    (project / "environments.yaml").write_text(text[:start] + text[end:])
+    result = run_cli(
+        "--project", str(project), "configmaps", "--artifacts", str(built), "--out", str(tmp_path / "k8s")
+    )
+    assert result.returncode == 2, result.stderr
+    assert "environment 'dev' has no `loki:` section" in result.stderr and "Traceback" not in result.stderr
+    assert "environments.yaml:" in result.stderr
+    assert not (tmp_path / "k8s").exists()
+
+
 def test_kustomization_lists_every_object_and_nothing_else(built: Path) -> None:
     k8s = built / "k8s"
     kustomization = load(k8s / "kustomization.yaml")
@@ -198,7 +270,7 @@ def test_kustomization_lists_every_object_and_nothing_else(built: Path) -> None:
     objects = {
         rel
         for rel in read_tree(k8s)
-        if rel != "kustomization.yaml" and not rel.startswith(("helm/", "templates/"))
+        if rel not in ("kustomization.yaml", MARKER) and not rel.startswith(("helm/", "templates/"))
     }
     assert sorted(objects) == kustomization["resources"]
     assert all("kind" in load(k8s / rel) for rel in objects)
@@ -239,16 +311,16 @@ def test_a_secret_value_in_a_manifest_is_refused_without_showing_it(built: Path,
 
 
 def test_a_dashboard_over_1_mib_fails_naming_it_and_writes_nothing(scratch_out: Path) -> None:
-    plant_dashboard(scratch_out, "generated-huge", MAX_CONFIGMAP_DATA_BYTES + 10_000)
     previous = scratch_out / "k8s"
-    previous.mkdir()
-    (previous / "kustomization.yaml").write_text("previous run\n")
+    assert configmaps("--out", str(previous)).returncode == 0
+    before = read_tree(previous)
+    plant_dashboard(scratch_out, "generated-huge", MAX_CONFIGMAP_DATA_BYTES + 10_000)
     result = configmaps("--out", str(previous))
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "generated-huge" in result.stderr and "1 MiB" in result.stderr
-    assert read_tree(previous) == {"kustomization.yaml": "previous run\n"}
-    assert [p.name for p in scratch_out.iterdir() if p.name.startswith(".")] == []
+    assert read_tree(previous) == before
+    assert [p.name for p in scratch_out.iterdir() if p.name.startswith(".") and p.name != MARKER] == []
 
 
 def test_an_object_over_256_kib_warns_about_client_side_apply(scratch_out: Path) -> None:

@@ -119,6 +119,9 @@ PLANTED = [
     ("dashboards/http_overview.py", 'prom_target(latency(0.5), "p50")',
      'prom_target("sum(namespace_service:qgx_http_requests:rate1m)", "p50")',
      "live/recording-rule-no-series", "qgx-http-overview", "namespace_service:qgx_http_requests:rate1m"),
+    # A Loki ruler rule: checked against the Loki datasource, found at the Alert's line in alerts/logs.py.
+    ("alerts/logs.py", "for service in ALWAYS_LOGGING", 'for service in ("backend", "gatewy")',
+     "live/loki-value-never-seen", None, "gatewy"),
 ]  # fmt: skip
 # The recording rule the last fault uses: defined in the project, not deployed to the (test) Mimir.
 NEW_RECORD = (

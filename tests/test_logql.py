@@ -318,11 +318,6 @@ def test_type_error_for_non_string() -> None:
         parse_logql(None)  # type: ignore[arg-type]
 
 
-def test_results_are_stable_across_calls() -> None:
-    q = 'rate({app="a"}[5m])'
-    assert parse_logql(q) == parse_logql(q)
-
-
 def test_errors_do_not_chain_lark_exceptions() -> None:
     for bad in ('{app="a"', '{app="a"} ; x', 'rate({app="a"}[5m', 'sum({app="a"})', ""):
         with pytest.raises(LogQLSyntaxError) as info:

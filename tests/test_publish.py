@@ -1,4 +1,4 @@
-"""`lgtm-dash plan` / `publish` against the Grafana and Mimir emulators (real HTTP on 127.0.0.1).
+"""`lgtm-dash plan` / `publish` against the Grafana, Mimir and Loki emulators (real HTTP on 127.0.0.1).
 
 Each test builds this repository's definitions into a scratch out/, adds one rule namespace and an
 Alertmanager config of its own (so rule and routing behaviour is tested whatever alerts/ holds), and
@@ -21,9 +21,9 @@ from lgtm_dash.artifacts import read_artifacts
 from lgtm_dash.cli import main
 from lgtm_dash.compile import build
 from lgtm_dash.model.dashboard import MANAGED_TAG
-from lgtm_dash.testing import GrafanaEmulator, MimirEmulator
+from lgtm_dash.testing import GrafanaEmulator, LokiEmulator, MimirEmulator
 from lgtm_dash.testing.grafana_emulator import VERSIONS
-from tests.helpers import REPO, run_cli
+from tests.helpers import REPO, point_at_emulators, run_cli
 
 TOKEN = "glsa_test-publisher-token-0001"
 MYSQL_PASSWORD = "mysql-pw-7f3e9c"
@@ -71,9 +71,20 @@ ALERTMANAGER = {
 class Stack:
     grafana: GrafanaEmulator
     mimir: MimirEmulator
+    loki: LokiEmulator
 
     def writes(self) -> int:
-        return self.grafana.write_count() + self.mimir.write_count()
+        return self.grafana.write_count() + self.mimir.write_count() + self.loki.write_count()
+
+
+@pytest.fixture(autouse=True)
+def loki(monkeypatch: pytest.MonkeyPatch) -> Iterator[LokiEmulator]:
+    """Loki's ruler for the Loki rules out/ holds (tests/test_publish_loki.py tests them on their own)."""
+    with LokiEmulator() as emulator:
+        monkeypatch.setenv("LOKI_ADDRESS", emulator.url)
+        for name in ("LOKI_TENANT_ID", "LOKI_API_USER", "LOKI_API_KEY"):
+            monkeypatch.delenv(name, raising=False)
+        yield emulator
 
 
 @pytest.fixture(scope="module")
@@ -94,21 +105,19 @@ def out(built: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture(params=VERSIONS, ids=[f"grafana{v}" for v in VERSIONS])
-def stack(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+def stack(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, loki: LokiEmulator
+) -> Iterator[Stack]:
     with GrafanaEmulator(tokens={TOKEN}, version=request.param) as grafana, MimirEmulator() as mimir:
         point_at(monkeypatch, grafana, mimir)
-        yield Stack(grafana, mimir)
+        yield Stack(grafana, mimir, loki)
 
 
 def point_at(monkeypatch: pytest.MonkeyPatch, grafana: GrafanaEmulator, mimir: MimirEmulator) -> None:
     """The environment `publish` reads, aimed at these emulators (as the `dev` tenant, with a token)."""
-    monkeypatch.setenv("GRAFANA_URL", grafana.url)
-    monkeypatch.setenv("GRAFANA_TOKEN", TOKEN)
-    monkeypatch.setenv("MIMIR_ADDRESS", mimir.url)
+    point_at_emulators(monkeypatch, grafana.url, mimir.url, TOKEN)
     monkeypatch.setenv("QGX_MYSQL_PASSWORD", MYSQL_PASSWORD)
     monkeypatch.setenv("SLACK_WEBHOOK_URL", SLACK_URL)
-    for name in ("MIMIR_TENANT_ID", "MIMIR_API_USER", "MIMIR_API_KEY", "GRAFANA_USER", "GRAFANA_PASSWORD"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def lgtm(command: str, out: Path, *extra: str) -> int:
@@ -197,6 +206,7 @@ def test_plan_reports_creations_exits_1_and_writes_nothing(
         + len(arts.folders)
         + len(arts.dashboards)
         + sum(len(g) for g in arts.rule_namespaces.values())
+        + sum(len(g) for g in arts.loki_rule_namespaces.values())
         + 1
     )
     assert lgtm("plan", out) == 1

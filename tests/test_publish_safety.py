@@ -39,7 +39,7 @@ from lgtm_dash.clients.http import RetryPolicy, TLSVerificationFailed
 from lgtm_dash.clients.mimir import Mimir
 from lgtm_dash.environments import MimirTarget
 from lgtm_dash.model.dashboard import MANAGED_TAG
-from lgtm_dash.testing import GrafanaEmulator, HTTPEmulator, MimirEmulator, Request, Response
+from lgtm_dash.testing import GrafanaEmulator, HTTPEmulator, LokiEmulator, MimirEmulator, Request, Response
 from tests.helpers import LGTM, REPO, require_binary, run_cli, stop_process
 from tests.test_publish import (  # noqa: F401 - `built`, `out` and `stack` are fixtures
     SLACK_URL,
@@ -50,6 +50,7 @@ from tests.test_publish import (  # noqa: F401 - `built`, `out` and `stack` are 
     drop_folder,
     edit_dashboard,
     lgtm,
+    loki,
     move_dashboard_to_new_folder,
     out,
     point_at,
@@ -60,11 +61,11 @@ TENANT = "qgx-dev"
 
 
 @pytest.fixture
-def one_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+def one_stack(monkeypatch: pytest.MonkeyPatch, loki: LokiEmulator) -> Iterator[Stack]:
     """One Grafana release (12) for behaviour that does not depend on the release."""
     with GrafanaEmulator(tokens={TOKEN}, version="12") as grafana, MimirEmulator() as mimir:
         point_at(monkeypatch, grafana, mimir)
-        yield Stack(grafana, mimir)
+        yield Stack(grafana, mimir, loki)
 
 
 def cli(out: Path, command: str, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -292,6 +293,7 @@ def test_prune_with_force_never_deletes_a_dashboard_lgtm_dash_does_not_own(
 ODD_PASSWORD = 'my/pw"7f+3e&9c'
 GRAFANA_USER, GRAFANA_PASSWORD = "publisher", "grafana-pw-4b1e"
 MIMIR_KEY = "mimir-key-77ad02"
+LOKI_KEY = "loki-key-3c90e1"
 
 
 def encoded_forms(value: str) -> set[str]:
@@ -315,6 +317,8 @@ def leaks(*texts: str) -> list[str]:
         *encoded_forms(f"{GRAFANA_USER}:{GRAFANA_PASSWORD}"),
         *encoded_forms(MIMIR_KEY),
         *encoded_forms(f"{TENANT}:{MIMIR_KEY}"),
+        *encoded_forms(LOKI_KEY),
+        *encoded_forms(f"{TENANT}:{LOKI_KEY}"),
     }
     found = [s for s in secrets if any(s in text for text in texts)]
     for text in texts:
@@ -326,34 +330,40 @@ def leaks(*texts: str) -> list[str]:
 
 @pytest.fixture(params=["token", "basic"])
 def echo_stack(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    """Grafana (with a token or basic auth) and Mimir (basic auth) that echo requests when told to."""
+    """Grafana (with a token or basic auth), Mimir and Loki (basic auth) that echo requests when told to."""
     with (
         GrafanaEmulator(tokens={TOKEN}, basic_auth={(GRAFANA_USER, GRAFANA_PASSWORD)}) as grafana,
         MimirEmulator(basic_auth=(TENANT, MIMIR_KEY)) as mimir,
+        LokiEmulator(basic_auth=(TENANT, LOKI_KEY)) as guarded_loki,
     ):
         point_at(monkeypatch, grafana, mimir)
         monkeypatch.setenv("QGX_MYSQL_PASSWORD", ODD_PASSWORD)
         monkeypatch.setenv("MIMIR_API_KEY", MIMIR_KEY)
+        monkeypatch.setenv("LOKI_ADDRESS", guarded_loki.url)
+        monkeypatch.setenv("LOKI_API_KEY", LOKI_KEY)
         if request.param == "basic":
             monkeypatch.delenv("GRAFANA_TOKEN")
             monkeypatch.setenv("GRAFANA_USER", GRAFANA_USER)
             monkeypatch.setenv("GRAFANA_PASSWORD", GRAFANA_PASSWORD)
-        yield Stack(grafana, mimir)
+        yield Stack(grafana, mimir, guarded_loki)
 
 
 def test_a_server_echoing_requests_back_leaks_no_credential_in_any_encoding(
     echo_stack: Stack, out: Path, tmp_path: Path
 ) -> None:
-    g, m = echo_stack.grafana, echo_stack.mimir
+    g, m, lk = echo_stack.grafana, echo_stack.mimir, echo_stack.loki
     g.faults.echo("POST", r"^/api/datasources$", 400, times=None)  # bodies hold the MySQL password
     m.faults.echo("POST", r"^/api/v1/alerts$", 400, times=None)  # the Slack webhook URL
+    lk.faults.echo("POST", r"^/loki/api/v1/rules/", 400, times=None)  # Loki's basic auth (tenant:key)
     report = tmp_path / "report.json"
 
     done = cli(out, "publish", "--report", str(report))
     assert done.returncode == 3
-    echoed = [r for r in g.request_log + m.request_log if r.fault == "echo"]
+    echoed = [r for r in g.request_log + m.request_log + lk.request_log if r.fault == "echo"]
     assert echoed and all(r.headers.get("authorization") for r in echoed)  # there was something to leak
+    assert {r.path.split("/")[1] for r in echoed} == {"api", "loki"}
     assert "failed datasource qgx-mysql" in done.stdout and "failed alertmanager config" in done.stdout
+    assert "failed loki-rule-group" in done.stdout
     assert "Authorization: <redacted>" in done.stdout or "Authorization: Basic <redacted>" in done.stdout
     assert leaks(done.stdout, done.stderr, report.read_text()) == []
 
@@ -386,11 +396,15 @@ def test_a_redirected_write_is_never_followed_and_nothing_reaches_the_other_host
 
         g.faults.redirect("POST", r"^/api/datasources$", 307, elsewhere.url + "/api/datasources", times=None)
         m.faults.redirect("POST", r"^/api/v1/alerts$", 308, elsewhere.url + "/api/v1/alerts", times=None)
+        one_stack.loki.faults.redirect(
+            "POST", r"^/loki/api/v1/rules/", 307, elsewhere.url + "/loki/api/v1/rules/x", times=None
+        )
         report = tmp_path / "report.json"
         done = cli(out, "publish", "--report", str(report))
 
         assert done.returncode == 3
         assert elsewhere.request_log == []
+        assert "failed loki-rule-group" in done.stdout and "Loki at http" in done.stdout
         assert (
             f"a redirect to http://127.0.0.1:{elsewhere.port}: not followed (a write is never redirected)"
             in (done.stdout)

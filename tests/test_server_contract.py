@@ -1,6 +1,6 @@
 """docs/server-contract.md, row by row, against the emulators.
 
-Each row of the contract (what Grafana or Mimir answers, cited to their source) has one check here,
+Each row of the contract (what Grafana, Mimir or Loki's ruler answers, cited to their source) has one check here,
 registered under the row's id and run once per Grafana release the row names. A row without a check, or a
 check without a row, fails `test_every_row_has_a_check`: the emulators implement exactly the table.
 """
@@ -17,7 +17,7 @@ import requests
 import yaml
 
 from lgtm_dash import gotemplate
-from lgtm_dash.testing import GrafanaEmulator, MimirEmulator
+from lgtm_dash.testing import GrafanaEmulator, LokiEmulator, MimirEmulator
 from lgtm_dash.testing import mimir_emulator as mimir_module
 from tests.helpers import REPO
 
@@ -29,7 +29,7 @@ RULES = "/prometheus/config/v1/rules"
 
 
 def contract_rows() -> dict[str, tuple[str, ...]]:
-    """Row id -> the Grafana releases it holds for (`("mimir",)` for Mimir rows)."""
+    """Row id -> the Grafana releases it holds for (`("mimir",)` for Mimir rows, `("loki",)` for Loki's)."""
     rows: dict[str, tuple[str, ...]] = {}
     for line in CONTRACT.read_text(encoding="utf-8").splitlines():
         found = ROW.match(line)
@@ -39,7 +39,10 @@ def contract_rows() -> dict[str, tuple[str, ...]]:
         assert len(cells) == 6, f"row {found['id']} needs 6 cells: {line}"
         assert cells[4], f"row {found['id']} cites no source"
         where = cells[3]
-        rows[found["id"]] = ("mimir",) if where == "Mimir" else tuple(v.strip() for v in where.split(","))
+        if where in ("Mimir", "Loki"):
+            rows[found["id"]] = (where.lower(),)
+        else:
+            rows[found["id"]] = tuple(v.strip() for v in where.split(","))
     return rows
 
 
@@ -601,3 +604,234 @@ def _(version: str) -> None:
         assert post_alertmanager(m, AM_CONFIG, {"t.tmpl": known}).status_code == 201
         refused = post_alertmanager(m, AM_CONFIG, {"t.tmpl": '{{ define "t" }}{{ humanize 1 }}{{ end }}'})
         assert refused.status_code == 400 and 'function "humanize" not defined' in refused.text
+
+
+# --- Loki's ruler API ----------------------------------------------------------------------------------------
+
+LOKI_RULES = "/loki/api/v1/rules"
+LOKI_RULE = 'rules:\n  - record: app:lines:rate5m\n    expr: sum by (app) (rate({app="web"}[5m]))\n'
+
+
+@contextmanager
+def loki(**options: object) -> Iterator[LokiEmulator]:
+    with LokiEmulator(**options) as emulator:
+        yield emulator
+
+
+def loki_post(emu: LokiEmulator, namespace: str, body: str) -> requests.Response:
+    return requests.post(f"{emu.url}{LOKI_RULES}/{namespace}", data=body, headers=TENANT, timeout=5)
+
+
+def loki_get(emu: LokiEmulator, path: str, headers: dict | None = None) -> requests.Response:
+    return requests.get(f"{emu.url}{path}", headers=TENANT if headers is None else headers, timeout=5)
+
+
+@check("L-RULES-ROUTES")
+def _(version: str) -> None:
+    with loki() as emu:
+        assert loki_post(emu, "ns", f"name: g\n{LOKI_RULE}").status_code == 202
+        for path in (LOKI_RULES, f"{LOKI_RULES}/ns", "/api/prom/rules", "/api/prom/rules/ns"):
+            assert loki_get(emu, path).status_code == 200, path
+        assert loki_get(emu, f"{LOKI_RULES}/ns/g").status_code == 200
+        assert loki_get(emu, "/prometheus/api/v1/rules").status_code == 200
+        for method, path in (("PUT", LOKI_RULES), ("PATCH", f"{LOKI_RULES}/ns/g"), ("POST", LOKI_RULES)):
+            assert requests.request(method, emu.url + path, headers=TENANT, timeout=5).status_code == 405
+
+
+@check("L-RULES-TENANT")
+def _(version: str) -> None:
+    with loki() as emu:
+        missing = loki_get(emu, LOKI_RULES, headers={})
+        assert (missing.status_code, missing.text) == (401, "no org id\n")
+        assert loki_post(emu, "team%2Flogs", f"name: g%2F1\n{LOKI_RULE}").status_code == 202
+        assert list(yaml.safe_load(loki_get(emu, LOKI_RULES).text)) == ["team/logs"]
+        assert loki_get(emu, LOKI_RULES, headers={"X-Scope-OrgID": "tenant-2"}).status_code == 404
+
+
+@check("L-RULES-LIST")
+def _(version: str) -> None:
+    with loki() as emu:
+        for path in (LOKI_RULES, f"{LOKI_RULES}/nowhere"):
+            empty = loki_get(emu, path)
+            assert (empty.status_code, empty.text) == (404, "no rule groups found\n")
+            assert empty.headers["Content-Type"].startswith("text/plain")
+        loki_post(emu, "b", f"name: g\n{LOKI_RULE}")
+        loki_post(emu, "a", f"name: g\n{LOKI_RULE}")
+        listed = loki_get(emu, LOKI_RULES)
+        assert listed.headers["Content-Type"] == "application/yaml"
+        assert list(yaml.safe_load(listed.text)) == ["a", "b"]
+        assert loki_get(emu, f"{LOKI_RULES}/nowhere").status_code == 404
+
+
+@check("L-RULES-GET")
+def _(version: str) -> None:
+    with loki() as emu:
+        missing = loki_get(emu, f"{LOKI_RULES}/ns/g")
+        assert (missing.status_code, missing.text) == (404, "group does not exist\n")
+        loki_post(emu, "ns", f"name: g\n{LOKI_RULE}")
+        assert yaml.safe_load(loki_get(emu, f"{LOKI_RULES}/ns/g").text)["name"] == "g"
+
+
+@check("L-RULES-POST")
+def _(version: str) -> None:
+    with loki() as emu:
+        created = loki_post(emu, "ns", f"name: a\nunknown: 1\n{LOKI_RULE}")
+        assert created.status_code == 202
+        assert created.json() == {"status": "success", "data": None, "errorType": "", "error": ""}
+        loki_post(emu, "ns", f"name: b\n{LOKI_RULE}")
+        loki_post(
+            emu, "ns", 'name: a\nrules:\n  - record: app:lines:rate1m\n    expr: sum(rate({app="x"}[1m]))\n'
+        )
+        groups = yaml.safe_load(loki_get(emu, f"{LOKI_RULES}/ns").text)["ns"]
+        assert [g["name"] for g in groups] == ["a", "b"]
+        assert groups[0]["rules"][0]["record"] == "app:lines:rate1m"  # replaced
+        for body in ("name: [unclosed", "- a list", "name: g\ninterval: soon\nrules: []"):
+            answer = loki_post(emu, "ns", body)
+            assert (answer.status_code, answer.text) == (400, "unable to decoded rule group\n"), body
+
+
+@check("L-RULES-VALIDATE")
+def _(version: str) -> None:
+    refused = {
+        "record: a:b:c\n    alert: A\n    expr: vector(1)": "only one of 'record' and 'alert' must be set",
+        "expr: vector(1)": "one of 'record' or 'alert' must be set",
+        "alert: A": "field 'expr' must be set in rule",
+        'alert: A\n    expr: sum(rate({app="x"}[5m])': "could not parse expression for alert 'A' in group 'g': ",
+        "record: a:b:c\n    expr: vector(1)\n    for: 1m": "invalid field 'for' in recording rule",
+        "record: a:b:c\n    expr: vector(1)\n    annotations: {x: y}": "invalid field 'annotations' in recording rule",
+        "record: not a name\n    expr: vector(1)": "invalid recording rule name: not a name",
+        "alert: A\n    expr: vector(1)\n    labels: {bad-name: x}": "invalid label name: bad-name",
+        "alert: A\n    expr: vector(1)\n    annotations: {9x: y}": "invalid annotation name: 9x",
+        "alert: A\n    expr: vector(1)\n    annotations: {u: '{{ $externalURL }}'}": (
+            'annotation "u": template: __alert_A:1: undefined variable "$externalURL"'
+        ),
+        "alert: A\n    expr: vector(1)\n    annotations: {u: '{{ nope 1 }}'}": (
+            'annotation "u": template: __alert_A:1: function "nope" not defined'
+        ),
+    }
+    with loki() as emu:
+        for rule, message in refused.items():
+            answer = loki_post(emu, "ns", f"name: g\nrules:\n  - {rule}\n")
+            assert answer.status_code == 400 and answer.text.startswith(message), (rule, answer.text)
+        joined = loki_post(emu, "ns", "name: ''\nrules:\n  - expr: vector(1)\n  - alert: A\n")
+        assert joined.text == (
+            "group 0: Groupname must not be empty, one of 'record' or 'alert' must be set, "
+            "field 'expr' must be set in rule\n"
+        )
+        assert loki_get(emu, LOKI_RULES).status_code == 404  # nothing stored
+        assert loki_post(emu, "ns", "name: empty\nrules: []\n").status_code == 202  # no rules: accepted
+        fine = "name: g\nrules:\n  - alert: A\n    expr: vector(1)\n    annotations: {s: '{{ $value | humanize }}'}\n"
+        assert loki_post(emu, "ns", fine).status_code == 202
+
+
+@check("L-RULES-LOGQL")
+def _(version: str) -> None:
+    with loki() as emu:
+        body = 'name: g\nrules:\n  - alert: A\n    expr: \'{app="x"} |= "panic"\'\n'
+        assert loki_post(emu, "ns", body).status_code == 202
+
+
+@check("L-RULES-LIMIT")
+def _(version: str) -> None:
+    assert (LokiEmulator().max_rules_per_group, LokiEmulator().max_rule_groups_per_tenant) == (0, 0)
+    two = "rules:\n  - record: a:b:c\n    expr: vector(1)\n  - record: a:b:d\n    expr: vector(1)\n"
+    with loki(max_rules_per_group=1, max_rule_groups_per_tenant=1) as emu:
+        too_many = loki_post(emu, "ns", f"name: g\n{two}")
+        assert too_many.text == "per-user rules per rule group limit (limit: 1 actual: 2) exceeded\n"
+        assert loki_post(emu, "ns", f"name: g\n{LOKI_RULE}").status_code == 202
+        again = loki_post(emu, "ns", f"name: g\n{LOKI_RULE}")  # replacing counts too
+        assert (again.status_code, again.text) == (
+            400,
+            "per-user rule groups limit (limit: 1 actual: 2) exceeded\n",
+        )
+
+
+@check("L-RULES-ROUNDTRIP")
+def _(version: str) -> None:
+    with loki() as emu:
+        body = (
+            "name: g\ninterval: 60s\nlimit: 10\nquery_offset: 1m\nlabels: {team: a}\nunknown: 1\nrules:\n"
+            '  - alert: A\n    expr: sum(rate({app="x"}[5m])) > 1\n    for: 300s\n    keep_firing_for: 5m\n'
+            "    labels: {z: '1', severity: warning}\n    annotations: {summary: down}\n"
+            '  - record: a:b:c\n    expr: sum(rate({app="x"}[5m]))\n    for: 0s\n'
+        )
+        assert loki_post(emu, "ns", body).status_code == 202
+        text = loki_get(emu, f"{LOKI_RULES}/ns/g").text
+        assert yaml.safe_load(text) == {
+            "name": "g",
+            "interval": "1m",
+            "limit": 10,
+            "rules": [
+                {
+                    "alert": "A",
+                    "expr": 'sum(rate({app="x"}[5m])) > 1',
+                    "for": "5m",
+                    "labels": {"severity": "warning", "z": "1"},
+                    "annotations": {"summary": "down"},
+                },
+                {"record": "a:b:c", "expr": 'sum(rate({app="x"}[5m]))'},
+            ],
+        }
+        assert text.index("severity") < text.index("z:")  # maps sorted
+
+
+@check("L-RULES-EXPR-VERBATIM")
+def _(version: str) -> None:
+    mark = "# lgtm-dash-published owner=0123456789ab digest=" + "0" * 24
+    expr = f'sum by (app) (rate({{app="x"}} |= "a#b" [5m])) > 1\n{mark}'
+    with loki() as emu:
+        body = yaml.safe_dump({"name": "g", "rules": [{"alert": "A", "expr": expr}]})
+        assert loki_post(emu, "ns", body).status_code == 202
+        assert yaml.safe_load(loki_get(emu, f"{LOKI_RULES}/ns/g").text)["rules"][0]["expr"] == expr
+        listed = yaml.safe_load(loki_get(emu, LOKI_RULES).text)
+        assert listed["ns"][0]["rules"][0]["expr"] == expr
+        # The comment runs to the end of its line: one in front swallows the selector.
+        swallowed = yaml.safe_dump({"name": "h", "rules": [{"alert": "A", "expr": '#{app="x"} | json'}]})
+        answer = loki_post(emu, "ns", swallowed)
+        assert answer.status_code == 400
+        assert answer.text.startswith("could not parse expression for alert 'A' in group 'h': ")
+
+
+@check("L-RULES-DELETE")
+def _(version: str) -> None:
+    with loki() as emu:
+        loki_post(emu, "ns", f"name: a\n{LOKI_RULE}")
+        loki_post(emu, "ns", f"name: b\n{LOKI_RULE}")
+
+        def delete(path: str) -> requests.Response:
+            return requests.delete(emu.url + path, headers=TENANT, timeout=5)
+
+        assert (delete(f"{LOKI_RULES}/ns/nope").status_code, delete(f"{LOKI_RULES}/ns/nope").text) == (
+            404,
+            "group does not exist\n",
+        )
+        assert delete(f"{LOKI_RULES}/ns/a").status_code == 202
+        assert [g["name"] for g in yaml.safe_load(loki_get(emu, LOKI_RULES).text)["ns"]] == ["b"]
+        assert delete(f"{LOKI_RULES}/ns").status_code == 202
+        gone = delete(f"{LOKI_RULES}/ns")
+        assert (gone.status_code, gone.text) == (404, "group namespace does not exist\n")
+
+
+@check("L-RULES-PROM")
+def _(version: str) -> None:
+    with loki() as emu:
+        body = (
+            'name: g\ninterval: 2m\nrules:\n  - alert: A\n    expr: sum(rate({app="x"}[5m])) > 1\n    for: 5m\n'
+            "    labels: {severity: warning}\n    annotations: {summary: s}\n"
+            '  - record: a:b:c\n    expr: sum(rate({app="x"}[5m]))\n'
+        )
+        loki_post(emu, "ns", body)
+        data = loki_get(emu, "/prometheus/api/v1/rules").json()
+        assert data["status"] == "success"
+        (group,) = data["data"]["groups"]
+        assert (group["name"], group["file"], group["interval"]) == ("g", "ns", 120)
+        alert, record = group["rules"]
+        assert (alert["type"], alert["state"], alert["duration"], alert["alerts"]) == (
+            "alerting",
+            "inactive",
+            300,
+            [],
+        )
+        assert alert["labels"] == {"severity": "warning"} and alert["annotations"] == {"summary": "s"}
+        assert (record["type"], record["name"], record["health"]) == ("recording", "a:b:c", "unknown")
+        assert loki_get(emu, "/prometheus/api/v1/alerts").json()["data"] == {"alerts": []}

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from lgtm_dash.compile import build
-from lgtm_dash.lint.checks.sql_checks import rendered_sql, target_format
+from lgtm_dash.lint.checks.sql._shared import rendered_sql, target_format
 from lgtm_dash.lint.context import Catalog, LintContext, Query
 from lgtm_dash.lint.engine import lint
 from lgtm_dash.lint.inputs import DashboardDoc, read_out_tree

@@ -70,7 +70,7 @@ class Grafana:
             **(secrets or {}),
             "token": target.token or "",
             "password": target.password or "",
-            "basic": basic_credentials(target.user, target.password),
+            "basic auth": basic_credentials(target.user, target.password),
         }
         self._local = threading.local()
         self._identity: str | None = None

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from ..artifacts import Artifacts
+from ..artifacts import ALERTMANAGER, ALERTMANAGER_CONFIG_SHAPE, Artifacts, check_shape
 from ..errors import DefinitionError
 from ..yamlio import load_yaml
 from .report import ADDED, CHANGED, MOVED, REMOVED, Detail, ObjectChange
@@ -25,13 +25,13 @@ def parse_config(arts: Artifacts) -> tuple[dict[str, Any], dict[str, str]]:
     """(alertmanager_config parsed, template_files) of an out/ tree; empty when it has none."""
     body = arts.alertmanager or {}
     text = body.get("alertmanager_config") or ""
+    path = arts.root / ALERTMANAGER
     try:
-        config = load_yaml(text) if isinstance(text, str) else text
+        config = (load_yaml(text) if isinstance(text, str) else text) or {}
     except yaml.YAMLError as err:
-        raise DefinitionError(
-            f"alertmanager_config is not valid YAML: {err}", arts.root / "mimir/alertmanager.yaml"
-        ) from None
-    return config or {}, dict(body.get("template_files") or {})
+        raise DefinitionError(f"alertmanager_config is not valid YAML: {err}", path) from None
+    check_shape(config, ALERTMANAGER_CONFIG_SHAPE, path, "alertmanager_config")
+    return config, dict(body.get("template_files") or {})
 
 
 def matchers_text(route: dict[str, Any]) -> str:

@@ -9,12 +9,14 @@ from collections.abc import Callable, Iterator
 
 from rich.text import Text
 
+from ..ui import shorten
 from .report import ADDED, CHANGED, REMOVED, Detail, DiffReport, ObjectChange
 
 KIND_HEADINGS = {
     "dashboard": "Dashboards",
     "folder": "Folders",
     "rule namespace": "Rules",
+    "Loki rule namespace": "Loki rules",
     "alertmanager": "Alertmanager",
     "datasource": "Datasources",
 }
@@ -90,16 +92,16 @@ def render_text(report: DiffReport) -> Text:
             if whole is not None:
                 extra = whole.new if whole.change == ADDED else whole.old
                 out.append(f"  {MARK[whole.change]} {subject} {whole.change}", style=STYLE[whole.change])
-                out.append(f": {extra}\n" if extra else "\n")
+                out.append(f": {shorten(extra)}\n" if extra else "\n")
                 indent = "      "
             elif subject:
                 out.append(f"  ~ {subject}\n", style="yellow")
                 indent = "      "
             for detail in rest:
-                out.append(f"{indent}{describe(detail)}\n")
+                out.append(f"{indent}{shorten(describe(detail))}\n")
                 for line in detail.diff:
                     style = {"+": "green", "-": "red", "@": "cyan"}.get(line[:1], "")
-                    out.append(f"{indent}  {line}\n", style=style)
+                    out.append(f"{indent}  {shorten(line)}\n", style=style)
         out.append("\n")
     out.append(f"Summary: {report.summary_line()}\n", style="bold")
     return out

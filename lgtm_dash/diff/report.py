@@ -20,6 +20,7 @@ PLURALS = {
     "variable": "variables",
     "folder": "folders",
     "rule namespace": "rule namespaces",
+    "Loki rule namespace": "Loki rule namespaces",
     "group": "rule groups",
     "alert": "alerts",
     "record": "recording rules",

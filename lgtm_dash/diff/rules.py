@@ -1,4 +1,5 @@
-"""Mimir rules: per namespace and group, alerts and recording rules added, removed or changed."""
+"""Rules of the Mimir and the Loki ruler: per namespace and group, alerts and recording rules added, removed or
+changed."""
 
 from __future__ import annotations
 
@@ -103,12 +104,25 @@ def group_details(group_name: str, old: dict[str, Any] | None, new: dict[str, An
 
 
 def diff_rules(old: Artifacts, new: Artifacts) -> list[ObjectChange]:
+    return [
+        *diff_namespaces(old, new, old.rule_namespaces, new.rule_namespaces, "rule namespace"),
+        *diff_namespaces(old, new, old.loki_rule_namespaces, new.loki_rule_namespaces, "Loki rule namespace"),
+    ]
+
+
+def diff_namespaces(
+    old: Artifacts,
+    new: Artifacts,
+    old_namespaces: dict[str, list[dict[str, Any]]],
+    new_namespaces: dict[str, list[dict[str, Any]]],
+    kind: str,
+) -> list[ObjectChange]:
     changes = []
-    for namespace in sorted(old.rule_namespaces.keys() | new.rule_namespaces.keys()):
-        in_old, in_new = namespace in old.rule_namespaces, namespace in new.rule_namespaces
+    for namespace in sorted(old_namespaces.keys() | new_namespaces.keys()):
+        in_old, in_new = namespace in old_namespaces, namespace in new_namespaces
         source = (new if in_new else old).sourcemap.get(f"namespace:{namespace}")
-        old_groups = {str(g.get("name")): g for g in old.rule_namespaces.get(namespace, [])}
-        new_groups = {str(g.get("name")): g for g in new.rule_namespaces.get(namespace, [])}
+        old_groups = {str(g.get("name")): g for g in old_namespaces.get(namespace, [])}
+        new_groups = {str(g.get("name")): g for g in new_namespaces.get(namespace, [])}
         details: list[Detail] = []
         for group in list(old_groups) + [g for g in new_groups if g not in old_groups]:
             if old_groups.get(group) != new_groups.get(group):
@@ -118,7 +132,7 @@ def diff_rules(old: Artifacts, new: Artifacts) -> list[ObjectChange]:
         status = CHANGED if in_old and in_new else ADDED if in_new else REMOVED
         changes.append(
             ObjectChange(
-                kind="rule namespace",
+                kind=kind,
                 key=namespace,
                 title=namespace,
                 status=status,

@@ -10,7 +10,7 @@ import tarfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..artifacts import Artifacts
+from ..artifacts import Artifacts, build_hint
 from ..clients.http import RetryPolicy
 from ..errors import DefinitionError, UsageError
 
@@ -109,7 +109,8 @@ def live_and_desired(
     desired = read_artifacts(out_dir)
     if env_name and desired.env and desired.env != env_name:
         raise UsageError(
-            f"{out_dir} was built for {desired.env!r}, not {env_name!r}: build it with --env {env_name} first"
+            f"{out_dir} was built for environment {desired.env!r}, not {env_name!r}: "
+            f"run `{build_hint(env_name)}` and pass that directory as --out"
         )
     env = resolve_environment(project, env_name or desired.env)
     export_live(env, scratch / "live", artifacts=desired, secrets=secrets, retry=retry, timeout=timeout)

@@ -16,8 +16,10 @@ from typing import Any
 from ..errors import DefinitionError
 from ..yamlio import load_yaml_file
 from .findings import Finding, Severity, one_line
-from .inputs import DashboardDoc, LintInput, PanelDoc, RuleDoc
+from .inputs import DashboardDoc, LintInput, PanelDoc, RuleDoc, RuleGroupDoc
 from .interpolate import InterpolationError, Interpolator
+from .promql_ast import parse_promql, recorded_kind, walk
+from .registry import ignored_by
 
 # Datasource plugin type -> query language the linter understands.
 LANGUAGES = {"prometheus": "promql", "loki": "logql", "mysql": "sql"}
@@ -35,6 +37,13 @@ BUILTIN_DATASOURCES = {
 }
 DATASOURCE_VARIABLE = re.compile(r"^\$\{?(\w+)(?::\w+)?\}?$|^\[\[(\w+)\]\]$")
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+# Panels that never run queries: targets left in them (from a copied panel) are not checked.
+NO_DATA_PANELS = frozenset(
+    {"row", "text", "news", "dashlist", "alertlist", "annolist", "welcome", "gettingstarted"}
+)
+RATED_METRIC = re.compile(r"\b(rate|irate|increase)\s*\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)")
+# Where a target keeps its query text, by datasource kind.
+QUERY_FIELDS = ("expr", "rawSql", "query", "target")
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,17 @@ class Query:
     ref: str = ""  # target refId, variable name or annotation name
     rule: RuleDoc | None = None
     interpolator: Interpolator | None = field(default=None, compare=False, repr=False)
+    target: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)  # the panel target
+
+    @property
+    def instant(self) -> bool:
+        """An instant query (one value per series, no step): a rule, or a target with only `instant` set."""
+        if self.origin == "rule":
+            return True
+        target = self.target or {}
+        if self.language == "logql":
+            return target.get("queryType") == "instant"
+        return target.get("instant") is True and target.get("range") is not True
 
     @property
     def label(self) -> str:
@@ -137,8 +157,9 @@ class LintContext:
             for rule in group.rules:
                 if isinstance(rule.data.get("record"), str):
                     self.recording_rules.setdefault(rule.data["record"], rule)
-        self._parse_cache: dict[tuple[str, str], tuple[Any, str | None]] = {}
-        self._query_cache: dict[int, tuple[Query, tuple[Any, str | None]]] = {}
+        self._parse_cache: dict[tuple[str, str], tuple[Any, str | None, tuple[str, ...]]] = {}
+        self._query_cache: dict[int, tuple[Query, tuple[Any, str | None, tuple[str, ...]]]] = {}
+        self._nodes_cache: dict[int, tuple[Query, list[tuple[Any, tuple[Any, ...]]]]] = {}
 
     # ------------------------------------------------------------- queries
 
@@ -150,9 +171,9 @@ class LintContext:
         for group in self.input.rule_groups:
             for rule in group.rules:
                 expr = rule.data.get("expr")
-                if isinstance(expr, str | int | float) and not isinstance(expr, bool):
+                if isinstance(expr, str | int | float) and not isinstance(expr, bool) and str(expr).strip():
                     found.append(
-                        Query(text=str(expr), language="promql", origin="rule", certain=True, rule=rule)
+                        Query(text=str(expr), language=rule.language, origin="rule", certain=True, rule=rule)
                     )
         return found
 
@@ -160,6 +181,8 @@ class LintContext:
         interpolator = Interpolator.for_templating(dash.templating)
         default = self._default_language(dash)
         for panel in dash.panels:
+            if panel.data.get("type") in NO_DATA_PANELS:
+                continue
             panel_ds = panel.data.get("datasource")
             for target in panel.data.get("targets") or []:
                 if not isinstance(target, Mapping) or target.get("hide") is True:
@@ -169,20 +192,19 @@ class LintContext:
                     ds = panel_ds
                 language, certain = self.language_of(dash, ds, default)
                 text, language, certain = _query_text(target, language, certain)
-                if text is None or language is None:
-                    continue
+                if text is None or language is None or not text.strip():
+                    continue  # an empty target: Grafana skips it (dashboard/panel-targets sees a panel of them)
                 yield Query(text=text, language=language, origin="panel", certain=certain, dashboard=dash,
-                            panel=panel, ref=str(target.get("refId") or ""), interpolator=interpolator)  # fmt: skip
+                            panel=panel, ref=str(target.get("refId") or ""), interpolator=interpolator,
+                            target=target)  # fmt: skip
         for variable in dash.templating:
             if variable.get("type") != "query":
                 continue
-            query = variable.get("query")
-            if isinstance(query, Mapping):
-                query = query.get("query") or query.get("expr")
-            if not isinstance(query, str) or not query.strip():
-                continue
             language, certain = self.language_of(dash, variable.get("datasource"), default)
-            if language in ("promql", "sql"):
+            query = variable_query_text(variable.get("query"), language)
+            if query is None or not query.strip():
+                continue
+            if language in ("promql", "sql", "logql"):
                 yield Query(text=query, language=language, origin="variable", certain=certain, dashboard=dash,
                             ref=str(variable.get("name") or ""), interpolator=interpolator)  # fmt: skip
         annotations = (dash.data.get("annotations") or {}).get("list") or []
@@ -256,6 +278,25 @@ class LintContext:
 
     def parse(self, query: Query) -> tuple[Any, str | None]:
         """(AST or summary, error message). Cached per query, and per language and interpolated text."""
+        ast, error, _features = self._parsed(query)
+        return ast, error
+
+    def nodes(self, query: Query) -> list[tuple[Any, tuple[Any, ...]]]:
+        """Every node of a query's AST with its ancestors (`promql_ast.walk`), walked once for all checks;
+        [] when it does not parse."""
+        known = self._nodes_cache.get(id(query))
+        if known is not None and known[0] is query:
+            return known[1]
+        ast = self.parse(query)[0]
+        nodes = list(walk(ast)) if ast is not None and query.language == "promql" else []
+        self._nodes_cache[id(query)] = (query, nodes)
+        return nodes
+
+    def experimental_features(self, query: Query) -> tuple[str, ...]:
+        """Prometheus 3.x syntax behind feature flags that the query uses (parsed without it)."""
+        return self._parsed(query)[2]
+
+    def _parsed(self, query: Query) -> tuple[Any, str | None, tuple[str, ...]]:
         known = self._query_cache.get(id(query))
         if known is not None and known[0] is query:
             return known[1]
@@ -263,35 +304,82 @@ class LintContext:
         self._query_cache[id(query)] = (query, result)
         return result
 
-    def _parse_uncached(self, query: Query) -> tuple[Any, str | None]:
+    def _parse_uncached(self, query: Query) -> tuple[Any, str | None, tuple[str, ...]]:
         try:
             text = query.interpolated()
         except InterpolationError as err:
-            return None, f"cannot interpolate Grafana variables: {err}"
-        if query.origin == "variable" and query.language == "promql":
-            text = variable_query_promql(text)
+            return None, f"cannot interpolate Grafana variables: {err}", ()
+        if query.origin == "variable" and query.language in ("promql", "logql"):
+            text = variable_query_selector(text)
             if text is None:
-                return None, None  # label_names(), metrics(...): nothing to parse
+                return None, None, ()  # label_names(), metrics(...), label_values(label): nothing to parse
         key = (query.language, text)
         cached = self._parse_cache.get(key)
         if cached is None:
             cached = self._parse_cache[key] = _parse(query.language, text)
         return cached
 
+    # ------------------------------------------------------------- metric types
+
+    @cached_property
+    def rated_metrics(self) -> frozenset[str]:
+        """Metrics some PromQL query of the input passes to rate(), irate() or increase(): the input's own
+        evidence that they are counters. Read from the text (no parsing), once per run, before workers fork."""
+        names: set[str] = set()
+        for query in self.queries:
+            if query.language == "promql" and "(" in query.text:
+                names.update(m.group(2) for m in RATED_METRIC.finditer(query.text))
+        return frozenset(names)
+
+    def metric_type(self, name: str) -> str | None:
+        """The type of a metric when it is known (the catalog; later, live metadata), else None."""
+        return self.catalog.metric_type(name) if self.catalog is not None else None
+
+    def recorded_kind(self, name: str) -> str | None:
+        """What a recording rule of this build records: "gauge" when its expression computes over windows
+        (rate(), increase(), *_over_time()...), "aggregated samples" when it aggregates raw series, else None."""
+        rule = self.recording_rules.get(name)
+        ast = self.parse_rule(rule) if rule is not None else None
+        return recorded_kind(ast) if ast is not None else None
+
+    @cached_property
+    def _rule_queries(self) -> dict[int, Query]:
+        return {id(q.rule): q for q in self.queries if q.rule is not None}
+
+    def rule_query(self, rule: RuleDoc) -> Query | None:
+        """The expression of a rule as a query (None when it has none)."""
+        return self._rule_queries.get(id(rule))
+
+    def parse_rule(self, rule: RuleDoc) -> Any:
+        """The PromQL AST of a rule's expression, or None when it has none, it does not parse, or it is LogQL
+        (a Loki rule: `lgtm_dash.lint.logql_labels` analyses those)."""
+        query = self.rule_query(rule)
+        return self.parse(query)[0] if query is not None and query.language == "promql" else None
+
     # ------------------------------------------------------------- findings
 
     def finding(self, rule: str, severity: Severity, message: str, *, query: Query | None = None,
                 dashboard: DashboardDoc | None = None, panel: PanelDoc | None = None,
-                rule_doc: RuleDoc | None = None, file: str | None = None, line: int = 0) -> Finding:  # fmt: skip
-        """A finding located at the Python definition when the source map knows it, else at the input file."""
+                rule_doc: RuleDoc | None = None, group: RuleGroupDoc | None = None, file: str | None = None,
+                line: int = 0) -> Finding:  # fmt: skip
+        """A finding located at the Python definition when the source map knows it, else at the input file.
+
+        It is marked `suppressed` when its subject (panel, dashboard, rule, group, file) ignores the rule.
+        """
         if query is not None:
             dashboard, panel, rule_doc = query.dashboard, query.panel, query.rule
+        ignores: tuple[str, ...] = ()
         if rule_doc is not None:
             location = rule_doc.location()
+            source, ignores = rule_doc.file, rule_doc.ignores
+        elif group is not None:
+            location = group.location()
+            source, ignores = group.file, group.ignores
         elif dashboard is not None:
             location = dashboard.location(panel)
+            source, ignores = dashboard.file, dashboard.ignores + (panel.ignores if panel else ())
         else:
-            location = None
+            location, source = None, file
         return Finding(
             file=location.file if location else (file or ""),
             line=location.line if location else line,
@@ -301,6 +389,8 @@ class LintContext:
             dashboard=dashboard.uid if dashboard else None,
             panel=(panel.title or f"id {panel.id}") if panel else None,
             query=one_line(query.text) if query else None,
+            input=source,
+            suppressed=bool(ignores) and ignored_by(rule, ignores),
         )
 
 
@@ -309,8 +399,21 @@ VARIABLE_FUNCTION = re.compile(
 )
 
 
-def variable_query_promql(text: str) -> str | None:
-    """The PromQL inside a Prometheus template variable query (Grafana's `label_values(...)` & co)."""
+def variable_query_text(query: Any, language: str | None) -> str | None:
+    """A template variable's query as text: a string, or the query object of newer Grafana versions."""
+    if isinstance(query, str):
+        return query
+    if not isinstance(query, Mapping):
+        return None
+    if language == "logql":  # Loki's {type: labelValues, label, stream}: the stream selector is the query
+        stream = query.get("stream")
+        return stream if isinstance(stream, str) and stream.strip() else None
+    inner = query.get("query") or query.get("expr")
+    return inner if isinstance(inner, str) else None
+
+
+def variable_query_selector(text: str) -> str | None:
+    """The query inside a Prometheus or Loki template variable query (Grafana's `label_values(...)` & co)."""
     match = VARIABLE_FUNCTION.match(text)
     if match is None:
         return text  # any other text is run as a series query
@@ -373,27 +476,21 @@ def _query_text(
     return None, None, certain
 
 
-def _parse(language: str, text: str) -> tuple[Any, str | None]:
+def _parse(language: str, text: str) -> tuple[Any, str | None, tuple[str, ...]]:
+    """(AST or summary, error, Prometheus 3.x experimental features used)."""
     if language == "promql":
-        import promql_parser
-
         if not text.strip():
-            return None, "empty query"
-        try:
-            return promql_parser.parse(text), None
-        except BaseException as err:  # the Rust parser raises ValueError, or panics on odd input
-            if isinstance(err, KeyboardInterrupt | SystemExit):
-                raise
-            return None, " ".join(str(err).split()) or type(err).__name__
+            return None, "empty query", ()
+        return parse_promql(text)
     if language == "logql":
         from .logql import LogQLSyntaxError, parse_logql
 
         if not text.strip():
-            return None, "empty query"
+            return None, "empty query", ()
         try:
-            return parse_logql(text), None
+            return parse_logql(text), None, ()
         except LogQLSyntaxError as err:
-            return None, err.message
+            return None, err.message, ()
         except RecursionError:
-            return None, "query is nested too deeply"
-    return None, None  # SQL is parsed by the SQL checks themselves
+            return None, "query is nested too deeply", ()
+    return None, None, ()  # SQL is parsed by the SQL checks themselves

@@ -1,4 +1,7 @@
-"""Run every registered check over one input and collect the findings (sorted, deduplicated).
+"""Run the enabled checks over one input and collect the findings (sorted, deduplicated).
+
+The configuration (`LintConfig`, from pyproject.toml) decides which rules run, their severities and the
+per-file-ignores; findings a subject suppresses itself (`lintIgnore`, `# lgtm-dash: ignore=`) are dropped here.
 
 A check that raises is a bug in the linter, not in the input: it becomes a `lint/internal-error` finding naming
 the check, so one bad check never hides the others or crashes the run.
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DefinitionError, LgtmError
+from .config import LintConfig
 from .context import Catalog, LintContext
 from .findings import Finding, Severity
 from .inputs import LintInput
@@ -32,30 +36,35 @@ def lint(
     checks: list[Check] | None = None,
     project: Path | None = None,
     jobs: int | None = None,
+    config: LintConfig | None = None,
 ) -> list[Finding]:
-    """Lint everything in `lint_input`. `jobs`: worker processes (default: one per CPU for large inputs)."""
+    """Lint everything in `lint_input` with the rules `config` enables (default: the correctness rules), or
+    exactly `checks` when given. `jobs`: worker processes (default: one per CPU for large inputs)."""
+    config = config or LintConfig()
     ctx = LintContext(lint_input, catalog=catalog, project=project)
-    checks = all_checks() if checks is None else checks
+    checks = config.enabled_checks(all_checks()) if checks is None else checks
     by_language: dict[str, list[Check]] = {}
     for check in checks:
         for language in check.languages:
             by_language.setdefault(language, []).append(check)
     run = _Run(ctx, checks, by_language)
+    rule_checks = _overriding(checks, "check_rule")
 
     dashboards = list(lint_input.dashboards)
     jobs = _jobs(jobs, len(dashboards))
     if jobs > 1:
+        _ = ctx.rated_metrics  # run-wide facts are worked out once, before the workers fork
         run.findings.update(_lint_dashboards_in_parallel(run, dashboards, jobs))
     else:
         run.dashboards(dashboards)
     run.queries(q for q in ctx.queries if q.dashboard is None)  # rule expressions
     for group in lint_input.rule_groups:
         for rule in group.rules:
-            for check in checks:
+            for check in rule_checks:
                 run.collect(check, lambda c=check, r=rule: list(c.check_rule(r, ctx)), rule.file)
-    for check in checks:
+    for check in _overriding(checks, "check_run"):
         run.collect(check, lambda c=check: list(c.check_run(ctx)), "")
-    return sorted(run.findings)
+    return sorted(config.apply(run.findings))
 
 
 class _Run:
@@ -67,7 +76,7 @@ class _Run:
 
     def collect(self, check: Check, produce: Callable[[], Iterable[Finding]], where: str) -> None:
         try:
-            self.findings.update(produce())
+            self.findings.update(f for f in produce() if not f.suppressed)
         except LgtmError:
             raise  # bad project input a check reads (e.g. the MySQL schema): exit 2, not a finding
         except Exception as err:  # a linter bug: report it as a finding and keep going
@@ -86,9 +95,15 @@ class _Run:
         """The queries and the dashboard checks of these dashboards."""
         wanted = {id(d) for d in dashboards}
         self.queries(q for q in self.ctx.queries if q.dashboard is not None and id(q.dashboard) in wanted)
+        dashboard_checks = _overriding(self.checks, "check_dashboard")
         for dash in dashboards:
-            for check in self.checks:
+            for check in dashboard_checks:
                 self.collect(check, lambda c=check, d=dash: list(c.check_dashboard(d, self.ctx)), dash.file)
+
+
+def _overriding(checks: list[Check], hook: str) -> list[Check]:
+    """The checks that implement a hook (the others would only return nothing)."""
+    return [check for check in checks if getattr(type(check), hook) is not getattr(Check, hook)]
 
 
 def _jobs(requested: int | None, dashboards: int) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 MAX_QUERY_IN_MESSAGE = 160
@@ -25,6 +25,11 @@ class Finding:
     dashboard: str | None = None  # dashboard uid
     panel: str | None = None  # panel title
     query: str | None = None
+    # The input file (artifact, dashboard JSON, rule file) when `file` is the Python definition; for
+    # per-file-ignores. Not part of the finding's identity.
+    input: str | None = field(default=None, compare=False)
+    # Silenced where it was found (`lint_ignore=`, `lintIgnore`, `# lgtm-dash: ignore=`): the engine drops it.
+    suppressed: bool = field(default=False, compare=False, repr=False)
 
     def to_json(self) -> dict[str, object]:
         return {

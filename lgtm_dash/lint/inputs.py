@@ -3,24 +3,49 @@
 An out/ tree is read through `lgtm_dash.artifacts` (so the source map points findings at the Python line and
 the datasource set is known); loose dashboard JSON files (modern, legacy `rows`, API exports wrapped in
 `{"dashboard": ...}`, Kubernetes-style v2) and rule files (mimirtool `namespace:` files, plain Prometheus
-`groups:` files, multi-document YAML) are read as they are. Unusable input raises `DefinitionError` (exit 2).
+`groups:` files, multi-document YAML) are read as they are. A file that cannot be used (not JSON or YAML, not a
+dashboard or rule file) becomes one `input/...` finding for that file and the others are still read; an empty rule
+file (`null`, `{}`, `groups: []`) is valid and holds no groups.
+
+Suppressions are read here too (the syntax is part of the out/ contract, `lgtm_dash.artifacts`): a dashboard's
+top-level `lintIgnore`, a panel's `options.lintIgnore`, and `# lgtm-dash: ignore=...` comments in rule YAML.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .. import artifacts as layout
-from ..artifacts import read_artifacts, read_json_file
+from ..artifacts import (
+    LINT_IGNORE_DIRECTIVE,
+    LINT_IGNORE_KEY,
+    check_shape,
+    parse_json,
+    read_artifacts,
+)
 from ..errors import DefinitionError
 from ..source import SourceLocation, display_path
+from ..yamlio import parse_documents
+from .findings import Finding, Severity
 
 RULE_SUFFIXES = (".yaml", ".yml")
+INPUT_SYNTAX = "input/syntax"  # not JSON or YAML, or unreadable
+INPUT_FORMAT = "input/format"  # valid JSON or YAML, but neither a dashboard nor a rule file
+
+
+class UnusableFile(DefinitionError):
+    """A file that is neither a dashboard nor a rule file (as opposed to one that does not parse)."""
+
+
+def ignore_list(value: Any) -> tuple[str, ...]:
+    """A suppression list as written: a list of rule ids/prefixes, or one comma-separated string."""
+    items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else []
+    return tuple(item.strip() for item in items if isinstance(item, str) and item.strip())
 
 
 @dataclass(frozen=True)
@@ -29,6 +54,8 @@ class PanelDoc:
     title: str
     id: Any
     nested: bool  # inside a collapsed row or a legacy row: its gridPos is not on the main grid
+    ignores: tuple[str, ...] = ()  # options.lintIgnore
+    repeats: tuple[str, ...] = ()  # variables the panel (or its row) is repeated over: one value per copy
 
 
 @dataclass(frozen=True)
@@ -39,6 +66,7 @@ class DashboardDoc:
     file: str  # where the JSON came from, as shown to the user
     sources: Mapping[str, str] = field(default_factory=dict, repr=False)
     panels: tuple[PanelDoc, ...] = ()
+    ignores: tuple[str, ...] = ()  # top-level lintIgnore
 
     @property
     def templating(self) -> list[Mapping[str, Any]]:
@@ -67,6 +95,12 @@ class RuleDoc:
     file: str
     line: int
     sources: Mapping[str, str] = field(default_factory=dict, repr=False)
+    ignores: tuple[str, ...] = ()  # `# lgtm-dash: ignore=` of the rule, its group and its file
+    ruler: str = "mimir"  # "loki": the expression is LogQL
+
+    @property
+    def language(self) -> str:
+        return "logql" if self.ruler == "loki" else "promql"
 
     @property
     def name(self) -> str:
@@ -100,6 +134,10 @@ class RuleGroupDoc:
     line: int
     rules: tuple[RuleDoc, ...]
     sources: Mapping[str, str] = field(default_factory=dict, repr=False)
+    ignores: tuple[str, ...] = ()  # `# lgtm-dash: ignore=` of the group and its file
+    document: int = 0  # which YAML document of the file holds the group (Prometheus reads only the first)
+    resource: bool = False  # from a PrometheusRule resource (Kubernetes manifests hold one per document)
+    ruler: str = "mimir"  # "loki": a Loki ruler group (LogQL rules)
 
     def location(self) -> SourceLocation:
         key = f"group:{self.namespace}/{self.name}"
@@ -118,10 +156,13 @@ class LintInput:
     datasources: list[Mapping[str, Any]] | None = None
     # True when an out/ tree was read: dashboards and rules are the complete set, so links can be checked.
     complete: bool = False
+    # Files that could not be used (`input/...` findings, reported by the input checks).
+    problems: list[Finding] = field(default_factory=list)
 
     def extend(self, other: LintInput) -> None:
         self.dashboards.extend(other.dashboards)
         self.rule_groups.extend(other.rule_groups)
+        self.problems.extend(other.problems)
         if other.datasources is not None:
             self.datasources = [*(self.datasources or []), *other.datasources]
         self.complete = self.complete or other.complete
@@ -140,6 +181,7 @@ def dashboard_doc(
         isinstance(data.get("spec"), Mapping) and "elements" in data["spec"]
     ):
         data = _from_v2(data)
+    check_shape(data, layout.DASHBOARD_SHAPE, file)  # a part of the wrong type is bad input, not a crash
     uid = data.get("uid") if isinstance(data.get("uid"), str) else None
     title = data.get("title") if isinstance(data.get("title"), str) else ""
     return DashboardDoc(
@@ -149,28 +191,38 @@ def dashboard_doc(
         file=file,
         sources=sources or {},
         panels=tuple(_flatten_panels(data)),
+        ignores=ignore_list(data.get(LINT_IGNORE_KEY)),
     )
 
 
 def _flatten_panels(data: Mapping[str, Any]) -> Iterator[PanelDoc]:
-    def panel(item: Mapping[str, Any], nested: bool) -> PanelDoc:
+    def panel(item: Mapping[str, Any], nested: bool, row: Mapping[str, Any] | None) -> PanelDoc:
         title = item.get("title")
+        options = item.get("options")
+        repeats = tuple(str(r.get("repeat")) for r in (item, row) if r is not None and r.get("repeat"))
         return PanelDoc(
-            data=item, title=title if isinstance(title, str) else "", id=item.get("id"), nested=nested
-        )
+            data=item, title=title if isinstance(title, str) else "", id=item.get("id"), nested=nested,
+            ignores=ignore_list(options.get(LINT_IGNORE_KEY)) if isinstance(options, Mapping) else (),
+            repeats=repeats,
+        )  # fmt: skip
 
+    row: Mapping[str, Any] | None = None  # the row a top-level panel sits under
     for item in data.get("panels") or []:
         if not isinstance(item, Mapping):
             continue
-        yield panel(item, nested=False)
+        if item.get("type") == "row":
+            row = item
+            yield panel(item, nested=False, row=None)
+        else:
+            yield panel(item, nested=False, row=row)
         for child in item.get("panels") or []:  # a collapsed row keeps its panels inside
             if isinstance(child, Mapping):
-                yield panel(child, nested=True)
-    for row in data.get("rows") or []:  # legacy (schemaVersion < 16) layout
-        if isinstance(row, Mapping):
-            for child in row.get("panels") or []:
+                yield panel(child, nested=True, row=item)
+    for legacy_row in data.get("rows") or []:  # legacy (schemaVersion < 16) layout
+        if isinstance(legacy_row, Mapping):
+            for child in legacy_row.get("panels") or []:
                 if isinstance(child, Mapping):
-                    yield panel(child, nested=True)
+                    yield panel(child, nested=True, row=legacy_row)
 
 
 def _from_v2(resource: Mapping[str, Any]) -> dict[str, Any]:
@@ -263,34 +315,53 @@ def _items(node: yaml.Node | None) -> list[yaml.Node]:
 
 
 def read_rule_file(path: Path, *, strict: bool = True) -> list[RuleGroupDoc]:
-    """Rule groups of a mimirtool or Prometheus rule file (every YAML document).
+    """Rule groups of a mimirtool, lokitool or Prometheus rule file (every YAML document).
 
-    With `strict`, a file holding no rule groups is bad input; otherwise (walking a directory) it is skipped.
+    An empty file, `null`, `{}` or `groups: []` is a valid file without groups. With `strict`, a document that
+    is not a rule file raises `UnusableFile`; otherwise (walking a directory) it is skipped. A file in a `loki/`
+    or `loki/rules/` directory (as in out/) holds Loki ruler rules: LogQL.
     """
     shown = display_path(path)
+    return for_ruler(rule_groups_of(_read_text(path, shown), shown, path.stem, strict=strict), ruler_of(path))
+
+
+def ruler_of(path: Path) -> str:
+    """`loki` for a rule file in `loki/` or `loki/rules/`, else `mimir`."""
+    parents = [part.lower() for part in path.resolve().parent.parts[-2:]]
+    return "loki" if parents[-1:] == ["loki"] or parents == ["loki", "rules"] else "mimir"
+
+
+def for_ruler(groups: list[RuleGroupDoc], ruler: str) -> list[RuleGroupDoc]:
+    """`groups` (read as Mimir's) marked as the given ruler's, rules included."""
+    if ruler == "mimir":
+        return groups
+    return [
+        replace(group, ruler=ruler, rules=tuple(replace(rule, ruler=ruler) for rule in group.rules))
+        for group in groups
+    ]
+
+
+def rule_groups_of(text: str, shown: str, stem: str, *, strict: bool = True) -> list[RuleGroupDoc]:
+    """Rule groups of a rule file's text; `shown` is how the file is named in findings."""
+    return _rule_groups(parse_documents(text, shown), text, stem, shown, strict=strict)
+
+
+def _read_text(path: Path, shown: str) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
-        loader = yaml.SafeLoader(text)
-        documents: list[tuple[yaml.Node, Any]] = []
-        try:
-            while loader.check_node():
-                node = loader.get_node()
-                documents.append((node, loader.construct_document(node)))
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        raise DefinitionError(
-            f"invalid YAML: {err.problem or err}", f"{shown}:{mark.line + 1 if mark else 0}"
-        ) from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
         raise DefinitionError(f"cannot read: {' '.join(str(err).split())}", shown) from None
 
+
+def _rule_groups(
+    documents: list[tuple[yaml.Node, Any]], text: str, stem: str, shown: str, *, strict: bool,
+    sources: Mapping[str, str] | None = None,
+) -> list[RuleGroupDoc]:  # fmt: skip
     groups: list[RuleGroupDoc] = []
-    found_groups_key = False
-    for node, data in documents:
-        if data is None:
-            continue
+    for document, (node, data) in enumerate(documents):
+        if data is None or (isinstance(data, Mapping) and not data):
+            continue  # an empty document: a valid file without rules
+        resource = False
         if (
             isinstance(data, Mapping)
             and data.get("kind") == "PrometheusRule"
@@ -303,108 +374,204 @@ def read_rule_file(path: Path, *, strict: bool = True) -> list[RuleGroupDoc]:
                 else None
             )
             node = _mapping_child(node, "spec") or node
-            data = {"namespace": name or path.stem, **data["spec"]}
+            data = {"namespace": name or stem, **data["spec"]}
+            resource = True
         if not isinstance(data, Mapping) or "groups" not in data:
             if strict:
-                raise DefinitionError(
+                raise UnusableFile(
                     "not a rule file: expected a `groups:` list", f"{shown}:{node.start_mark.line + 1}"
                 )
             continue
-        found_groups_key = True
-        namespace = str(data.get("namespace") or path.stem)
-        group_nodes = _items(_mapping_child(node, "groups"))
+        if data["groups"] is None:
+            continue  # `groups:` with nothing under it
         if not isinstance(data["groups"], list):
-            raise DefinitionError("`groups` must be a list", f"{shown}:{node.start_mark.line + 1}")
+            raise UnusableFile("`groups` must be a list", f"{shown}:{node.start_mark.line + 1}")
+        namespace = str(data.get("namespace") or stem)
+        group_nodes = _items(_mapping_child(node, "groups"))
+        file_ignores, node_ignores = _directives(text, group_nodes)
         for index, group in enumerate(data["groups"]):
-            group_node = group_nodes[index] if index < len(group_nodes) else node
-            groups.append(_group_doc(group, group_node, namespace, shown, {}))
-    if strict and not found_groups_key:
-        raise DefinitionError("not a rule file: expected a `groups:` list", f"{shown}:1")
+            group_node = group_nodes[index] if index < len(group_nodes) else None
+            doc = _group_doc(group, group_node, namespace, shown, sources or {}, file_ignores, node_ignores)
+            groups.append(replace(doc, document=document, resource=resource) if document or resource else doc)
     return groups
 
 
+def _directives(
+    text: str, group_nodes: list[yaml.Node]
+) -> tuple[tuple[str, ...], dict[int, tuple[str, ...]]]:
+    """`# lgtm-dash: ignore=` comments: (file-wide ids, {start line of a group or rule node: ids}).
+
+    A comment belongs to the rule or group that starts right below it (only comments and blank lines between),
+    else to the rule or group whose lines hold it; `ignore-file=` (or a comment before any group) to the file.
+    """
+    if "lgtm-dash:" not in text:
+        return (), {}
+    lines = text.splitlines()
+    anchors = sorted(
+        {n.start_mark.line for n in group_nodes}
+        | {r.start_mark.line for g in group_nodes for r in _items(_mapping_child(g, "rules"))}
+    )
+    file_ids: list[str] = []
+    by_node: dict[int, list[str]] = {}
+    for number, line in enumerate(lines):
+        match = LINT_IGNORE_DIRECTIVE.search(line)
+        if match is None:
+            continue
+        ids = ignore_list(match.group(2))
+        if match.group(1) == "ignore-file":
+            file_ids.extend(ids)
+            continue
+        target = None
+        following = next((a for a in anchors if a > number), None)
+        if following is not None and line.lstrip().startswith("#"):
+            between = lines[number + 1 : following]
+            if all(not b.strip() or b.lstrip().startswith("#") for b in between):
+                target = following
+        if target is None:
+            target = max((a for a in anchors if a <= number), default=None)
+        if target is None:
+            file_ids.extend(ids)
+        else:
+            by_node.setdefault(target, []).extend(ids)
+    return tuple(file_ids), {line: tuple(ids) for line, ids in by_node.items()}
+
+
 def _group_doc(
-    group: Any, node: yaml.Node | None, namespace: str, file: str, sources: Mapping[str, str]
-) -> RuleGroupDoc:
+    group: Any, node: yaml.Node | None, namespace: str, file: str, sources: Mapping[str, str],
+    file_ignores: tuple[str, ...] = (), node_ignores: Mapping[int, tuple[str, ...]] | None = None,
+) -> RuleGroupDoc:  # fmt: skip
+    node_ignores = node_ignores or {}
     group = group if isinstance(group, Mapping) else {"name": None, "rules": [], "invalid": group}
     name = str(group.get("name") or "")
     rule_nodes = _items(_mapping_child(node, "rules")) if node is not None else []
     line = node.start_mark.line + 1 if node is not None else 0
+    group_ignores = file_ignores + (node_ignores.get(node.start_mark.line, ()) if node is not None else ())
     rules = []
     for index, rule in enumerate(group.get("rules") or [] if isinstance(group.get("rules"), list) else []):
-        rule_line = rule_nodes[index].start_mark.line + 1 if index < len(rule_nodes) else line
+        rule_node = rule_nodes[index] if index < len(rule_nodes) else None
         rules.append(
             RuleDoc(
                 data=rule if isinstance(rule, Mapping) else {"invalid": rule},
                 namespace=namespace,
                 group=name,
                 file=file,
-                line=rule_line,
+                line=rule_node.start_mark.line + 1 if rule_node is not None else line,
                 sources=sources,
+                ignores=group_ignores
+                + (node_ignores.get(rule_node.start_mark.line, ()) if rule_node is not None else ()),
             )
         )
     return RuleGroupDoc(
-        data=group, namespace=namespace, name=name, file=file, line=line, rules=tuple(rules), sources=sources
-    )
+        data=group, namespace=namespace, name=name, file=file, line=line, rules=tuple(rules), sources=sources,
+        ignores=group_ignores,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------- entry
 
 
 def is_out_tree(path: Path) -> bool:
-    return (path / layout.BUILD_INFO).is_file() or (path / layout.SOURCEMAP).is_file()
+    return layout.is_artifacts_dir(path)
 
 
 def read_out_tree(out_dir: Path) -> LintInput:
     arts = read_artifacts(out_dir)
-    result = LintInput(datasources=list(arts.datasources), complete=True)
+    # Datasources managed elsewhere exist too: references to them are not errors.
+    result = LintInput(datasources=[*arts.datasources, *arts.external_datasources], complete=True)
     for dash in arts.dashboards:
         result.dashboards.append(dashboard_doc(dash.data, display_path(dash.path), arts.sourcemap))
-    for namespace, groups in arts.rule_namespaces.items():
-        file = display_path(arts.rule_files[namespace])
-        for group in groups:
-            result.rule_groups.append(_group_doc(group, None, namespace, file, arts.sourcemap))
+    for ruler, namespaces, files in (
+        ("mimir", arts.rule_namespaces, arts.rule_files),
+        ("loki", arts.loki_rule_namespaces, arts.loki_rule_files),
+    ):
+        for namespace, groups in namespaces.items():
+            path = files[namespace]
+            file = display_path(path)
+            text = path.read_text(encoding="utf-8")
+            if "lgtm-dash:" in text:  # suppression comments: read again with the YAML nodes, to place them
+                docs = _rule_groups(parse_documents(text, file), text, path.stem, file, strict=False,
+                                    sources=arts.sourcemap)  # fmt: skip
+            else:
+                docs = [_group_doc(group, None, namespace, file, arts.sourcemap) for group in groups]
+            result.rule_groups.extend(for_ruler(docs, ruler))
     return result
 
 
 def read_dashboard_file(path: Path, *, strict: bool = True) -> DashboardDoc | None:
-    data = read_json_file(path)
+    shown = display_path(path)
+    return dashboard_of(_read_text(path, shown), shown, strict=strict)
+
+
+def dashboard_of(text: str, shown: str, *, strict: bool = True) -> DashboardDoc | None:
+    """The dashboard in a JSON text; `shown` is how the file is named in findings."""
+    data = parse_json(text, shown)
     if not _looks_like_dashboard(data):
         if strict:
-            raise DefinitionError(
-                "not a Grafana dashboard (no panels, rows or spec)", f"{display_path(path)}:1"
-            )
+            raise UnusableFile("not a Grafana dashboard (no panels, rows or spec)", f"{shown}:1")
         return None
-    return dashboard_doc(data, display_path(path))
+    return dashboard_doc(data, shown)
+
+
+def read_text(text: str, name: str) -> LintInput:
+    """A dashboard (`name` ending in .json) or a rule file (.yaml, .yml) given as text, as `read_paths` reads
+    a file named on the command line: what cannot be used becomes an `input/...` finding."""
+    result = LintInput()
+    if name.endswith(".json"):
+        _read_one(result, name, lambda: _add_dashboard(result, dashboard_of(text, name)))
+    else:
+        stem = name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        _read_one(result, name, lambda: result.rule_groups.extend(rule_groups_of(text, name, stem)))
+    return result
 
 
 def read_paths(paths: list[Path]) -> LintInput:
-    """Everything named on the command line: out/ trees, dashboard JSON, rule files, directories of them."""
+    """Everything named on the command line: out/ trees, dashboard JSON, rule files, directories of them.
+
+    A path that does not exist stops the run (exit 2); a file that cannot be used is an `input/...` finding and
+    the others are read. Walking a directory, JSON and YAML files that are neither dashboards nor rule files
+    (package.json, promtool test files...) are skipped.
+    """
     result = LintInput()
+
+    def read(path: Path, strict: bool) -> None:
+        if path.suffix == ".json":
+            _read_one(result, path, lambda: _add_dashboard(result, read_dashboard_file(path, strict=strict)))
+        else:
+            _read_one(result, path, lambda: result.rule_groups.extend(read_rule_file(path, strict=strict)))
+
     for path in paths:
         if not path.exists():
             raise DefinitionError(f"{path} does not exist")
-        if path.is_dir():
-            if is_out_tree(path):
-                result.extend(read_out_tree(path))
-                continue
+        if path.is_dir() and is_out_tree(path):
+            _read_one(result, path, lambda p=path: result.extend(read_out_tree(p)))
+        elif path.is_dir():
             for child in sorted(path.rglob("*")):
                 if any(part.startswith(".") for part in child.relative_to(path).parts) or not child.is_file():
                     continue
-                if child.suffix == ".json":
-                    doc = read_dashboard_file(child, strict=False)
-                    if doc is not None:
-                        result.dashboards.append(doc)
-                elif child.suffix in RULE_SUFFIXES:
-                    result.rule_groups.extend(read_rule_file(child, strict=False))
-        elif path.suffix == ".json":
-            doc = read_dashboard_file(path)
-            if doc is not None:
-                result.dashboards.append(doc)
-        elif path.suffix in RULE_SUFFIXES:
-            result.rule_groups.extend(read_rule_file(path))
+                if child.suffix == ".json" or child.suffix in RULE_SUFFIXES:
+                    read(child, strict=False)
+        elif path.suffix == ".json" or path.suffix in RULE_SUFFIXES:
+            read(path, strict=True)
         else:
-            raise DefinitionError(
-                f"{path}: expected a dashboard .json, a rule .yaml/.yml file or a directory"
-            )
+            message = "expected a dashboard .json, a rule .yaml/.yml file or a directory"
+            result.problems.append(_problem(INPUT_FORMAT, display_path(path), 0, message))
     return result
+
+
+def _add_dashboard(result: LintInput, doc: DashboardDoc | None) -> None:
+    if doc is not None:
+        result.dashboards.append(doc)
+
+
+def _read_one(result: LintInput, source: Path | str, read: Callable[[], None]) -> None:
+    """Read one file (or out/ tree); if it cannot be used, record one `input/...` finding for it instead."""
+    try:
+        read()
+    except DefinitionError as err:
+        where = SourceLocation.parse(str(err.location)) if err.location else SourceLocation(str(source), 0)
+        rule = INPUT_FORMAT if isinstance(err, UnusableFile) else INPUT_SYNTAX
+        result.problems.append(_problem(rule, display_path(where.file), where.line, err.message))
+
+
+def _problem(rule: str, file: str, line: int, message: str) -> Finding:
+    return Finding(file=file, line=line, rule=rule, severity=Severity.ERROR, message=message, input=file)

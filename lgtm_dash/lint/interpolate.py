@@ -71,6 +71,8 @@ GLOBAL_FIELDS: dict[str, dict[str, str]] = {
     "__url": {"path": "/d/dashboard", "params": "var-a=b"},
 }
 AUTO_INTERVAL_VALUE = "10s"
+NAME_CHAR = re.compile(r"[A-Za-z0-9_:]")
+NOT_NAME_CHARS = re.compile(r"[^A-Za-z0-9_:]")
 
 
 class InterpolationError(ValueError):
@@ -153,7 +155,11 @@ class Interpolator:
             start, end = match.span()
             out.append(text[pos:start])
             pos = end
-            out.append(self._replacement(text, match, _enclosing_quote(strings, text, start), _expanding))
+            quote_char = _enclosing_quote(strings, text, start)
+            value = self._replacement(text, match, quote_char, _expanding)
+            if quote_char is None and _inside_name(text, start, end):
+                value = NOT_NAME_CHARS.sub("_", value)  # `vault_route_${mount}_sum` stays one metric name
+            out.append(value)
         out.append(text[pos:])
         return "".join(out)
 
@@ -216,6 +222,13 @@ class Interpolator:
             value = GLOBAL_VALUES[name]
             return _format(fmt, name, (value,), (value,)) if fmt else value
         return _placeholder(name, "", text, at, fmt)
+
+
+def _inside_name(text: str, start: int, end: int) -> bool:
+    """Whether a variable is glued to a metric, label or table name (`a_$x`, `${x}_total`)."""
+    before = text[start - 1] if start > 0 else ""
+    after = text[end] if end < len(text) else ""
+    return bool(before and NAME_CHAR.match(before)) or bool(after and NAME_CHAR.match(after))
 
 
 def _placeholder(name: str, kind: str, text: str, at: int, fmt: str | None) -> str:

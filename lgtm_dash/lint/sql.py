@@ -13,7 +13,7 @@ A query goes through the same steps Grafana applies before MySQL sees it (`SqlRe
 `analyse_sql` then parses the result with sqlglot's MySQL dialect and resolves tables and columns against
 the schema (`load_schema`: the CREATE TABLE / CREATE VIEW / ALTER TABLE statements of a .sql file). Both the
 parsed schema and each analysed query text are cached, because a large workspace repeats the same queries.
-The lint checks that turn these problems into findings live in `lgtm_dash/lint/checks/sql_checks.py`.
+The lint rules that turn these problems into findings live in `lgtm_dash/lint/checks/sql/`.
 """
 
 from __future__ import annotations

@@ -43,3 +43,28 @@ CUSTOM_UNIT = re.compile(r"^(suffix|prefix|si|count|currency|time|bool):.+")
 
 def is_valid_unit(unit: str) -> bool:
     return unit in STANDARD_UNITS or bool(CUSTOM_UNIT.match(unit))
+
+
+# Unit names people write that Grafana spells otherwise.
+_SPELLED_OUT = {
+    "second": "s", "seconds": "s", "sec": "s", "secs": "s",
+    "millisecond": "ms", "milliseconds": "ms", "msec": "ms", "millis": "ms",
+    "microsecond": "µs", "microseconds": "µs", "us": "µs", "nanosecond": "ns", "nanoseconds": "ns",
+    "minute": "m", "minutes": "m", "min": "m", "mins": "m", "hour": "h", "hours": "h", "day": "d", "days": "d",
+    "byte": "bytes", "b": "bytes", "kb": "kbytes", "mb": "mbytes", "gb": "gbytes", "tb": "tbytes",
+    "%": "percent", "pct": "percent", "percentage": "percent", "ratio": "percentunit", "fraction": "percentunit",
+    "count": "short", "number": "short", "num": "short", "req/s": "reqps", "requests/s": "reqps",
+    "ops/s": "ops", "rps": "reqps", "qps": "reqps",
+}  # fmt: skip
+
+
+def suggest_unit(unit: str) -> str | None:
+    """The Grafana unit id someone writing `unit` most likely meant, or None."""
+    import difflib
+
+    known = {**{u.lower(): u for u in sorted(STANDARD_UNITS)}, **_SPELLED_OUT}
+    lowered = unit.strip().lower()
+    if lowered in known:
+        return known[lowered]
+    close = difflib.get_close_matches(lowered, known, n=1, cutoff=0.75)
+    return known[close[0]] if close else None

@@ -22,7 +22,7 @@ from .gather import Gatherer, ServerState
 from .prometheus import Window
 from .rules import LOKI_RULES, PROM_RULES, SQL_RULES, Incomplete, Unreachable
 from .selectors import expanded, interpolators_by_dashboard, loki_selectors, prom_selectors
-from .targets import KIND_OF_LANGUAGE, RULER, datasource_uid, direct_target, grafana_target
+from .targets import KIND_OF_LANGUAGE, LOKI_RULER, RULER, datasource_uid, direct_target, grafana_target
 from .transport import Deadline, RetryPolicy
 
 DEFAULT_SINCE = "7d"
@@ -158,7 +158,7 @@ def live_lint(ctx: LintContext, options: LiveOptions) -> LiveReport:
             if uid == RULER and len(state.uids) > 1:
                 continue  # the ruler's tenant is one of the datasources: reported under its name
             location = _location(options.env, uid)
-            name = _server_name(state) if uid == RULER else uid
+            name = _server_name(state) if uid in (RULER, LOKI_RULER) else uid
             if state.failed:
                 report.results.append(
                     LiveResult(

@@ -18,7 +18,7 @@ from typing import Any
 
 import promql_parser as pp
 
-from ..lint.context import Query, variable_query_promql
+from ..lint.context import Query, variable_query_selector
 from ..lint.interpolate import ALL_VALUE, InterpolationError, Interpolator, Variable
 from ..lint.promql_ast import RANGE_FUNCTIONS, call_name, metric_name, op_text, selectors
 
@@ -199,7 +199,7 @@ def _prom_shape(shape: str, origin: str) -> tuple[PromSelector, ...]:
 
 def _prom_selectors(text: str, origin: str) -> list[PromSelector]:
     if origin == "variable":
-        inner = variable_query_promql(text)
+        inner = variable_query_selector(text)
         if inner is None:
             return []
         text, usage_override = inner, "labels"

@@ -13,18 +13,31 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..environments import DatasourceSettings, Environment
+from ..errors import DefinitionError
 from ..lint.context import LintContext, Query, datasource_variable_name
 from .transport import ApiTarget
 
 KIND_OF_LANGUAGE = {"promql": "prometheus", "logql": "loki", "sql": "mysql"}
 RULER = "mimir-ruler"  # the pseudo-datasource of rule expressions
+LOKI_RULER = "loki-ruler"  # the pseudo-datasource of Loki rule expressions without a Loki datasource
 GRAFANA_PROXY = "/api/datasources/proxy/uid/{uid}"
 
 
 def datasource_uid(query: Query, ctx: LintContext) -> str | None:
-    """The uid of the datasource a query is sent to, or None when it cannot be told."""
+    """The uid of the datasource a query is sent to, or None when it cannot be told.
+
+    A Mimir rule goes to the ruler's tenant; a Loki rule to the one Loki datasource Grafana is provisioned with
+    (the Loki the ruler evaluates against), else to the environment's `loki:` address.
+    """
     if query.rule is not None:
-        return RULER
+        if query.language != "logql":
+            return RULER
+        lokis = [
+            uid
+            for uid, ds in (ctx.datasources or {}).items()
+            if ds.get("type") == "loki" and ds.get("uid") == uid
+        ]
+        return lokis[0] if len(lokis) == 1 else LOKI_RULER
     dash = query.dashboard
     ref: Any = None
     if query.origin == "panel" and query.panel is not None:
@@ -78,6 +91,21 @@ def direct_target(
 ) -> ApiTarget:
     """How to reach datasource `uid` of `env` without Grafana (raises DefinitionError when it has no settings)."""
     environ = os.environ if environ is None else environ
+    if uid == LOKI_RULER:
+        loki = env.loki
+        if loki is None:
+            raise DefinitionError(
+                f"environment {env.name!r} has no Loki datasource or `loki:` section to check Loki rules against",
+                env.location,
+            )
+        return ApiTarget(
+            name=f"loki (tenant {loki.tenant})",
+            kind="loki",
+            base_url=loki.address.rstrip("/"),
+            headers={"X-Scope-OrgID": loki.tenant},
+            basic_auth=(loki.user or loki.tenant, loki.key) if loki.key else None,
+            credential=loki.credential_name,
+        )
     if uid == RULER:
         mimir = env.mimir
         prefix = mimir.ruler_prefix.strip("/")
@@ -114,6 +142,8 @@ def grafana_target(uid: str, kind: str, env: Environment, ctx: LintContext) -> A
     """
     if kind == "mysql":
         return direct_target(uid, kind, env)
+    if uid == LOKI_RULER:
+        return direct_target(LOKI_RULER, kind, env)
     if uid == RULER:
         uid = _ruler_datasource(env) or uid
         if uid == RULER:

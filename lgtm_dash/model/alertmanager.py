@@ -307,10 +307,34 @@ class InhibitRule:
 
 
 @dataclass(frozen=True)
+class RoutingCase:
+    """A routing unit test: an alert with these `labels` reaches exactly `receivers`, in order.
+
+    Run with the real `amtool config routes test` by `lgtm-dash test`; `name` says why the case exists.
+    """
+
+    labels: Mapping[str, str]
+    receivers: tuple[str, ...]
+    name: str = ""
+    location: SourceLocation = field(default_factory=caller_location, compare=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.receivers, str):
+            object.__setattr__(self, "receivers", (self.receivers,))
+        if not self.receivers:
+            raise DefinitionError("a routing case needs the receiver(s) it must reach", self.location)
+
+    def title(self) -> str:
+        labels = ", ".join(f'{k}="{v}"' for k, v in self.labels.items())
+        return self.name or f"{{{labels}}}"
+
+
+@dataclass(frozen=True)
 class AlertmanagerConfig:
     """What `alerts/alertmanager.py` exposes as `alertmanager`.
 
-    `templates` maps a template file's basename to its text (Mimir's `template_files`).
+    `templates` maps a template file's basename to its text (Mimir's `template_files`). `tests` are routing
+    cases, not part of the compiled config.
     """
 
     route: Route
@@ -319,11 +343,21 @@ class AlertmanagerConfig:
     templates: Mapping[str, str] = field(default_factory=dict)
     resolve_timeout: str | None = None
     template_locations: Mapping[str, str] = field(default_factory=dict)  # basename -> file shown in errors
+    tests: tuple[RoutingCase, ...] = ()
     location: SourceLocation = field(default_factory=caller_location, compare=False)
 
     def __post_init__(self) -> None:
         if self.route.matchers:
             raise DefinitionError("the root route must not have matchers", self.route.location)
+        names = {receiver.name for receiver in self.receivers}
+        for case in self.tests:
+            unknown = [name for name in case.receivers if name not in names]
+            if unknown:
+                raise DefinitionError(
+                    f"routing case {case.title()} expects unknown receiver(s) {', '.join(unknown)} "
+                    f"(defined: {', '.join(sorted(names))})",
+                    case.location,
+                )
         for name, text in self.templates.items():
             parse_template(text, self.template_locations.get(name, name))  # file:line of a broken template
         errors = mimir_config_errors(self.config(), self.templates)

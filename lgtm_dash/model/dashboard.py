@@ -9,32 +9,47 @@ variable helpers live in `panels.py` and `variables.py`.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from grafanalib._gen import DashboardEncoder
 from grafanalib.core import Dashboard
 
+from ..artifacts import LINT_IGNORE_KEY
+from ..errors import DefinitionError
 from ..source import SourceLocation, caller_location, location_of
 from .folder import Folder
+from .panels import RawPanel
 from .uid import check_uid
+from .variables import RawVariable
+
+# Objects written exactly as given (imported dashboards): never modernised.
+VERBATIM_TYPES = (RawPanel, RawVariable)
 
 SCHEMA_VERSION = 41
 # Every dashboard built here carries this tag: `publish --prune` only ever deletes dashboards that have it.
 MANAGED_TAG = "lgtm-dash"
 
 
-def strip_nulls(value: Any) -> Any:
-    """Drop `null`s and the empty containers grafanalib emits by default, so diffs stay small."""
+def strip_nulls(value: Any, *, in_steps: bool = False) -> Any:
+    """Drop `null`s grafanalib emits for every unset option, so diffs stay small.
+
+    The one `null` Grafana itself saves is kept: a threshold step's value (the base step has no lower bound).
+    """
     if isinstance(value, dict):
-        return {k: strip_nulls(v) for k, v in value.items() if v is not None}
+        return {
+            k: strip_nulls(v, in_steps=k == "steps")
+            for k, v in value.items()
+            if v is not None or (in_steps and k == "value")
+        }
     if isinstance(value, list):
-        return [strip_nulls(v) for v in value]
+        return [strip_nulls(v, in_steps=in_steps) for v in value]
     return value
 
 
 # Dashboard keys of Grafana < 5 (rows, style...) or instance state that only makes diffs noisy (id, version).
-_LEGACY_DASHBOARD_KEYS = (
+LEGACY_DASHBOARD_KEYS = (
     "__inputs",
     "__requires",
     "rows",
@@ -58,31 +73,53 @@ _PANEL_DEFAULTS = {
     "description": "",
 }
 _ROW_KEYS = ("type", "title", "id", "gridPos", "collapsed", "panels", "repeat")
+# What `Board.extra` may not override: the dashboard's identity and what the build decides.
+_FIXED_KEYS = {"uid", "title", "schemaVersion", "tags"}
 _VARIABLE_TAG_KEYS = ("useTags", "tagsQuery", "tagValuesQuery")
 _INTERVAL_KEYS = ("auto", "auto_min", "auto_count")
 
 
-def dashboard_json(dashboard: Dashboard) -> dict[str, Any]:
+def dashboard_json(
+    dashboard: Dashboard, extra: Mapping[str, Any] | None = None, unset: Iterable[str] = ()
+) -> dict[str, Any]:
+    """Modern JSON of `dashboard`; `extra` keys are written as given, `unset` keys left out (see `Board`)."""
     data = json.loads(json.dumps(dashboard.to_json_data(), cls=DashboardEncoder))
     data = strip_nulls(data)
-    for key in _LEGACY_DASHBOARD_KEYS:
+    for key in LEGACY_DASHBOARD_KEYS:
         data.pop(key, None)
     for key in ("description", "links"):
         if not data.get(key):
             data.pop(key, None)
     data.get("timepicker", {}).pop("time_options", None)  # Grafana 7's quick ranges, not read any more
+    data["panels"] = [
+        _modern_panel(panel, source)
+        for panel, source in zip(data.get("panels", []), _objects(dashboard.panels, data.get("panels")))
+    ]
+    variables = data.get("templating", {}).get("list", [])
+    for variable, source in zip(variables, _objects(dashboard.templating.list, variables)):
+        if not isinstance(source, VERBATIM_TYPES):
+            _modern_variable(variable)
+    for key in unset:
+        data.pop(key, None)
+    data.update(strip_nulls(dict(extra or {})))
     data["schemaVersion"] = SCHEMA_VERSION
     data["tags"] = sorted(set(data.get("tags") or []) | {MANAGED_TAG})
-    data["panels"] = [_modern_panel(panel) for panel in data.get("panels", [])]
-    for variable in data.get("templating", {}).get("list", []):
-        _modern_variable(variable)
     return data
 
 
-def _modern_panel(panel: dict[str, Any]) -> dict[str, Any]:
+def _objects(objects: Any, rendered: Any) -> list[Any]:
+    """The Python objects behind rendered JSON items (same order), or Nones when they do not line up."""
+    objects = list(objects or [])
+    return objects if len(objects) == len(rendered or []) else [None] * len(rendered or [])
+
+
+def _modern_panel(panel: dict[str, Any], source: Any = None) -> dict[str, Any]:
+    if isinstance(source, VERBATIM_TYPES):
+        return panel  # written by `panel()`: exactly as given
     if panel.get("type") == "row":
         row = {key: panel[key] for key in _ROW_KEYS if key in panel}
-        row["panels"] = [_modern_panel(p) for p in row.get("panels", [])]
+        nested = _objects(getattr(source, "panels", None), row.get("panels"))
+        row["panels"] = [_modern_panel(p, s) for p, s in zip(row.get("panels", []), nested)]
         return row
     for key in _LEGACY_PANEL_KEYS:
         panel.pop(key, None)
@@ -166,9 +203,22 @@ class Board:
     dashboard: Dashboard
     folder: Folder
     location: SourceLocation = field(default_factory=caller_location, compare=False)
+    # Rule ids or prefixes lint skips for the whole dashboard: its top-level `lintIgnore` (see README, Lint).
+    lint_ignore: tuple[str, ...] = ()
+    # Dashboard keys grafanalib has no attribute for, written as given (`{"fiscalYearStartMonth": 1}`)...
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    # ...and keys grafanalib always writes that this dashboard leaves out (`("annotations", "editable")`).
+    unset: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_uid(self.dashboard.uid, f"dashboard {self.dashboard.title!r}", self.location)
+        check_lint_ignore(self.lint_ignore, self.location)
+        fixed = sorted(set(self.extra) & _FIXED_KEYS)
+        if fixed:
+            raise DefinitionError(
+                f"dashboard {self.dashboard.uid!r}: extra may not set {', '.join(fixed)} (use Dashboard(...))",
+                self.location,
+            )
 
     @property
     def uid(self) -> str:
@@ -179,7 +229,10 @@ class Board:
         return self.dashboard.title
 
     def to_json(self) -> dict[str, Any]:
-        return dashboard_json(self.dashboard)
+        data = dashboard_json(self.dashboard, self.extra, self.unset)
+        if self.lint_ignore:
+            data[LINT_IGNORE_KEY] = list(self.lint_ignore)
+        return data
 
     def source_map(self) -> dict[str, SourceLocation]:
         """`panel:<id>` for every panel whose constructor recorded its definition line."""
@@ -192,3 +245,9 @@ class Board:
             if loc is not None and getattr(panel, "id", None) is not None:
                 entries[f"panel:{panel.id}"] = loc
         return entries
+
+
+def check_lint_ignore(ids: object, location: SourceLocation) -> None:
+    """`lint_ignore=` is a tuple of rule ids or prefixes (a lone string would be split into characters)."""
+    if isinstance(ids, str) or not isinstance(ids, tuple | list) or not all(isinstance(i, str) for i in ids):
+        raise DefinitionError(f"lint_ignore must be a tuple of rule ids, not {ids!r}", location)

@@ -39,6 +39,8 @@ class Datasource:
     # Environment settings this type cannot work without (e.g. MySQL's user, database, password).
     requires: tuple[str, ...] = ()
     location: SourceLocation = field(default_factory=caller_location, compare=False)
+    # Made elsewhere (the UI, Helm, Terraform): dashboards may refer to it, the build never provisions it.
+    external: bool = False
 
     def __post_init__(self) -> None:
         check_uid(self.uid, f"datasource {self.name!r}", self.location)
@@ -99,6 +101,16 @@ class Datasource:
 
 
 # --- Builders for the datasource types this stack uses -------------------------------------------------
+
+
+def external(uid: str, type: str, name: str | None = None) -> Datasource:
+    """A datasource this project refers to but does not manage (made in the UI, by Helm or Terraform).
+
+    The build checks dashboards' references against it and lists it in out/grafana/datasources-external.yaml
+    (so lint knows it exists); it is never provisioned or published. Replace it with a full definition
+    (`prometheus(...)`, `loki(...)`...) to manage it here.
+    """
+    return Datasource(uid=uid, name=name or uid, type=type, external=True, location=caller_location())
 
 
 def loki(

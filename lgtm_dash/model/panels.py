@@ -4,12 +4,18 @@ A dashboard module writes `layout(row("Title", timeseries(...), stat(...)), row(
 to right, rows top to bottom on Grafana's 24-column grid, ids are numbered in that order. Every helper records
 the line that called it, so `Board.source_map()` points each panel at the exact line of the dashboard module.
 
-Numeric panels take a mandatory `unit` (Grafana unit id: "reqps", "percentunit", "ms", "bytes", "short"...).
+Numeric panels take a mandatory `unit` (Grafana unit id: "reqps", "percentunit", "ms", "bytes", "short"...;
+an unknown one is an error that suggests the likely id) and `colors=thresholds(...)`: the colour scale of a stat
+or bar gauge, the cell colours of a table, the threshold lines or areas of a time series (`threshold_style`).
+Every panel helper takes `lint_ignore=("rule/id", ...)` to silence lint rules for that panel.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
+import itertools
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +24,9 @@ from typing import Any, Literal
 import attr
 from grafanalib.core import BarGauge, GridPos, Logs, Panel, PieChartv2, RowPanel, Stat, Table, TimeSeries
 
+from ..artifacts import LINT_IGNORE_KEY
 from ..errors import DefinitionError
+from ..lint.units import is_valid_unit, suggest_unit
 from ..source import SourceLocation, caller_location, location_of, record
 
 GRID_WIDTH = 24
@@ -140,8 +148,22 @@ def thresholds(*steps: tuple[str, float | None]) -> Thresholds:
     return tuple(steps)
 
 
-def _threshold_steps(steps: Thresholds) -> list[dict[str, Any]]:
-    return [{"color": color, "value": value} for color, value in steps]
+def _threshold_steps(steps: Thresholds | None) -> list[dict[str, Any]]:
+    return [{"color": color, "value": value} for color, value in steps or ()]
+
+
+# How a time series draws its `colors` thresholds (Grafana's "Show thresholds").
+ThresholdStyle = Literal["off", "line", "dashed", "area", "line+area", "dashed+area"]
+THRESHOLD_STYLES = ("off", "line", "dashed", "area", "line+area", "dashed+area")
+
+
+def _unit(unit: str) -> str:
+    """A Grafana unit id, or a one-line error at the panel's line (with the likely intended unit)."""
+    if is_valid_unit(unit):
+        return unit
+    guess = suggest_unit(unit)
+    hint = f"did you mean `{guess}`?" if guess else "see the unit picker in Grafana, or write `suffix:<text>`"
+    raise DefinitionError(f"unknown unit {unit!r} ({hint})", caller_location())
 
 
 def series_color(name: str, color: str) -> dict[str, Any]:
@@ -200,6 +222,34 @@ def _panel(cls: type[Panel], title: str, targets: Sequence[Query], **kwargs: Any
     return record(panel)
 
 
+def lint_ignorable(helper: Any) -> Any:
+    """Let a panel helper take `lint_ignore=("promql/rate-interval", ...)`: rule ids or prefixes lint skips for
+    this panel. They travel in the panel's `options.lintIgnore`, which Grafana keeps (see README, Lint)."""
+
+    @functools.wraps(helper)
+    def with_lint_ignore(*args: Any, lint_ignore: Sequence[str] = (), **kwargs: Any) -> Any:
+        panel = helper(*args, **kwargs)
+        if isinstance(lint_ignore, str) or not all(isinstance(i, str) for i in lint_ignore):
+            raise DefinitionError(
+                "lint_ignore must be a tuple of rule ids", location_of(panel) or caller_location()
+            )
+        if not lint_ignore:
+            return panel
+        extra = dict(panel.extraJson or {})
+        extra["options"] = {**extra.get("options", {}), LINT_IGNORE_KEY: list(lint_ignore)}
+        return record(attr.evolve(panel, extraJson=extra), location_of(panel))
+
+    signature = inspect.signature(helper)
+    ignore = inspect.Parameter(
+        "lint_ignore", inspect.Parameter.KEYWORD_ONLY, default=(), annotation="Sequence[str]"
+    )
+    with_lint_ignore.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), ignore]
+    )
+    return with_lint_ignore
+
+
+@lint_ignorable
 def timeseries(
     title: str,
     *targets: Query,
@@ -215,16 +265,28 @@ def timeseries(
     links: Sequence[Mapping[str, Any]] = (),
     min_value: int | None = None,
     max_value: int | None = None,
+    colors: Thresholds | None = None,
+    threshold_style: ThresholdStyle = "line",
     width: int | None = None,
     height: int | None = None,
 ) -> TimeSeries:
-    """A time series graph (lines, or bars with `bars=True`); `stack=True` stacks the series."""
+    """A time series graph (lines, or bars with `bars=True`); `stack=True` stacks the series.
+
+    `colors=thresholds(...)` draws the thresholds as `threshold_style` (line, dashed, area, line+area...).
+    """
+    if threshold_style not in THRESHOLD_STYLES:
+        raise DefinitionError(
+            f"threshold_style {threshold_style!r} is not one of {', '.join(THRESHOLD_STYLES)}",
+            caller_location(),
+        )
     return _panel(
         TimeSeries,
         title,
         targets,
         dataSource=dict(datasource),
-        unit=unit,
+        unit=_unit(unit),
+        thresholds=_threshold_steps(colors),
+        thresholdsStyleMode=threshold_style if colors else "off",
         description=description,
         stacking={"mode": "normal" if stack else "none", "group": "A"},
         fillOpacity=100 if bars else fill,
@@ -244,6 +306,7 @@ def timeseries(
     )
 
 
+@lint_ignorable
 def stat(
     title: str,
     *targets: Query,
@@ -265,7 +328,7 @@ def stat(
         title,
         targets,
         dataSource=dict(datasource),
-        format=unit,
+        format=_unit(unit),
         description=description,
         thresholds=_threshold_steps(colors),
         color={"mode": "thresholds"},
@@ -280,6 +343,7 @@ def stat(
     )
 
 
+@lint_ignorable
 def bar_gauge(
     title: str,
     *targets: Query,
@@ -299,7 +363,7 @@ def bar_gauge(
         title,
         targets,
         dataSource=dict(datasource),
-        format=unit,
+        format=_unit(unit),
         description=description,
         thresholds=_threshold_steps(colors),
         calc=reduce,
@@ -313,12 +377,14 @@ def bar_gauge(
     )
 
 
+@lint_ignorable
 def pie_chart(
     title: str,
     *targets: Query,
     datasource: DatasourceRef,
     unit: str,
     description: str = "",
+    colors: Thresholds | None = None,
     overrides: Sequence[Mapping[str, Any]] = (),
     width: int | None = None,
     height: int | None = None,
@@ -329,7 +395,8 @@ def pie_chart(
         title,
         targets,
         dataSource=dict(datasource),
-        unit=unit,
+        unit=_unit(unit),
+        thresholds=_threshold_steps(colors),
         description=description,
         pieType="donut",
         legendDisplayMode="table",
@@ -341,12 +408,14 @@ def pie_chart(
     )
 
 
+@lint_ignorable
 def table(
     title: str,
     *targets: Query,
     datasource: DatasourceRef,
     unit: str,
     description: str = "",
+    colors: Thresholds | None = None,
     overrides: Sequence[Mapping[str, Any]] = (),
     transformations: Sequence[Mapping[str, Any]] = (),
     sort_by: str | None = None,
@@ -363,7 +432,8 @@ def table(
         title,
         targets,
         dataSource=dict(datasource),
-        unit=unit,
+        unit=_unit(unit),
+        thresholds=_threshold_steps(colors),
         description=description,
         filterable=True,
         overrides=[dict(o) for o in overrides],
@@ -374,6 +444,7 @@ def table(
     )
 
 
+@lint_ignorable
 def logs(
     title: str,
     *targets: LokiQuery,
@@ -398,6 +469,129 @@ def logs(
     )
 
 
+# --- Any panel, as Grafana stores it ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawTarget:
+    """A query written as Grafana stores it: every key kept (an imported dashboard's targets)."""
+
+    fields: Mapping[str, Any]
+
+    def to_json_data(self) -> dict[str, Any]:
+        return dict(self.fields)
+
+
+def target(**fields: Any) -> RawTarget:
+    """`target(refId="A", expr="up", legendFormat="{{job}}", interval="1m")`: every key as Grafana stores it."""
+    return record(RawTarget(fields))  # type: ignore[return-value]
+
+
+@attr.s
+class RawPanel:
+    """Any panel type with every key Grafana stores (`panel()`): the build writes it exactly as given.
+
+    `layout()` may still set `id` and `gridPos`; `targets` and `panels` (a collapsed row's) hold objects.
+    """
+
+    json: dict[str, Any] = attr.ib(factory=dict)
+    id: int | None = attr.ib(default=None)
+    gridPos: GridPos | None = attr.ib(default=None)
+    targets: list[Any] | None = attr.ib(default=None)
+    panels: list[Any] | None = attr.ib(default=None)
+
+    def to_json_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.id is not None:
+            data["id"] = self.id
+        if self.gridPos is not None:
+            data["gridPos"] = self.gridPos.to_json_data()
+        if self.targets is not None:
+            data["targets"] = self.targets
+        if self.panels is not None:
+            data["panels"] = self.panels
+        data.update(self.json)
+        return data
+
+
+def panel(
+    type: str | None,
+    title: str | None = None,
+    *targets: Query | RawTarget,
+    datasource: DatasourceRef | None = None,
+    unit: str | None = None,
+    colors: Thresholds | None = None,
+    field_config: Mapping[str, Any] | None = None,
+    overrides: Sequence[Mapping[str, Any]] | None = None,
+    options: Mapping[str, Any] | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    x: int | None = None,
+    y: int | None = None,
+    id: int | None = None,
+    panels: Sequence[RawPanel] | None = None,
+    fields: Mapping[str, Any] | None = None,
+    **settings: Any,
+) -> RawPanel:
+    """Any panel Grafana ships or a plugin adds, keeping every option: what the typed helpers cannot say.
+
+    `field_config` is `fieldConfig.defaults` (with `unit` and `colors`, the threshold scale, beside it);
+    `settings` are the panel's other keys as Grafana names them (`transformations=[...]`, `interval="1m"`,
+    `pluginVersion="11.0.0"`...). `x`/`y` place the panel without `layout()`; `panels` are a collapsed row's.
+    `fields` holds keys named like an argument here (a legacy `"height": "250px"`), written as given.
+    A key left out (None) is absent from the JSON; nothing is filled in.
+    """
+    data: dict[str, Any] = {}
+    if type is not None:
+        data["type"] = type
+    if title is not None:
+        data["title"] = title
+    if datasource is not None:
+        data["datasource"] = dict(datasource)
+    if options is not None:
+        data["options"] = dict(options)
+    if field_config is not None or unit is not None or colors is not None or overrides is not None:
+        config: dict[str, Any] = {}
+        if field_config is not None or unit is not None or colors is not None:
+            defaults = dict(field_config or {})
+            if unit is not None:
+                defaults["unit"] = unit
+            if colors is not None:
+                defaults["thresholds"] = {"mode": "absolute", "steps": _threshold_steps(colors)}
+            config["defaults"] = defaults
+        if overrides is not None:
+            config["overrides"] = [dict(o) for o in overrides]
+        data["fieldConfig"] = config
+    data.update(settings)
+    data.update(fields or {})
+    grid = None
+    if (x, y, width, height) != (None, None, None, None):
+        grid = _size(width, height)
+        grid = GridPos(h=grid.h, w=grid.w, x=x or 0, y=y or 0)
+    built = RawPanel(
+        json=data,
+        id=id,
+        gridPos=grid,
+        targets=_panel_targets(targets) if targets else None,
+        panels=list(panels) if panels is not None else None,
+    )
+    return record(built)  # type: ignore[return-value]
+
+
+def _panel_targets(targets: Sequence[Query | RawTarget]) -> list[Query | RawTarget]:
+    """Typed queries get refIds A, B, C... by position; a `target()` keeps the refId it was given."""
+    placed: list[Query | RawTarget] = []
+    for index, query in enumerate(targets):
+        if isinstance(query, RawTarget):
+            placed.append(query)
+        elif isinstance(query, PromQuery | LokiQuery | SqlQuery):
+            named = query if query.ref_id else dataclasses.replace(query, ref_id=chr(ord("A") + index))
+            placed.append(record(named, location_of(query)))  # type: ignore[arg-type]
+        else:
+            raise DefinitionError(f"not a query: {query!r}", caller_location())
+    return placed
+
+
 # --- Layout ---------------------------------------------------------------------------------------------------
 
 
@@ -409,39 +603,46 @@ class Row:
     panels: tuple[Panel, ...]
     height: int = DEFAULT_HEIGHT
     location: SourceLocation = field(default_factory=caller_location, compare=False)
+    # The header's panel id when it must keep one (an imported dashboard); None: numbered in reading order.
+    id: int | None = None
 
 
-def row(title: str | None, *panels: Panel, height: int = DEFAULT_HEIGHT) -> Row:
+def row(title: str | None, *panels: Panel, height: int = DEFAULT_HEIGHT, id: int | None = None) -> Row:
     """Panels left to right (wrapping past 24 columns); `title=None` for a band without a header."""
-    return Row(title, tuple(panels), height, caller_location())
+    return Row(title, tuple(panels), height, caller_location(), id)
 
 
 def layout(*rows: Row) -> list[Panel]:
-    """Place the rows top to bottom, give every panel its gridPos and an id in reading order."""
+    """Place the rows top to bottom, give every panel its gridPos and an id in reading order.
+
+    A panel or row that already has an id (`panel(..., id=7)`, `row(..., id=3)`) keeps it; the others are
+    numbered in reading order, skipping the ids taken.
+    """
+    taken = {band.id for band in rows if band.id is not None}
+    taken |= {p.id for band in rows for p in band.panels if getattr(p, "id", None) is not None}
+    numbers = (n for n in itertools.count(1) if n not in taken)
     placed: list[Panel] = []
     y = 0
-    next_id = 1
     for band in rows:
         if band.title is not None:
             header = RowPanel(
                 title=band.title,
-                id=next_id,
+                id=band.id if band.id is not None else next(numbers),
                 gridPos=GridPos(h=ROW_HEADER_HEIGHT, w=GRID_WIDTH, x=0, y=y),
             )
             placed.append(record(header, band.location))  # type: ignore[arg-type]
-            next_id += 1
             y += ROW_HEADER_HEIGHT
         widths = _widths(band)
         x = 0
         line_height = 0
         for panel, width in zip(band.panels, widths):
-            height = panel.gridPos.h or band.height
+            height = getattr(panel.gridPos, "h", 0) or band.height
             if x + width > GRID_WIDTH:  # wrap to the next line of the band
                 y += line_height
                 x, line_height = 0, 0
-            moved = attr.evolve(panel, id=next_id, gridPos=GridPos(h=height, w=width, x=x, y=y))
+            number = panel.id if getattr(panel, "id", None) is not None else next(numbers)
+            moved = attr.evolve(panel, id=number, gridPos=GridPos(h=height, w=width, x=x, y=y))
             placed.append(record(moved, location_of(panel)))  # type: ignore[arg-type]
-            next_id += 1
             x += width
             line_height = max(line_height, height)
         y += line_height

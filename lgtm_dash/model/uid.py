@@ -1,4 +1,10 @@
-"""Grafana's UID rule, shared by datasources, folders and dashboards."""
+r"""Grafana's UID rule, shared by datasources, folders and dashboards.
+
+Grafana (grafana/grafana pkg/util/shortid_generator.go): `IsValidShortUID` accepts `^[a-zA-Z0-9\-\_]*$` and
+`IsShortUIDTooLong` refuses more than 40 characters. Checked where a UID is declared, and again where it
+becomes a file path (`artifacts.dashboard_path`) or is read back from out/, since a definition object can be
+changed after it was built and out/ can be edited by hand.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,10 @@ from ..errors import DefinitionError
 
 UID_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 UID_MAX_LENGTH = 40
+
+
+def is_valid_uid(uid: object) -> bool:
+    return isinstance(uid, str) and 0 < len(uid) <= UID_MAX_LENGTH and UID_PATTERN.match(uid) is not None
 
 
 def check_uid(uid: object, what: str, where: object = None) -> str:

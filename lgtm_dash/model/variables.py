@@ -7,6 +7,7 @@ then carry the filters as `var-<name>` and the time range as `${__url_time_range
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from grafanalib.core import Template
@@ -126,3 +127,19 @@ def datasource_variable(
 def variable_ref(name: str) -> str:
     """`${name}`: how panels refer to a variable (e.g. a datasource variable's uid)."""
     return "${" + name + "}"
+
+
+@dataclass(frozen=True)
+class RawVariable:
+    """A variable written as Grafana stores it (an imported dashboard's): every key kept, nothing added."""
+
+    fields: Mapping[str, Any]
+
+    def to_json_data(self) -> dict[str, Any]:
+        return dict(self.fields)
+
+
+def variable(**fields: Any) -> RawVariable:
+    """`variable(name="job", type="query", query="label_values(up, job)", datasource=PROMETHEUS, refresh=2)`:
+    any variable type with every key as Grafana names it, for what the helpers above cannot say."""
+    return record(RawVariable(fields))  # type: ignore[return-value]

@@ -1,4 +1,4 @@
-"""`lgtm-dash plan` and `lgtm-dash publish`: out/ to Grafana and Mimir, Terraform-style.
+"""`lgtm-dash plan` and `lgtm-dash publish`: out/ to Grafana, Mimir and Loki, Terraform-style.
 
 `plan` reads the live state, compares it with out/ after normalising both, and prints one summary line
 and the details (exit 0: nothing to do, 1: something would change). `publish` does the same, then applies

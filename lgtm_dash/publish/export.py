@@ -15,6 +15,7 @@ from .. import artifacts as layout
 from ..artifacts import Artifacts
 from ..clients.grafana import Grafana, NotLegacyDashboard
 from ..clients.http import RetryPolicy
+from ..clients.loki import LokiRuler
 from ..clients.mimir import Mimir
 from ..compile import dumps_json, write_atomically
 from ..environments import Environment
@@ -28,6 +29,7 @@ from ..normalize import (
     normalize_dashboard,
     normalize_datasource,
     normalize_folder,
+    normalize_loki_rule_group,
     normalize_rule_group,
 )
 from ..secrets import expand, to_provisioning
@@ -88,6 +90,7 @@ def _render_tree(
     dashboards: Iterable[tuple[str, dict[str, Any]]],
     rule_namespaces: Mapping[str, list[dict[str, Any]]],
     alertmanager: Mapping[str, Any] | None,
+    loki_rule_namespaces: Mapping[str, list[dict[str, Any]]],
 ) -> dict[str, str]:
     files = {
         layout.BUILD_INFO: dumps_json({"env": env_name, "generator": generator}),
@@ -100,10 +103,16 @@ def _render_tree(
         files[layout.dashboard_path(folder_uid or "general", data["uid"])] = dumps_json(
             normalize_dashboard(data)
         )
-    for namespace, groups in sorted(rule_namespaces.items()):
-        # Mimir lists groups by name, whatever order they were written in.
-        normalized = sorted((normalize_rule_group(g) for g in groups), key=lambda g: g["name"])
-        files[layout.rules_path(namespace)] = dump_yaml({"namespace": namespace, "groups": normalized})
+    for ruler, namespaces, normalize in (
+        ("mimir", rule_namespaces, normalize_rule_group),
+        ("loki", loki_rule_namespaces, normalize_loki_rule_group),
+    ):
+        for namespace, groups in sorted(namespaces.items()):
+            # The rulers list groups by name, whatever order they were written in.
+            normalized = sorted((normalize(g) for g in groups), key=lambda g: g["name"])
+            files[layout.rules_path(namespace, ruler)] = dump_yaml(
+                {"namespace": namespace, "groups": normalized}
+            )
     if alertmanager is not None:
         files[layout.ALERTMANAGER] = dump_yaml(_alertmanager_file(alertmanager))
     return files
@@ -132,6 +141,7 @@ def export_desired(arts: Artifacts, dest_dir: Path) -> None:
             dashboards,
             arts.rule_namespaces,
             arts.alertmanager,
+            arts.loki_rule_namespaces,
         ),
         dest_dir,
     )
@@ -150,8 +160,9 @@ def export_live(
 
     In scope: what lgtm-dash manages (datasources it marked, dashboards tagged `lgtm-dash`, the folders
     their publish markers name), plus, when `artifacts` (a read out/) is given, every object out/ names,
-    and only the rule namespaces out/ has (without it: every namespace of the tenant). A dashboard stored
-    as schema v2 cannot be read through the legacy API and is left out. `dest_dir` is replaced.
+    and only the rule namespaces out/ has (without it: every namespace of the tenant), of Mimir and, when the
+    environment names one, of Loki's ruler. A dashboard stored as schema v2 cannot be read through the legacy
+    API and is left out. `dest_dir` is replaced.
     """
     limit = {"timeout": timeout} if timeout else {}
     grafana = Grafana(env.grafana, retry=retry, secrets=secrets, **limit)
@@ -187,6 +198,11 @@ def export_live(
     if artifacts is not None:
         rules = {ns: groups for ns, groups in rules.items() if ns in artifacts.rule_namespaces}
     alertmanager = mimir.get_alertmanager()
+    loki_rules: dict[str, list[dict[str, Any]]] = {}
+    if env.loki is not None and env.loki.tenant:
+        loki_rules = LokiRuler(env.loki, retry=retry, secrets=secrets, **limit).list_rules()
+        if artifacts is not None:
+            loki_rules = {ns: g for ns, g in loki_rules.items() if ns in artifacts.loki_rule_namespaces}
 
     write_atomically(
         _render_tree(
@@ -197,6 +213,7 @@ def export_live(
             dashboards,
             rules,
             alertmanager,
+            loki_rules,
         ),
         dest_dir,
     )

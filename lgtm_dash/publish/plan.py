@@ -1,4 +1,4 @@
-"""Plan: desired state (out/) against live state (Grafana, Mimir), object by object.
+"""Plan: desired state (out/) against live state (Grafana, Mimir, Loki), object by object.
 
 Every object gets one action: create, update, unchanged, delete or conflict. Nothing here writes. Each
 kind of object (datasources, folders, dashboards, rule groups, the Alertmanager config) plans and applies
@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import Artifacts
+from ..artifacts import Artifacts, build_hint
 from ..clients.grafana import Grafana
 from ..clients.http import DEFAULT_TIMEOUT, RetryPolicy
+from ..clients.loki import LokiRuler
 from ..clients.mimir import Mimir
 from ..environments import Environment
 from ..errors import DefinitionError, UsageError
@@ -102,6 +103,7 @@ class Clients:
 
     grafana: Grafana | None
     mimir: Mimir | None
+    loki: LokiRuler | None = None
 
 
 @dataclass
@@ -142,14 +144,27 @@ class PlanContext:
 
 def check_environment(arts: Artifacts, env: Environment) -> None:
     if arts.env is None:
-        raise DefinitionError(
-            f"{arts.root} has no build.json: build it first with `lgtm-dash build --env {env.name}`"
-        )
+        raise DefinitionError(f"{arts.root} has no build.json: build it first with `{build_hint(env.name)}`")
     if arts.env != env.name:
         raise UsageError(
             f"{arts.root} was built for environment {arts.env!r}, not {env.name!r}: "
-            f"run `lgtm-dash build --env {env.name} --out <dir>` and publish that"
+            f"run `{build_hint(env.name)}` and pass that directory as --out (or `make plan ENV={env.name}`)"
         )
+
+
+def require_variables(arts: Artifacts, environ: Mapping[str, str]) -> None:
+    """Fail (naming all of them at once) when variables the artifacts' `${VAR}` placeholders need are unset."""
+    needed: dict[str, list[str]] = {}
+    for entry in arts.datasources:
+        for name in sorted(placeholders_in(entry)):
+            needed.setdefault(name, []).append(f"datasource {entry.get('uid')}")
+    if arts.alertmanager:
+        for name in sorted(_braced_placeholders(arts.alertmanager)):
+            needed.setdefault(name, []).append("the Alertmanager config")
+    missing = [name for name in sorted(needed) if name not in environ]
+    if missing:
+        listed = "; ".join(f"{name} (needed by {', '.join(needed[name])})" for name in missing)
+        raise UsageError(f"environment variable{'s' if len(missing) > 1 else ''} not set: {listed}")
 
 
 def secret_values(env: Environment, arts: Artifacts, environ: Mapping[str, str]) -> dict[str, str]:
@@ -166,6 +181,13 @@ def secret_values(env: Environment, arts: Artifacts, environ: Mapping[str, str])
         ("grafana basic auth", basic_credentials(env.grafana.user, env.grafana.password)),
         ("mimir key", env.mimir.key),
         ("mimir basic auth", basic_credentials(env.mimir.user or env.mimir.tenant, env.mimir.key)),
+        ("loki key", env.loki.key if env.loki is not None else None),
+        (
+            "loki basic auth",
+            basic_credentials(env.loki.user or env.loki.tenant, env.loki.key)
+            if env.loki is not None
+            else None,
+        ),
     ):
         if value:
             values[label] = value
@@ -227,11 +249,21 @@ def make_clients(
 ) -> Clients:
     needs_grafana = bool(arts.datasources or arts.folders or arts.dashboards or options.prune)
     needs_mimir = bool(arts.rule_namespaces or arts.alertmanager)
+    loki = None
+    if arts.loki_rule_namespaces:
+        if env.loki is None or not env.loki.tenant:
+            raise UsageError(
+                f"{arts.root} holds Loki rules, but environment {env.name!r} names no Loki ruler: add "
+                f"environments.{env.name}.loki (address, tenant) to environments.yaml, or set LOKI_ADDRESS "
+                "and LOKI_TENANT_ID"
+            )
+        loki = LokiRuler(env.loki, retry=retry, secrets=secrets, timeout=timeout)
     return Clients(
         grafana=Grafana(env.grafana, retry=retry, secrets=secrets, timeout=timeout)
         if needs_grafana
         else None,
         mimir=Mimir(env.mimir, retry=retry, secrets=secrets, timeout=timeout) if needs_mimir else None,
+        loki=loki,
     )
 
 
@@ -301,6 +333,7 @@ def compute_plan(
 
     environ = os.environ if environ is None else environ
     check_environment(arts, env)
+    require_variables(arts, environ)  # every missing secret is named, before any request
     plan = Plan(env=env)
     ctx = PlanContext(env, arts, clients, options, environ, plan.warnings)
     active = [kind for kind in KINDS if getattr(clients, kind.service) is not None]

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..secrets import redact
-from ..ui import console
+from ..ui import console, shorten
 from .apply import ApplyResult
 from .plan import Change, Plan
 
@@ -41,6 +41,8 @@ def _line(change: Change) -> str:
 def print_plan(plan: Plan, secrets: Mapping[str, str], *, verbose: bool = False) -> None:
     env = plan.env
     target = f"Grafana {env.grafana.url}, Mimir {env.mimir.address} (tenant {env.mimir.tenant})"
+    if env.loki is not None and any(c.kind == "loki-rule-group" for c in plan.changes):
+        target += f", Loki {env.loki.address} (tenant {env.loki.tenant})"
     console.print(f"Plan for {env.name} ({escape(redact(target, secrets))}): {plan.summary()}.")
     for warning in plan.warnings:
         console.print(f"[yellow]warning:[/] {escape(redact(warning, secrets))}")
@@ -49,11 +51,11 @@ def print_plan(plan: Plan, secrets: Mapping[str, str], *, verbose: bool = False)
         console.print()
     for change in shown:
         colour = COLOURS[change.action]
-        console.print(f"[{colour}]{escape(redact(_line(change), secrets))}[/]")
+        console.print(f"[{colour}]{escape(shorten(redact(_line(change), secrets)))}[/]")
         if change.diff and change.action in ("update", "conflict"):
             for line in redact(change.diff, secrets).splitlines():
                 style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
-                console.print(f"    [{style}]{escape(line)}[/]")
+                console.print(f"    [{style}]{escape(shorten(line))}[/]")
 
 
 def print_result(result: ApplyResult, secrets: Mapping[str, str]) -> None:

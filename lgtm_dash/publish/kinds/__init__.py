@@ -7,6 +7,7 @@ from .base import ApplyContext, Kind, UnsafeToApply
 from .dashboards import Dashboards
 from .datasources import Datasources
 from .folders import Folders
+from .lokirulegroups import LokiRuleGroups
 from .rulegroups import RuleGroups
 
 # What publish creates first comes first; deletions run in the reverse order.
@@ -15,6 +16,7 @@ KINDS: tuple[Kind, ...] = (
     Folders(),
     Dashboards(),
     RuleGroups(),
+    LokiRuleGroups(),
     AlertmanagerConfig(),
 )
 

@@ -2,15 +2,15 @@
 
 Compared: exactly what Mimir stores and returns (`normalize.normalize_rule_group`: canonical durations,
 dropped keys; row M-RULES-ROUNDTRIP). Owned: a namespace is no proof (people add groups by hand to a
-namespace out/ also uses), so every group publish writes carries a mark Mimir keeps: a PromQL comment
-line at the end of its first rule's expression, stored verbatim and never evaluated (row
-M-RULES-EXPR-VERBATIM; `normalize.mark_rule_group`). It names the group (namespace and name, hashed) and
+namespace out/ also uses), so every group publish writes carries a mark the ruler keeps: a `#` comment
+line at the end of its first rule's expression, stored verbatim and never evaluated (rows
+M-RULES-EXPR-VERBATIM, L-RULES-EXPR-VERBATIM; `normalize.mark_rule_group`). It names the group (namespace and name, hashed) and
 a digest of its content. `--prune` deletes a group out/ no longer defines only in a namespace out/ has
 and only when that mark names it; one changed since it was published (content no longer matching the
 digest) is a conflict unless `--force`. A group without the mark is reported and left alone.
 
-The mark changes nothing Mimir evaluates or sends (no label, no annotation: `promtool test rules` gives the
-same alerts with it). A group out/ defines that lacks the mark (published before marks existed, or made
+The mark changes nothing the ruler evaluates or sends (no label, no annotation: `promtool test rules` gives
+the same alerts with it; Loki's LogQL lexer skips `#` comments too). A group out/ defines that lacks the mark (published before marks existed, or made
 by hand under the same name) is written once to add it; after that an unchanged group is never
 rewritten. A marked group whose content no longer matches its digest was changed in Mimir since the last
 publish: the plan shows it as drift, then applies out/ as for any update.
@@ -20,8 +20,8 @@ each write, the group being replaced included, and refuses the write with 400 ab
 counts before writing: creates that would pass the limit are conflicts, and when the tenant is at its
 limit an update is applied as delete + create. Deletions of pruned groups run first, to make room.
 
-The ruler API is the same for Loki's ruler; `RuleGroups` takes the client attribute, the artifacts and
-the limit as parameters so a Loki kind is one more instance.
+The ruler API is the same for Loki's ruler; `LokiRuleGroups` (`lokirulegroups`) is this class with Loki's
+client, artifacts, limit and normalisation (the mark's digest is of the group as that server stores it).
 """
 
 from __future__ import annotations
@@ -56,6 +56,14 @@ class RuleGroups(Kind):
         """The tenant's rule-group limit (0: none)."""
         return env.mimir.max_rule_groups
 
+    def normalize(self, group: dict[str, Any]) -> dict[str, Any]:
+        """A group as the server stores and returns it."""
+        return normalize_rule_group(group)
+
+    def dropped(self, group: dict[str, Any]) -> list[str]:
+        """Fields of a desired group the server would silently drop."""
+        return dropped_group_fields(group)
+
     def desired_count(self, arts: Artifacts) -> int:
         return sum(len(groups) for groups in self.namespaces(arts).values())
 
@@ -73,25 +81,25 @@ class RuleGroups(Kind):
                 desired_names.add(name)
                 key = f"{namespace}/{name}"
                 source = ctx.source(f"group:{key}")
-                dropped = dropped_group_fields(group)
+                dropped = self.dropped(group)
                 if dropped:
                     ctx.warnings.append(
                         f"rule group {key}: {self.server} does not store {', '.join(dropped)}; "
                         "it will be ignored"
                     )
-                want = normalize_rule_group(group)
-                body = mark_rule_group(group, namespace)
+                want = self.normalize(group)
+                body = mark_rule_group(group, namespace, self.normalize)
                 live = live_groups.get(name)
                 if live is None:
                     changes.append(Change(self.name, key, "create", body=body, source=source))
                     continue
-                have = normalize_rule_group(live)
+                have = self.normalize(live)
                 owned = owns_rule_group(live, namespace)
                 if have == want and owned:
                     changes.append(Change(self.name, key, "unchanged", source=source))
                     continue
                 drift = ""
-                if owned and rule_group_changed_since_publish(live):
+                if owned and rule_group_changed_since_publish(live, self.normalize):
                     drift = f"changed in {self.server} since the last publish"
                 reason = ""
                 if not owned:
@@ -126,7 +134,7 @@ class RuleGroups(Kind):
                 "(delete it by hand if it is stale)"
             )
             return []
-        if rule_group_changed_since_publish(live) and not ctx.options.force:
+        if rule_group_changed_since_publish(live, self.normalize) and not ctx.options.force:
             return [
                 Change(
                     self.name,

@@ -1,7 +1,7 @@
-"""SQL checks for MySQL targets and template variables (the work itself is in `lgtm_dash.lint.sql`).
+"""What the SQL rules share (the work itself is in `lgtm_dash.lint.sql`).
 
 Every query is rendered once per run as Grafana would send it (variables, then macros) and analysed once per
-distinct rendered text; each check below reports the problems of its own rule id.
+distinct rendered text; each `sql/...` rule reports the problems of its own rule id.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import weakref
 from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
-from ..context import LintContext, Query
-from ..findings import Finding, Severity, one_line
-from ..registry import Check, register
-from ..sql import (
+from ...context import LintContext, Query
+from ...findings import Finding, Severity, one_line
+from ...registry import Check
+from ...sql import (
     RenderedSql,
     Schema,
     SqlProblem,
@@ -106,7 +106,7 @@ def sql_problems(query: Query, ctx: LintContext) -> tuple[SqlProblem, ...]:
     return problems
 
 
-class _SqlCheck(Check):
+class SqlCheck(Check):
     languages: ClassVar[frozenset[str]] = frozenset({"sql"})
 
     def check_query(self, query: Query, ctx: LintContext) -> Iterable[Finding]:
@@ -114,47 +114,3 @@ class _SqlCheck(Check):
             if problem.rule == self.id:
                 message = f"{query.label}: {problem.message}: `{one_line(query.text)}`"
                 yield self.report(ctx, message, severity=problem.severity, query=query)
-
-
-@register
-class SqlSyntax(_SqlCheck):
-    id = "sql/syntax"
-    severity = Severity.ERROR
-    summary = "MySQL queries parse (sqlglot, MySQL dialect) after Grafana macro and variable expansion"
-
-
-@register
-class SqlMacro(_SqlCheck):
-    id = "sql/macro"
-    severity = Severity.ERROR
-    summary = (
-        "Grafana SQL macros exist and have valid arguments ($__timeGroup needs a column and an interval)"
-    )
-
-
-@register
-class SqlUnknownTable(_SqlCheck):
-    id = "sql/unknown-table"
-    severity = Severity.ERROR
-    summary = "MySQL queries read only tables of the schema named in catalog.yaml"
-
-
-@register
-class SqlUnknownColumn(_SqlCheck):
-    id = "sql/unknown-column"
-    severity = Severity.ERROR
-    summary = "MySQL queries refer only to columns of their tables (aliases, CTEs and subqueries understood)"
-
-
-@register
-class SqlTimeSeriesShape(_SqlCheck):
-    id = "sql/time-series-shape"
-    severity = Severity.WARNING
-    summary = "a time_series MySQL query returns a column named time"
-
-
-@register
-class SqlTimeFilter(_SqlCheck):
-    id = "sql/time-filter"
-    severity = Severity.WARNING
-    summary = "a time_series MySQL query limits itself to the dashboard's time range"

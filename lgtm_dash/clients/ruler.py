@@ -1,0 +1,180 @@
+"""A tenant of a Prometheus-style ruler config API, over requests: what Mimir's and Loki's rulers share.
+
+Both come from Cortex's ruler API: `GET <base>` lists `{namespace: [group, ...]}` in YAML, `POST
+<base>/<namespace>` upserts one group, `DELETE <base>/<namespace>/<group>` deletes one. Every request carries
+`X-Scope-OrgID` (the tenant) and, when a key is configured, basic auth (a key without a user authenticates as the
+tenant, like mimirtool and lokitool). Path segments are percent-encoded. Requests are bounded, never redirected
+on a write nor to another origin, and what the server says is redacted before it is printed, like Grafana's
+(`clients.http`: `within`, `refuse_redirects`, `server_words`); a TLS certificate that does not verify is not
+retried. Where the two differ (Mimir lists an
+empty tenant as `{}`, Loki answers 404) is in docs/server-contract.md and in the subclasses.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any, ClassVar, Protocol
+from urllib.parse import quote
+
+from ..errors import RemoteError
+from ..secrets import basic_credentials
+from ..yamlio import dump_yaml, load_yaml
+from .http import (
+    DEFAULT_TIMEOUT,
+    RetryPolicy,
+    TLSVerificationFailed,
+    TransientError,
+    classify_refusal,
+    connection_problem,
+    is_retryable_status,
+    is_tls_failure,
+    parse_retry_after,
+    refuse_redirects,
+    server_words,
+    within,
+)
+
+
+class RulerTarget(Protocol):
+    address: str
+    tenant: str
+    user: str | None
+    key: str | None
+
+    @property
+    def credential_name(self) -> str: ...
+
+
+class RulerClient:
+    """One tenant's rule groups. Thread-safe: each worker thread gets its own `requests.Session`."""
+
+    service: ClassVar[str]  # "Mimir", as messages name the server
+    tenant_variable: ClassVar[str]  # the variable that overrides the tenant, named when access is refused
+    noun: ClassVar[str] = "rule group"  # how messages name one group
+
+    def __init__(
+        self,
+        target: RulerTarget,
+        rules_base: str,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        secrets: Mapping[str, str] | None = None,
+    ) -> None:
+        self.target = target
+        self.url = target.address.rstrip("/")
+        self.rules_base = rules_base
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self._secrets = {
+            **(secrets or {}),
+            "key": target.key or "",
+            "basic auth": basic_credentials(target.user or target.tenant, target.key),
+        }
+        self._local = threading.local()
+
+    def _session(self) -> Any:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            import requests
+
+            session = requests.Session()
+            session.headers["X-Scope-OrgID"] = self.target.tenant
+            if self.target.key:
+                session.auth = (self.target.user or self.target.tenant, self.target.key)
+            session.hooks["response"].append(refuse_redirects(self.service, self.url, self._secrets))
+            self._local.session = session
+        return session
+
+    def _forget_session(self) -> None:
+        """Drop this thread's session (an abandoned request may still be using its connection)."""
+        self._local.session = None
+
+    def _request(
+        self, method: str, url: str, what: str, *, body: str | None = None, missing_ok: bool = False
+    ) -> str | None:
+        """The response text of a successful request; None for a tolerated 404."""
+        import requests
+
+        def attempt() -> str | None:
+            session = self._session()
+            timeout = self.retry.request_timeout(self.timeout)
+            try:
+                response = within(
+                    timeout,
+                    lambda: session.request(
+                        method,
+                        url,
+                        data=body.encode("utf-8") if body is not None else None,
+                        headers={"Content-Type": "application/yaml"} if body is not None else None,
+                        timeout=timeout,
+                    ),
+                    what,
+                    self._forget_session,
+                )
+            except requests.RequestException as err:
+                message = server_words(connection_problem(err), self._secrets)
+                if is_tls_failure(err):
+                    raise TLSVerificationFailed(
+                        f"{what}: the TLS certificate of {self.service} at {self.url} does not verify "
+                        f"({message}); not retried: fix the certificate or the CA bundle"
+                    ) from None
+                raise TransientError(
+                    f"{what}: cannot reach {self.service} at {self.url}: {message}"
+                ) from None
+            status = response.status_code
+            if status < 300:
+                return response.text
+            detail = server_words(response.text, self._secrets)  # redacted before it is cut to length
+            refusal = classify_refusal(
+                method,
+                status,
+                what,
+                detail,
+                service=f"{self.service} (tenant {self.target.tenant})",
+                url=self.url,
+                credential=f"{self.target.credential_name} and {self.tenant_variable}",
+            )
+            if refusal is not None:
+                raise refusal
+            if status == 404 and missing_ok:
+                return None
+            if is_retryable_status(status):
+                raise TransientError(
+                    f"{what}: {self.service} answered HTTP {status}: {detail}",
+                    status,
+                    parse_retry_after(response.headers.get("Retry-After")),
+                )
+            raise RemoteError(f"{what}: {self.service} answered HTTP {status}: {detail}")
+
+        return self.retry.call(attempt, what=what)
+
+    def _listing(self, text: str | None) -> dict[str, list[dict[str, Any]]]:
+        data = load_yaml(text or "") or {}
+        if not isinstance(data, dict):
+            raise RemoteError(
+                f"list {self.noun}s: {self.service} at {self.url} returned something other than a mapping"
+            )
+        return {str(ns): list(groups or []) for ns, groups in data.items()}
+
+    def list_rules(self) -> dict[str, list[dict[str, Any]]]:
+        """Every namespace of the tenant: `{namespace: [group, ...]}` as the ruler stores them."""
+        return self._listing(self._request("GET", self.rules_base, f"list {self.noun}s"))
+
+    def set_rule_group(self, namespace: str, group: dict[str, Any]) -> None:
+        """Create or replace one group (upserted by name; the namespace's other groups are untouched)."""
+        self._request(
+            "POST",
+            f"{self.rules_base}/{quote(namespace, safe='')}",
+            f"{self.noun} {namespace}/{group.get('name')}",
+            body=dump_yaml(group),
+        )
+
+    def delete_rule_group(self, namespace: str, name: str) -> None:
+        self._request(
+            "DELETE",
+            f"{self.rules_base}/{quote(namespace, safe='')}/{quote(name, safe='')}",
+            f"{self.noun} {namespace}/{name}",
+            missing_ok=True,  # already gone: the goal is reached
+        )

@@ -1,0 +1,1 @@
+"""`alert/...` rules: one module per rule."""

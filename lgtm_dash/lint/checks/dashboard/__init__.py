@@ -1,0 +1,1 @@
+"""`dashboard/...` rules: one module per rule."""

@@ -1,0 +1,1 @@
+"""`lint/...` rules: one module per rule."""

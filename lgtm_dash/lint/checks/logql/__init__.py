@@ -1,0 +1,1 @@
+"""`logql/...` rules: one module per rule."""

@@ -1,0 +1,1 @@
+"""`promql/...` rules: one module per rule."""

@@ -1,0 +1,1 @@
+"""`rule/...` rules: one module per rule."""

@@ -1,0 +1,1 @@
+"""`sql/...` rules: one module per rule."""

@@ -1,0 +1,1 @@
+"""`xref/...` rules: one module per rule."""
