@@ -16,6 +16,7 @@ import yaml
 from lgtm_dash.artifacts import read_artifacts
 from lgtm_dash.cli import main
 from lgtm_dash.compile import build
+from lgtm_dash.lint.logql import parse_logql
 from lgtm_dash.normalize import strip_rule_mark
 from lgtm_dash.testing import GrafanaEmulator, LokiEmulator, MimirEmulator
 from tests.helpers import REPO, run_cli
@@ -135,6 +136,20 @@ def test_a_changed_expression_updates_that_group_only(stack: Stack, out: Path) -
     assert new_posts[0].path.endswith(f"/{OURS}")
     expr = stack.loki.rules(TENANT)[OURS][0]["rules"][0]["expr"]
     assert strip_rule_mark(expr).endswith("> 10") and "\n# lgtm-dash-published owner=" in expr
+
+
+def test_the_mark_parses_to_the_same_logql_as_out(stack: Stack, out: Path) -> None:
+    """The mark is a LogQL comment (Loki's lexer skips `#` to the end of the line): every stored expression
+    parses, with the grammar checked against Loki's own parser cases, exactly as out/'s does."""
+    assert lgtm("publish", out) == 0
+    desired = read_artifacts(out).loki_rule_namespaces
+    stored = stack.loki.rules(TENANT)
+    for namespace, groups in desired.items():
+        live = {g["name"]: g for g in stored[namespace]}
+        for group in groups:
+            first = live[group["name"]]["rules"][0]["expr"]
+            assert "\n# lgtm-dash-published owner=" in first
+            assert parse_logql(first) == parse_logql(group["rules"][0]["expr"])
 
 
 def test_what_loki_does_not_store_is_a_warning_not_an_endless_update(
