@@ -16,10 +16,10 @@ Time: a request's socket timeout bounds each read, not the whole answer, so a se
 every few seconds would hold a request forever. `within` bounds the whole request (headers and body), and
 a run's `Deadline` (`--timeout`) bounds every request and every retry wait of the run (`OutOfTime`).
 
-Redirects: `refuse_redirects` is a response hook both clients install. A write is never redirected (its
-body holds secrets: a datasource password, a Slack webhook URL), and nothing is ever redirected to
-another scheme, host or port; a read may follow a redirect on the same origin. Anything else is a
-`RedirectRefused` naming only the target's origin.
+Redirects: `refuse_redirects` is a response hook every client installs (Grafana's, and `clients.ruler` for
+Mimir's and Loki's). A write is never redirected (its body holds secrets: a datasource password, a Slack
+webhook URL), and nothing is ever redirected to another scheme, host or port; a read may follow a redirect on
+the same origin. Anything else is a `RedirectRefused` naming only the target's origin.
 """
 
 from __future__ import annotations

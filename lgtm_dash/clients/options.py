@@ -1,4 +1,4 @@
-"""Command-line options of the commands that talk to Grafana and Mimir (`plan`, `publish`, `diff --live`):
+"""Command-line options of the commands that talk to Grafana, Mimir and Loki (`plan`, `publish`, `diff --live`):
 how long a run and each request may take, and how often to retry. They only configure `clients.http`.
 """
 
