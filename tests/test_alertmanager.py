@@ -271,10 +271,7 @@ def test_every_loki_alert_has_a_routing_case_with_the_labels_its_logql_keeps(
             ]
             assert cases, f"no routing case for {alert.name} ({severity})"
             for case in cases:
-                assert tuple(case.receivers) == (alerts.alertmanager.CHANNELS[severity][0],), (
-                    alert.name,
-                    severity,
-                )
+                assert case.receivers == (alerts.alertmanager.CHANNELS[severity][0],), (alert.name, severity)
                 assert set(case.labels) - {"alertname", "severity"} == samples[alert.name], alert.name
 
 

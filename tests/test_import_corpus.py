@@ -283,17 +283,16 @@ def measure(source: Source, root: Path, figures: Figures) -> None:
             figures.bad_reported.append(f"{path.name}: {reported[0].removeprefix('error: ')}")
         elif namespaces:
             module = f"alerts/{module_base(path.stem)}.py"
-            # Bad only under Prometheus 2's legacy name validation (Prometheus 3 accepts UTF-8 names): lint's
-            # `rule/utf8-name` reports it as a warning, by design.
-            legacy_only = path.name.startswith("legacy_validation_")
-            flagged = [
-                f
-                for f in built_findings
-                if f.file == module
-                and (f.severity == Severity.ERROR or (legacy_only and f.rule == "rule/utf8-name"))
-            ]
+            # An error, or a warning where the file is invalid only under one validation scheme (a UTF-8
+            # annotation name: Prometheus 3 accepts it, legacy validation does not: lint's rule/utf8-name).
+            flagged = [f for f in built_findings if f.file == module]
             assert flagged, f"{path.name}: imported although invalid, and lint finds nothing wrong"
-            flagged.sort(key=lambda f: f.rule not in ("promql/syntax", "rule/template", "rule/syntax"))
+            flagged.sort(
+                key=lambda f: (
+                    f.severity != Severity.ERROR,
+                    f.rule not in ("promql/syntax", "rule/template", "rule/syntax"),
+                )
+            )
             figures.bad_reported.append(
                 f"{path.name}: imported; lint: {flagged[0].rule} {flagged[0].message[:100]}"
             )
