@@ -255,6 +255,74 @@ def _(version: str) -> None:
         assert "lib" in g.folders
 
 
+@check("G-USER")
+def _(version: str) -> None:
+    with GrafanaEmulator(tokens={TOKEN: "sa-1-publisher"}, version=version) as g:
+        me = call(g, "GET", "/api/user")
+        assert me.status_code == 200 and me.json()["login"] == "sa-1-publisher"
+        basic = requests.get(g.url + "/api/user", auth=("admin", "admin"), timeout=5)
+        assert basic.json()["login"] == "admin"
+        assert call(g, "GET", "/api/user", auth=False).status_code == 401
+
+
+@check("G-FOLDER-UPDATED-BY")
+def _(version: str) -> None:
+    with GrafanaEmulator(tokens={TOKEN: "sa-1-publisher"}, version=version) as g:
+        g.seed_folder("top", "Top", user="alice")
+        g.seed_folder("a", "A", user="alice")
+        assert call(g, "GET", "/api/folders/a").json()["updatedBy"] == "alice"
+        call(g, "POST", "/api/folders/a/move", json={"parentUid": "top"})
+        assert call(g, "GET", "/api/folders/a").json()["updatedBy"] == "sa-1-publisher"
+        g.ui_edit_folder("a", title="Renamed", user="bob")
+        assert call(g, "GET", "/api/folders/a").json()["updatedBy"] == "bob"
+        call(g, "PUT", "/api/folders/a", json={"title": "A", "overwrite": True})
+        created = call(g, "POST", "/api/folders", json={"uid": "b", "title": "B"}).json()
+        assert (
+            call(g, "GET", "/api/folders/a").json()["updatedBy"] == created["updatedBy"] == "sa-1-publisher"
+        )
+
+
+@check("G-FOLDER-COUNTS")
+def _(version: str) -> None:
+    with grafana(version) as g:
+        g.seed_folder("top", "Top")
+        g.seed_folder("child", "Child", parent_uid="top")
+        g.seed_folder("grandchild", "Grandchild", parent_uid="child")
+        g.seed_dashboard({"uid": "d1", "title": "D1"}, "top")
+        g.seed_dashboard({"uid": "d2", "title": "D2"}, "grandchild")
+        g.seed_library_panel("child")
+        g.seed_alert_rule("grandchild")
+        counts = call(g, "GET", "/api/folders/top/counts")
+        assert counts.status_code == 200
+        assert counts.json() == {"folder": 2, "dashboard": 2, "librarypanel": 1, "alertrule": 1}
+        g.seed_folder("empty", "Empty")
+        assert set(call(g, "GET", "/api/folders/empty/counts").json().values()) == {0}
+        assert call(g, "GET", "/api/folders/nope/counts").status_code == 404
+
+
+@check("G-FOLDER-DELETE")
+def _(version: str) -> None:
+    with grafana(version) as g:
+        g.seed_folder("top", "Top")
+        g.seed_folder("child", "Child", parent_uid="top")
+        g.seed_dashboard({"uid": "d1", "title": "D1"}, "top")
+        g.seed_dashboard({"uid": "d2", "title": "D2"}, "child")
+        g.seed_library_panel("top")
+        g.seed_dashboard({"uid": "elsewhere", "title": "Elsewhere"})
+        deleted = call(g, "DELETE", "/api/folders/top")
+        assert deleted.status_code == 200 and deleted.json()["message"] == "Folder deleted"
+        # Everything inside went with it, at every depth.
+        assert set(g.folders) == set() and set(g.dashboards) == {"elsewhere"}
+        g.seed_folder("rules", "Rules")
+        g.seed_folder("below", "Below", parent_uid="rules")
+        g.seed_alert_rule("below")
+        refused = call(g, "DELETE", "/api/folders/rules")
+        assert 400 <= refused.status_code < 500 and "alert rules" in refused.json()["message"]
+        assert {"rules", "below"} <= set(g.folders)
+        forced = call(g, "DELETE", "/api/folders/rules", params={"forceDeleteRules": "true"})
+        assert forced.status_code == 200 and not g.folders
+
+
 @check("G-DASH-GET")
 def _(version: str) -> None:
     with grafana(version) as g:
@@ -419,6 +487,16 @@ def _(version: str) -> None:
                 }
             ],
         }
+
+
+@check("M-RULES-EXPR-VERBATIM")
+def _(version: str) -> None:
+    with mimir() as m:
+        expr = "sum(rate(x_total[5m])) > 1\n# lgtm-dash-published owner=0123456789ab digest=" + "0" * 24
+        body = yaml.safe_dump({"name": "g", "rules": [{"alert": "A", "expr": expr}]})
+        assert post_group(m, "ns", body).status_code == 202
+        got = yaml.safe_load(requests.get(f"{m.url}{RULES}/ns/g", headers=TENANT, timeout=5).text)
+        assert got["rules"][0]["expr"] == expr
 
 
 @check("M-RULES-POST")
@@ -698,6 +776,23 @@ def _(version: str) -> None:
             ],
         }
         assert text.index("severity") < text.index("z:")  # maps sorted
+
+
+@check("L-RULES-EXPR-VERBATIM")
+def _(version: str) -> None:
+    mark = "# lgtm-dash-published owner=0123456789ab digest=" + "0" * 24
+    expr = f'sum by (app) (rate({{app="x"}} |= "a#b" [5m])) > 1\n{mark}'
+    with loki() as emu:
+        body = yaml.safe_dump({"name": "g", "rules": [{"alert": "A", "expr": expr}]})
+        assert loki_post(emu, "ns", body).status_code == 202
+        assert yaml.safe_load(loki_get(emu, f"{LOKI_RULES}/ns/g").text)["rules"][0]["expr"] == expr
+        listed = yaml.safe_load(loki_get(emu, LOKI_RULES).text)
+        assert listed["ns"][0]["rules"][0]["expr"] == expr
+        # The comment runs to the end of its line: one in front swallows the selector.
+        swallowed = yaml.safe_dump({"name": "h", "rules": [{"alert": "A", "expr": '#{app="x"} | json'}]})
+        answer = loki_post(emu, "ns", swallowed)
+        assert answer.status_code == 400
+        assert answer.text.startswith("could not parse expression for alert 'A' in group 'h': ")
 
 
 @check("L-RULES-DELETE")
