@@ -1,7 +1,7 @@
 """A JSON-over-HTTP client for read-only query APIs (Prometheus, Mimir, Thanos, Loki, Grafana's proxy).
 
-This module is the only place live lint takes the shared retry policy and remote error kinds from: when
-they move, only the import below changes. Transient failures (connection errors, 429, 5xx) are retried
+It shares the retry policy, deadlines, redirect refusal and remote error kinds of `clients.http` with the
+Grafana, Mimir and Loki ruler clients. Transient failures (connection errors, 429, 5xx) are retried
 with backoff; 401/403 become `AuthError` naming the credential variable (never its value); any other
 refusal is a `QueryRefused` for that one request. Every request stops at the run's deadline.
 """
@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..clients.http import (  # the one import of the shared HTTP plumbing (see module docstring)
+from ..errors import RemoteError
+from ..secrets import redact
+from .http import (
     AuthError,
     Deadline,
     OutOfTime,
@@ -25,8 +27,6 @@ from ..clients.http import (  # the one import of the shared HTTP plumbing (see 
     parse_retry_after,
     refuse_redirects,
 )
-from ..errors import RemoteError
-from ..secrets import redact
 
 __all__ = [
     "ApiTarget",
