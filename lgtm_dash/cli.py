@@ -11,6 +11,7 @@ import gc
 import importlib
 import os
 import sys
+import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -131,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    started = time.monotonic()  # `--timeout` counts from here
     # A run builds and reads hundreds of thousands of small objects that live until it ends: collecting
     # cycles less often saves a large share of the CPU time on big projects (see README, Benchmark).
     gc.set_threshold(50_000, 20, 20)
@@ -142,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.handler is None:
         print(f"error: `{args.command}` is not available in this version", file=sys.stderr)
         return EXIT_BAD_INPUT
+    args.started = started
     args.project = (args.project or find_project_root(Path.cwd())).resolve()
     set_project_root(args.project)
     try:

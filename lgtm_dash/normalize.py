@@ -11,7 +11,8 @@ Used by `plan`/`publish` to decide create / update / unchanged, and by `diff --l
   `basicAuth: false`, `apiVersion: ""`…) counts as absent. `secureJsonData` values are compared by key
   only, because the server never returns secrets. (docs/server-contract.md, rows G-DS-GET and G-DS-LIST.)
 - rule groups: exactly what Mimir stores (its `RuleGroupDesc`): durations in canonical form (`60s` →
-  `1m`), zero durations and empty fields omitted, unknown keys dropped.
+  `1m`), zero durations and empty fields omitted, unknown keys dropped, and lgtm-dash's publish mark (a
+  PromQL comment line in the first rule's expression) and trailing blank space of expressions left out.
 - Alertmanager: the config string parsed and compared as a structure; templates by content.
 """
 
@@ -20,13 +21,13 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import yaml
 
 from .durations import format_duration, parse_duration_ms
-from .model.dashboard import MANAGED_TAG
 from .yamlio import load_yaml
 
 # Datasources published by lgtm-dash carry this jsonData key, so `--prune` knows which ones it owns.
@@ -34,13 +35,18 @@ DATASOURCE_MARKER = "lgtmDashManaged"
 # Grafana never returns secure fields, so publish also stores a fingerprint of their *sources* (the
 # `${VAR}` names and non-secret literals such as the X-Scope-OrgID tenant): a changed tenant is then seen.
 SECURE_FINGERPRINT = "lgtmDashSecureFingerprint"
+# A digest of the settings as publish last wrote them (secure values by key only): a live datasource whose
+# settings no longer match it was changed in Grafana since (drift). Never compared itself.
+DATASOURCE_DIGEST = "lgtmDashDigest"
 # Bookkeeping keys publish adds to jsonData; they are not part of a datasource's settings.
-DATASOURCE_BOOKKEEPING_KEYS = (DATASOURCE_MARKER, SECURE_FINGERPRINT)
+DATASOURCE_BOOKKEEPING_KEYS = (DATASOURCE_MARKER, SECURE_FINGERPRINT, DATASOURCE_DIGEST)
 # Dashboards published by lgtm-dash carry this top-level key. Grafana stores the dashboard JSON as sent and
 # returns it (contract rows G-DASH-SAVE, G-DASH-GET), so the key survives: it holds a digest of the
-# content as published (a live copy whose content no longer matches it was changed by someone else) and
-# the lgtm-dash folders above the dashboard (which is how `--prune` knows which folders it created:
-# Grafana's folder API returns no description or other free field to mark them with, row G-FOLDER-GET).
+# content as published (a live copy whose content no longer matches it was changed by someone else), the
+# uid it was published under (a copy saved under another uid — "Save as", an import — keeps the marker
+# and the `lgtm-dash` tag, but is not lgtm-dash's), and the lgtm-dash folders above the dashboard (which
+# is how `--prune` knows which folders it created: Grafana's folder API returns no description or other
+# free field to mark them with, row G-FOLDER-GET).
 DASHBOARD_MARKER = "lgtmDashPublished"
 SECRET_SET = "<secret>"
 
@@ -107,10 +113,6 @@ def normalize_dashboard(data: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def is_managed_dashboard(data: Mapping[str, Any]) -> bool:
-    return MANAGED_TAG in (data.get("tags") or [])
-
-
 def dashboard_digest(data: Mapping[str, Any]) -> str:
     """A digest of a dashboard's content as compared (marker and bookkeeping left out)."""
     text = json.dumps(normalize_dashboard(data), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -118,9 +120,13 @@ def dashboard_digest(data: Mapping[str, Any]) -> str:
 
 
 def mark_dashboard(data: Mapping[str, Any], folders: list[str]) -> dict[str, Any]:
-    """`data` as publish sends it: with the marker holding its digest and its lgtm-dash folder chain."""
+    """`data` as publish sends it: the marker holds its digest, its uid and its lgtm-dash folder chain."""
     marked = dict(data)
-    marked[DASHBOARD_MARKER] = {"digest": dashboard_digest(data), "folders": list(folders)}
+    marked[DASHBOARD_MARKER] = {
+        "digest": dashboard_digest(data),
+        "folders": list(folders),
+        "uid": str(data.get("uid") or "").strip(),
+    }
     return marked
 
 
@@ -133,6 +139,21 @@ def changed_since_publish(data: Mapping[str, Any]) -> bool:
     """True when the live dashboard is not exactly what lgtm-dash last published (or never was)."""
     marker = dashboard_marker(data)
     return marker is None or marker.get("digest") != dashboard_digest(data)
+
+
+def owns_dashboard(data: Mapping[str, Any]) -> bool:
+    """True when lgtm-dash published this very dashboard: its marker names its uid.
+
+    The `lgtm-dash` tag proves nothing (anyone can add it, and a copy keeps it), nor does a marker
+    copied along with the content. A marker from before markers named the uid counts only while the
+    content still matches its digest.
+    """
+    marker = dashboard_marker(data)
+    if marker is None:
+        return False
+    if "uid" in marker:
+        return marker["uid"] == str(data.get("uid") or "").strip()
+    return not changed_since_publish(data)
 
 
 def marked_folders(data: Mapping[str, Any]) -> list[str]:
@@ -162,12 +183,33 @@ def normalize_datasource(
     else:
         out.pop("secureJsonData", None)
         out.pop("secureJsonFields", None)
+    if isinstance(out.get("jsonData"), dict) and DATASOURCE_DIGEST in out["jsonData"]:
+        out["jsonData"] = {k: v for k, v in out["jsonData"].items() if k != DATASOURCE_DIGEST}
     for key, defaults in _DATASOURCE_DEFAULTS.items():
         if key in out and (out[key] is None or out[key] in defaults):
             del out[key]
     if secure_keys:
         out["secureJsonData"] = {key: SECRET_SET for key in sorted(secure_keys)}
     return out
+
+
+def datasource_digest(entry: Mapping[str, Any]) -> str:
+    """A digest of a datasource's settable fields (an API body, or a live DTO), bookkeeping left out."""
+    settings = normalize_datasource(entry)
+    json_data = {
+        k: v for k, v in (settings.get("jsonData") or {}).items() if k not in DATASOURCE_BOOKKEEPING_KEYS
+    }
+    settings.pop("jsonData", None)
+    if json_data:
+        settings["jsonData"] = json_data
+    text = json.dumps(settings, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def datasource_drifted(live: Mapping[str, Any]) -> bool:
+    """True when a live datasource's settings no longer match the digest publish stored with them."""
+    stored = (live.get("jsonData") or {}).get(DATASOURCE_DIGEST)
+    return isinstance(stored, str) and stored != datasource_digest(live)
 
 
 def is_managed_datasource(dto: Mapping[str, Any]) -> bool:
@@ -201,8 +243,8 @@ _RULE_DURATIONS = ("for", "keep_firing_for")
 
 
 def _normalize_rules(rules: Any, durations: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Rules as a Cortex-derived ruler stores them: record (else alert), expr, the given durations when above 0,
-    labels and annotations sorted, nothing else."""
+    """Rules as a Cortex-derived ruler stores them: record (else alert), expr (without lgtm-dash's publish
+    mark), the given durations when above 0, labels and annotations sorted, nothing else."""
     out = []
     for rule in rules or []:
         item: dict[str, Any] = {}
@@ -210,7 +252,7 @@ def _normalize_rules(rules: Any, durations: tuple[str, ...]) -> list[dict[str, A
             item["record"] = str(rule["record"])
         else:
             item["alert"] = str(rule.get("alert") or "")
-        item["expr"] = str(rule.get("expr") or "")
+        item["expr"] = strip_rule_mark(str(rule.get("expr") or ""))
         for key in durations:
             if rule.get(key) not in (None, ""):
                 value = canonical_duration(rule[key])
@@ -223,8 +265,81 @@ def _normalize_rules(rules: Any, durations: tuple[str, ...]) -> list[dict[str, A
     return out
 
 
+# The publish mark of a rule group. Neither Mimir nor Loki keeps an extra field of a group or rule (rows
+# M-RULES-ROUNDTRIP, L-RULES-ROUNDTRIP) and every field they keep changes what the ruler does, except the
+# text of an expression: it is stored and returned verbatim (rows M-RULES-EXPR-VERBATIM,
+# L-RULES-EXPR-VERBATIM), and a `#` comment is skipped by both the PromQL and the LogQL lexer. So publish
+# appends one comment line to the first rule's expression: `owner` ties the group to its namespace and name
+# (a copy elsewhere is not lgtm-dash's), `digest` is its content as published, as the server stores it (a
+# group whose content no longer matches it was changed in the server since: drift).
+RULE_MARK_PREFIX = "# lgtm-dash-published"
+_RULE_MARK = re.compile(
+    r"^[ \t]*# lgtm-dash-published owner=(?P<owner>[0-9a-f]{12}) digest=(?P<digest>[0-9a-f]{24})[ \t]*$", re.M
+)
+# How a server stores a group (`normalize_rule_group` for Mimir, `normalize_loki_rule_group` for Loki).
+GroupNormalizer = Callable[[Mapping[str, Any]], dict[str, Any]]
+
+
+def strip_rule_mark(expr: str) -> str:
+    """An expression without lgtm-dash's publish mark and without trailing blank space."""
+    if RULE_MARK_PREFIX in expr:
+        expr = _RULE_MARK.sub("", expr)
+    return expr.rstrip()
+
+
+def rule_group_owner(namespace: str, name: str) -> str:
+    return hashlib.sha256(f"{namespace}\0{name}".encode()).hexdigest()[:12]
+
+
+def rule_group_digest(group: Mapping[str, Any], normalize: GroupNormalizer) -> str:
+    text = json.dumps(normalize(group), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def mark_rule_group(group: Mapping[str, Any], namespace: str, normalize: GroupNormalizer) -> dict[str, Any]:
+    """`group` as publish sends it: its first rule's expression ends with the publish mark."""
+    marked = dict(group)
+    rules = [dict(rule) for rule in group.get("rules") or []]
+    if rules:
+        mark = (
+            f"{RULE_MARK_PREFIX} owner={rule_group_owner(namespace, str(group.get('name') or ''))} "
+            f"digest={rule_group_digest(group, normalize)}"
+        )
+        rules[0]["expr"] = f"{strip_rule_mark(str(rules[0].get('expr') or ''))}\n{mark}"
+        marked["rules"] = rules
+    return marked
+
+
+def unmark_rule_group(group: Mapping[str, Any]) -> dict[str, Any]:
+    """A live group as it was written before publish marked it (for import)."""
+    unmarked = dict(group)
+    rules = [dict(rule) for rule in group.get("rules") or []]
+    if rules and RULE_MARK_PREFIX in str(rules[0].get("expr") or ""):
+        rules[0]["expr"] = strip_rule_mark(str(rules[0]["expr"]))
+        unmarked["rules"] = rules
+    return unmarked
+
+
+def rule_group_mark(group: Mapping[str, Any]) -> dict[str, str] | None:
+    """`{"owner", "digest"}` from a live group's first rule, or None when it carries no mark."""
+    rules = group.get("rules") or []
+    found = _RULE_MARK.search(str(rules[0].get("expr") or "")) if rules else None
+    return {"owner": found["owner"], "digest": found["digest"]} if found else None
+
+
+def owns_rule_group(group: Mapping[str, Any], namespace: str) -> bool:
+    """True when lgtm-dash published this group under this namespace and name."""
+    mark = rule_group_mark(group)
+    return mark is not None and mark["owner"] == rule_group_owner(namespace, str(group.get("name") or ""))
+
+
+def rule_group_changed_since_publish(group: Mapping[str, Any], normalize: GroupNormalizer) -> bool:
+    mark = rule_group_mark(group)
+    return mark is None or mark["digest"] != rule_group_digest(group, normalize)
+
+
 def normalize_rule_group(group: Mapping[str, Any]) -> dict[str, Any]:
-    """A rule group as Mimir stores and returns it."""
+    """A rule group as Mimir stores and returns it (publish mark left out)."""
     out: dict[str, Any] = {"name": str(group.get("name") or "")}
     for key in _GROUP_DURATIONS:
         if group.get(key) not in (None, ""):

@@ -2,15 +2,23 @@
 
 Grafana's provisioning files expand `$VAR` and `${VAR}` themselves, so every literal `$` in a provisioning
 file is written `$$`; `expand()` undoes exactly that when the same file is sent over the HTTP API.
+
+`redact()` is the one place a server's words (or anything else about to be printed or written) lose their
+secrets: every known value in every form a server may echo it in (as is, base64 as in an
+`Authorization: Basic` header, percent-encoded, JSON-escaped), and any `Authorization:`-style header
+text or `Bearer`/`Basic` credential, whether or not its value is known.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
+import json
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import quote, quote_plus
 
 from .errors import DefinitionError, UsageError
 
@@ -21,6 +29,15 @@ _TOKEN = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9
 # `${VAR}` is a placeholder and nothing is escaped.
 _BRACED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 REDACTED = "<redacted>"
+# Header text that carries a credential, however a server quotes it back: `Authorization: Basic …`,
+# `"Authorization":["Bearer …"]` (Go's header map), `authorization=…`.
+_CREDENTIAL_HEADER = re.compile(
+    r"(?i)((?:proxy-)?authorization|cookie|x-api-key)(\W{0,3}\s*[:=]\s*\[?\s*[\"']?\s*)"
+    r"(?:(basic|bearer|token|digest)\s+)?[^\s\"',;\]\}]+"
+)
+# A scheme followed by something that looks like a credential (a digit or a base64/token punctuation in it,
+# so "Basic authentication" stays readable).
+_CREDENTIAL = re.compile(r"(?i)\b(basic|bearer)\s+(?=[A-Za-z0-9+/=._~-]*[0-9+/=._~-])[A-Za-z0-9+/=._~-]{8,}")
 
 
 @dataclass(frozen=True)
@@ -104,16 +121,36 @@ def expand(
     return value
 
 
-def basic_auth_value(user: str | None, password: str | None) -> str:
-    """The `Authorization: Basic` value of a credential: as secret as the password (a server may echo it)."""
-    if not password:
-        return ""
-    return base64.b64encode(f"{user or ''}:{password}".encode()).decode()
+def basic_credentials(user: str | None, password: str | None) -> str:
+    """`user:password` as HTTP basic auth encodes it: redacting it also redacts its base64 form."""
+    return f"{user or ''}:{password}" if password else ""
+
+
+@functools.lru_cache(maxsize=4096)
+def secret_forms(value: str) -> tuple[str, ...]:
+    """`value` in every form a server may echo it in, longest first."""
+    raw = value.encode("utf-8")
+    forms = {
+        value,
+        quote(value, safe=""),
+        quote(value),
+        quote_plus(value),
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        value.replace("/", "\\/"),
+    }
+    for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+        text = encoded.decode("ascii")
+        forms |= {text, text.rstrip("=")}
+    return tuple(sorted((f for f in forms if len(f) >= 4), key=len, reverse=True))
 
 
 def redact(text: str, secrets: Mapping[str, str] | None = None) -> str:
-    """Replace every known secret value in `text` (for logs and error messages)."""
+    """`text` without any known secret value (in any of its `secret_forms`) or credential header text."""
     for value in (secrets or {}).values():
         if value and len(value) >= 4:
-            text = text.replace(value, REDACTED)
-    return text
+            for form in secret_forms(value):
+                if form in text:
+                    text = text.replace(form, REDACTED)
+    text = _CREDENTIAL_HEADER.sub(lambda m: f"{m[1]}{m[2]}{m[3] + ' ' if m[3] else ''}{REDACTED}", text)
+    return _CREDENTIAL.sub(lambda m: f"{m[1]} {REDACTED}", text)

@@ -12,6 +12,7 @@ declare -A PACKAGE_FOR=(
   [mariadbd]=mariadb-server
   [chromium]=chromium
   [chromedriver]=chromium-driver
+  [openssl]=openssl  # a self-signed certificate for the TLS tests of publish
 )
 # Other names that do as well: GitHub's Ubuntu runners come with Google Chrome and a matching chromedriver.
 declare -A ALSO=([chromium]="google-chrome chromium-browser")

@@ -265,14 +265,14 @@ def test_every_loki_alert_has_a_routing_case_with_the_labels_its_logql_keeps(
         for alert in ns.alerts():
             severity = alert.labels["severity"]
             cases = [
-                (labels, receivers)
-                for labels, receivers in routing_cases
-                if labels.get("alertname") == alert.name and labels.get("severity") == severity
+                case
+                for case in routing_cases
+                if case.labels.get("alertname") == alert.name and case.labels.get("severity") == severity
             ]
             assert cases, f"no routing case for {alert.name} ({severity})"
-            for labels, receivers in cases:
-                assert receivers == [alerts.alertmanager.CHANNELS[severity][0]], (alert.name, severity)
-                assert set(labels) - {"alertname", "severity"} == samples[alert.name], alert.name
+            for case in cases:
+                assert case.receivers == (alerts.alertmanager.CHANNELS[severity][0],), (alert.name, severity)
+                assert set(case.labels) - {"alertname", "severity"} == samples[alert.name], alert.name
 
 
 # --- a real Alertmanager delivering to a local Slack webhook ---------------------------------------------

@@ -33,7 +33,7 @@ def test_project_before_or_after_the_command_is_the_same(fixture_project: Path, 
     after = run_cli("build", "--out", str(tmp_path / "b"), "--project", str(fixture_project), cwd=tmp_path)
     assert before.returncode == after.returncode == 0, before.stderr + after.stderr
     assert read_tree(tmp_path / "a") == read_tree(tmp_path / "b")
-    assert "1 dashboards, 1 rule namespaces" in after.stdout
+    assert "1 dashboard, 1 Mimir rule namespace" in after.stdout
 
 
 def test_outside_any_project_the_error_says_how_to_name_one(tmp_path: Path) -> None:
@@ -54,8 +54,10 @@ def test_new_commands_slot_into_the_command_table() -> None:
     parser = cli.build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     assert list(sub.choices) == list(cli.COMMANDS)
+    positional = {"diff": ["a", "b"], "init": ["new-project"]}
     for name in cli.COMMANDS:  # every command accepts the global options after its name
-        args = parser.parse_args([name, "--project", "/x"] + (["a", "b"] if name == "diff" else []))
+        positional = {"diff": ["a", "b"], "init": ["new-project"]}.get(name, [])
+        args = parser.parse_args([name, "--project", "/x", *positional])
         assert args.project == Path("/x")
 
 

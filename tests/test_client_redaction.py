@@ -3,6 +3,7 @@ that quotes the request it refuses): the message is redacted before it reaches a
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from collections.abc import Iterator
@@ -12,10 +13,11 @@ import pytest
 
 from lgtm_dash.clients.grafana import Grafana
 from lgtm_dash.clients.http import RetryPolicy
+from lgtm_dash.clients.loki import LokiRuler
 from lgtm_dash.clients.mimir import Mimir
-from lgtm_dash.environments import GrafanaTarget, MimirTarget
+from lgtm_dash.environments import GrafanaTarget, LokiTarget, MimirTarget
 from lgtm_dash.errors import LgtmError
-from lgtm_dash.secrets import REDACTED, basic_auth_value
+from lgtm_dash.secrets import REDACTED
 
 TOKEN = "glsa_echoed-token-5f1d0b7e"
 MIMIR_KEY = "mimir-echoed-key-77a1"
@@ -104,4 +106,18 @@ def test_an_echoed_basic_auth_header_is_redacted(echo: EchoServer) -> None:
         grafana.list_datasources()
     message = str(caught.value)
     assert "Authorization: Basic " + REDACTED in message
-    assert basic_auth_value("admin", PASSWORD) not in message
+    assert base64.b64encode(f"admin:{PASSWORD}".encode()).decode() not in message
+
+
+def test_loki_ruler_client_redacts_its_basic_auth_when_echoed(echo: EchoServer) -> None:
+    """Loki's ruler client shares the Mimir client's request code (`clients.ruler`), redaction included."""
+    loki = LokiRuler(
+        LokiTarget(address=url(echo), tenant="qgx-logs", key=MIMIR_KEY), retry=RetryPolicy(attempts=1)
+    )
+    with pytest.raises(LgtmError) as caught:
+        loki.list_rules()
+    message = str(caught.value)
+    assert "refused /loki/api/v1/rules" in message
+    assert MIMIR_KEY not in message
+    assert base64.b64encode(f"qgx-logs:{MIMIR_KEY}".encode()).decode() not in message
+    assert "Authorization: Basic " + REDACTED in message

@@ -105,10 +105,10 @@ PLANTED = [
      "live/value-never-seen", "qgx-pod-monitoring", "'Running'"),
     ("dashboards/pod_monitoring.py", """prom_target(f'sum(kube_pod_status_ready{{condition="true", {PODS}}})', "ready")""",
      'prom_target("sum(rate(container_memory_working_set_bytes[$__rate_interval]))", "ready")',
-     "live/rate-of-gauge", "qgx-pod-monitoring", "gauge"),
+     "live/rate-of-gauge", "qgx-pod-monitoring", "says is a gauge (the catalog says counter)"),
     ("dashboards/http_overview.py", 'prom_target(by("status", "qgx_http_requests_total"), "{{status}}")',
      'prom_target("sum(qgx_http_requests_total)", "{{status}}")',
-     "live/counter-used-raw", "qgx-http-overview", "qgx_http_requests_total"),
+     "live/counter-used-raw", "qgx-http-overview", "'qgx_http_requests_total' (server metadata; the catalog says gauge)"),
     ("dashboards/event_monitoring.py", "prom_target(RATE % EVENTS)",
      """prom_target('sum(rate(qgx_events_total{type=~"ORDER.*"}[$__rate_interval]))')""",
      "live/regex-matches-nothing", "qgx-event-monitoring", "order.created"),
@@ -123,6 +123,13 @@ PLANTED = [
     ("alerts/logs.py", "for service in ALWAYS_LOGGING", 'for service in ("backend", "gatewy")',
      "live/loki-value-never-seen", None, "gatewy"),
 ]  # fmt: skip
+# Where the servers' metadata contradicts the project's catalog (the servers hold what the repository's catalog
+# says): the type-based live rules are about exactly that. (Where the catalog is silent, the metadata fills it in
+# for the offline rules: test_server_metadata_fills_in_what_the_catalog_lacks.)
+RETYPED = {
+    "container_memory_working_set_bytes": ("gauge", "counter"),
+    "qgx_http_requests_total": ("counter", "gauge"),
+}
 # The recording rule the last fault uses: defined in the project, not deployed to the (test) Mimir.
 NEW_RECORD = (
     "alerts/http.py",
@@ -133,8 +140,17 @@ NEW_RECORD = (
 )
 
 
+def _retype(catalog: Path, metric: str, old: str, new: str) -> None:
+    text = catalog.read_text()
+    entry = f"  {metric}:\n    type: {old}\n"
+    assert entry in text, entry
+    catalog.write_text(text.replace(entry, f"  {metric}:\n    type: {new}\n"))
+
+
 def test_planted_faults_are_each_found_at_their_python_line(world: LiveWorld, project_copy: Path) -> None:
     project = _copy(project_copy, world)
+    for metric, (old, new) in RETYPED.items():
+        _retype(project / "catalog.yaml", metric, old, new)
     _plant(project / NEW_RECORD[0], NEW_RECORD[1], NEW_RECORD[2])
     lines = {}
     for module, old, new, rule, _uid, _named in PLANTED:
@@ -156,6 +172,28 @@ def test_planted_faults_are_each_found_at_their_python_line(world: LiveWorld, pr
 
     strict_code, strict, _ = _live(project, "--strict")
     assert strict_code == 1 and all(f["severity"] == "error" for f in strict if f["rule"].startswith("live/"))
+
+
+def test_server_metadata_fills_in_what_the_catalog_lacks(world: LiveWorld, project_copy: Path) -> None:
+    """A gauge under rate() that the catalog does not describe: offline lint cannot tell; with --live the offline
+    rule promql/rate-counter knows the type from the server's metadata, and reports it once."""
+    project = _copy(project_copy, world)
+    catalog = project / "catalog.yaml"
+    text = catalog.read_text()
+    start = text.index("  container_memory_working_set_bytes:\n")
+    end = text.index("  container_memory_rss:\n")  # the next entry
+    catalog.write_text(text[:start] + text[end:])
+    line = _plant(project / "dashboards/pod_monitoring.py",
+                  """prom_target(f'sum(kube_pod_status_ready{{condition="true", {PODS}}})', "ready")""",
+                  'prom_target("sum(rate(container_memory_working_set_bytes[$__rate_interval]))", "ready")')  # fmt: skip
+    _build(project)
+    offline = run_cli("--project", str(project), "lint", str(project / "out"), "--format", "json")
+    assert not [f for f in json.loads(offline.stdout) if f["rule"] == "promql/rate-counter"]
+    _code, findings, _ = _live(project)
+    found = [f for f in findings if f["rule"] in ("promql/rate-counter", "live/rate-of-gauge")]
+    assert [(f["rule"], f["severity"]) for f in found] == [("promql/rate-counter", "error")], found
+    assert "which is a gauge (server metadata), not a counter" in found[0]["message"]
+    assert found[0]["file"] == "dashboards/pod_monitoring.py" and 0 <= line - found[0]["line"] < 15
 
 
 def test_live_findings_are_warnings_unless_strict(world: LiveWorld, project_copy: Path) -> None:

@@ -143,6 +143,7 @@ def test_the_stand_in_keeps_everything_but_the_expression(loki_namespaces: list[
             assert {**rule, "expr": original["expr"]} == original
 
 
+@pytest.mark.tools
 def test_template_tests_pass_and_a_wrong_rendering_fails(dev: Environment, tmp_path: Path) -> None:
     tool = require_binary("promtool")
     good = ExpectedAlert({"app": "web", "severity": "warning"}, {"summary": "web logs 2.5 errors/s"})
@@ -161,6 +162,7 @@ def test_template_tests_pass_and_a_wrong_rendering_fails(dev: Environment, tmp_p
     )
 
 
+@pytest.mark.tools
 def test_a_template_test_waits_for_the_longest_for(dev: Environment, tmp_path: Path) -> None:
     """Both tiers fire by the evaluation time; a tier left out of `firing` fails the test."""
     tool = require_binary("promtool")

@@ -350,8 +350,10 @@ def test_prune_deletes_only_what_lgtm_dash_manages(stack: Stack, out: Path) -> N
         "qgx-dev", "someone-else", {"name": "theirs", "rules": [{"record": "a:b", "expr": "1"}]}
     )
     assert lgtm("publish", out) == 0
-    # In a namespace out/ owns, a group nobody defines any more.
-    m.seed_rule_group("qgx-dev", TEST_NAMESPACE, {"name": "stale", "rules": [{"record": "c:d", "expr": "1"}]})
+    # In a namespace out/ also uses, a group someone made by hand: the namespace is no proof of ownership.
+    m.seed_rule_group(
+        "qgx-dev", TEST_NAMESPACE, {"name": "by-hand", "rules": [{"record": "c:d", "expr": "1"}]}
+    )
 
     # Remove a dashboard, the recording group and the Tempo datasource from out/.
     gone_board = read_artifacts(out).dashboards[0]
@@ -367,7 +369,7 @@ def test_prune_deletes_only_what_lgtm_dash_manages(stack: Stack, out: Path) -> N
     assert gone_board.uid not in g.dashboards
     assert {"hand-made"} <= set(g.datasources)
     assert "team-b" in g.folders and "team-b-board" in g.dashboards
-    assert [grp["name"] for grp in m.rules("qgx-dev")[TEST_NAMESPACE]] == ["http.alerts"]
+    assert [grp["name"] for grp in m.rules("qgx-dev")[TEST_NAMESPACE]] == ["by-hand", "http.alerts"]
     assert m.rules("qgx-dev")["someone-else"][0]["name"] == "theirs"
     assert lgtm("plan", out, "--prune") == 0
 

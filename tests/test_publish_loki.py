@@ -1,6 +1,7 @@
 """`lgtm-dash plan` / `publish` of Loki rule groups through Loki's ruler API, against the emulators (issue 18):
-created per namespace and group in the environment's tenant, a republish writes nothing, `--prune` deletes only
-inside the namespaces out/ has, LOKI_* variables override environments.yaml, a refusal fails that group alone."""
+created per namespace and group in the environment's tenant, each marked as lgtm-dash's (a LogQL `#` comment, row
+L-RULES-EXPR-VERBATIM), a republish writes nothing, `--prune` deletes only marked groups inside the namespaces out/
+has, LOKI_* variables override environments.yaml, a refusal fails that group alone."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import yaml
 from lgtm_dash.artifacts import read_artifacts
 from lgtm_dash.cli import main
 from lgtm_dash.compile import build
+from lgtm_dash.lint.logql import parse_logql
+from lgtm_dash.normalize import strip_rule_mark
 from lgtm_dash.testing import GrafanaEmulator, LokiEmulator, MimirEmulator
 from tests.helpers import REPO, run_cli
 
@@ -131,7 +134,22 @@ def test_a_changed_expression_updates_that_group_only(stack: Stack, out: Path) -
     new_posts = [r for r in stack.loki.request_log if r.method == "POST"][-1:]
     assert stack.loki.write_count() == before + 1
     assert new_posts[0].path.endswith(f"/{OURS}")
-    assert stack.loki.rules(TENANT)[OURS][0]["rules"][0]["expr"].endswith("> 10")
+    expr = stack.loki.rules(TENANT)[OURS][0]["rules"][0]["expr"]
+    assert strip_rule_mark(expr).endswith("> 10") and "\n# lgtm-dash-published owner=" in expr
+
+
+def test_the_mark_parses_to_the_same_logql_as_out(stack: Stack, out: Path) -> None:
+    """The mark is a LogQL comment (Loki's lexer skips `#` to the end of the line): every stored expression
+    parses, with the grammar checked against Loki's own parser cases, exactly as out/'s does."""
+    assert lgtm("publish", out) == 0
+    desired = read_artifacts(out).loki_rule_namespaces
+    stored = stack.loki.rules(TENANT)
+    for namespace, groups in desired.items():
+        live = {g["name"]: g for g in stored[namespace]}
+        for group in groups:
+            first = live[group["name"]]["rules"][0]["expr"]
+            assert "\n# lgtm-dash-published owner=" in first
+            assert parse_logql(first) == parse_logql(group["rules"][0]["expr"])
 
 
 def test_what_loki_does_not_store_is_a_warning_not_an_endless_update(
@@ -149,19 +167,56 @@ def test_what_loki_does_not_store_is_a_warning_not_an_endless_update(
     assert stack.loki.write_count() == writes
 
 
-def test_prune_deletes_only_inside_the_namespaces_out_has(stack: Stack, out: Path) -> None:
+def test_prune_deletes_only_groups_lgtm_dash_published_inside_the_namespaces_out_has(
+    stack: Stack, out: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     stack.loki.seed_rule_group(
-        TENANT, OURS, {"name": "stale", "rules": [{"record": "a:b:c", "expr": "vector(1)"}]}
+        TENANT, OURS, {"name": "by-hand", "rules": [{"record": "a:b:c", "expr": "vector(1)"}]}
     )
     stack.loki.seed_rule_group(
         TENANT, "someone-else", {"name": "theirs", "rules": [{"record": "x:y:z", "expr": "vector(1)"}]}
     )
     assert lgtm("publish", out) == 0
-    assert "stale" in {g["name"] for g in stack.loki.rules(TENANT)[OURS]}  # no --prune: kept
-    assert lgtm("publish", out, "--prune") == 0
+    stored = stack.loki.rules(TENANT)[OURS]
+    assert all(
+        strip_rule_mark(g["rules"][0]["expr"]) != g["rules"][0]["expr"]
+        for g in stored
+        if g["name"] != "by-hand"
+    )
+    edit_rules(out, OURS, lambda d: d["groups"].pop())  # `recording` leaves out/
+    assert lgtm("publish", out) == 0
+    assert "recording" in {g["name"] for g in stack.loki.rules(TENANT)[OURS]}  # no --prune: kept
+    capsys.readouterr()
+
+    assert lgtm("publish", out, "--prune", "--force") == 0
     stored = stack.loki.rules(TENANT)
-    assert "stale" not in {g["name"] for g in stored[OURS]}
+    assert [g["name"] for g in stored[OURS]] == ["by-hand", "errors"]  # ours is gone, the hand-made one stays
+    assert (
+        f"rule group {OURS}/by-hand is not in out/ and carries no lgtm-dash mark" in capsys.readouterr().out
+    )
     assert [g["name"] for g in stored["someone-else"]] == ["theirs"]  # never outside out/'s namespaces
+
+
+def test_a_loki_group_changed_since_publish_is_drift_and_not_pruned_without_force(
+    stack: Stack, out: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert lgtm("publish", out) == 0
+    for name in ("errors", "recording"):
+        group = next(g for g in stack.loki.rules(TENANT)[OURS] if g["name"] == name)
+        stack.loki.seed_rule_group(TENANT, OURS, {**group, "interval": "5m"})  # edited through the ruler API
+    edit_rules(out, OURS, lambda d: d["groups"].pop())
+    capsys.readouterr()
+
+    assert lgtm("plan", out, "--prune") == 1
+    printed = capsys.readouterr().out
+    assert f"update loki-rule-group {OURS}/errors" in printed
+    assert "drift: changed in Loki since the last publish" in printed
+    assert f"conflict loki-rule-group {OURS}/recording: no longer in out/, but changed in Loki" in printed
+    assert lgtm("publish", out, "--prune") == 1
+    stored = {g["name"]: g for g in stack.loki.rules(TENANT)[OURS]}
+    assert stored["errors"]["interval"] == "1m" and "recording" in stored  # out/ put back; theirs kept
+    assert lgtm("publish", out, "--prune", "--force") == 0
+    assert [g["name"] for g in stack.loki.rules(TENANT)[OURS]] == ["errors"]
 
 
 def test_loki_variables_override_the_environment(

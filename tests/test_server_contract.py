@@ -1,6 +1,6 @@
 """docs/server-contract.md, row by row, against the emulators.
 
-Each row of the contract (what Grafana, Mimir or Loki's ruler answers, cited to their source) has one check here,
+Each row of the contract (what Grafana, Mimir or Loki answers, cited to their source) has one check here,
 registered under the row's id and run once per Grafana release the row names. A row without a check, or a
 check without a row, fails `test_every_row_has_a_check`: the emulators implement exactly the table.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 import pytest
 import requests
@@ -19,6 +19,8 @@ import yaml
 from lgtm_dash import gotemplate
 from lgtm_dash.testing import GrafanaEmulator, LokiEmulator, MimirEmulator
 from lgtm_dash.testing import mimir_emulator as mimir_module
+from lgtm_dash.testing.faults import HTTPEmulator, Request, Response
+from lgtm_dash.testing.query_proxies import GrafanaDatasourceProxy, MimirQueryProxy
 from tests.helpers import REPO
 
 CONTRACT = REPO / "docs" / "server-contract.md"
@@ -29,7 +31,8 @@ RULES = "/prometheus/config/v1/rules"
 
 
 def contract_rows() -> dict[str, tuple[str, ...]]:
-    """Row id -> the Grafana releases it holds for (`("mimir",)` for Mimir rows, `("loki",)` for Loki's)."""
+    """Row id -> the Grafana releases it holds for (`("mimir",)` for Mimir rows, `("loki",)` for Loki's,
+    `("grafana",)` for Grafana rows read without a release: the datasource proxy)."""
     rows: dict[str, tuple[str, ...]] = {}
     for line in CONTRACT.read_text(encoding="utf-8").splitlines():
         found = ROW.match(line)
@@ -39,7 +42,7 @@ def contract_rows() -> dict[str, tuple[str, ...]]:
         assert len(cells) == 6, f"row {found['id']} needs 6 cells: {line}"
         assert cells[4], f"row {found['id']} cites no source"
         where = cells[3]
-        if where in ("Mimir", "Loki"):
+        if where in ("Mimir", "Loki", "Grafana"):  # one server, no release named: the check runs once
             rows[found["id"]] = (where.lower(),)
         else:
             rows[found["id"]] = tuple(v.strip() for v in where.split(","))
@@ -252,6 +255,74 @@ def _(version: str) -> None:
         assert "lib" in g.folders
 
 
+@check("G-USER")
+def _(version: str) -> None:
+    with GrafanaEmulator(tokens={TOKEN: "sa-1-publisher"}, version=version) as g:
+        me = call(g, "GET", "/api/user")
+        assert me.status_code == 200 and me.json()["login"] == "sa-1-publisher"
+        basic = requests.get(g.url + "/api/user", auth=("admin", "admin"), timeout=5)
+        assert basic.json()["login"] == "admin"
+        assert call(g, "GET", "/api/user", auth=False).status_code == 401
+
+
+@check("G-FOLDER-UPDATED-BY")
+def _(version: str) -> None:
+    with GrafanaEmulator(tokens={TOKEN: "sa-1-publisher"}, version=version) as g:
+        g.seed_folder("top", "Top", user="alice")
+        g.seed_folder("a", "A", user="alice")
+        assert call(g, "GET", "/api/folders/a").json()["updatedBy"] == "alice"
+        call(g, "POST", "/api/folders/a/move", json={"parentUid": "top"})
+        assert call(g, "GET", "/api/folders/a").json()["updatedBy"] == "sa-1-publisher"
+        g.ui_edit_folder("a", title="Renamed", user="bob")
+        assert call(g, "GET", "/api/folders/a").json()["updatedBy"] == "bob"
+        call(g, "PUT", "/api/folders/a", json={"title": "A", "overwrite": True})
+        created = call(g, "POST", "/api/folders", json={"uid": "b", "title": "B"}).json()
+        assert (
+            call(g, "GET", "/api/folders/a").json()["updatedBy"] == created["updatedBy"] == "sa-1-publisher"
+        )
+
+
+@check("G-FOLDER-COUNTS")
+def _(version: str) -> None:
+    with grafana(version) as g:
+        g.seed_folder("top", "Top")
+        g.seed_folder("child", "Child", parent_uid="top")
+        g.seed_folder("grandchild", "Grandchild", parent_uid="child")
+        g.seed_dashboard({"uid": "d1", "title": "D1"}, "top")
+        g.seed_dashboard({"uid": "d2", "title": "D2"}, "grandchild")
+        g.seed_library_panel("child")
+        g.seed_alert_rule("grandchild")
+        counts = call(g, "GET", "/api/folders/top/counts")
+        assert counts.status_code == 200
+        assert counts.json() == {"folder": 2, "dashboard": 2, "librarypanel": 1, "alertrule": 1}
+        g.seed_folder("empty", "Empty")
+        assert set(call(g, "GET", "/api/folders/empty/counts").json().values()) == {0}
+        assert call(g, "GET", "/api/folders/nope/counts").status_code == 404
+
+
+@check("G-FOLDER-DELETE")
+def _(version: str) -> None:
+    with grafana(version) as g:
+        g.seed_folder("top", "Top")
+        g.seed_folder("child", "Child", parent_uid="top")
+        g.seed_dashboard({"uid": "d1", "title": "D1"}, "top")
+        g.seed_dashboard({"uid": "d2", "title": "D2"}, "child")
+        g.seed_library_panel("top")
+        g.seed_dashboard({"uid": "elsewhere", "title": "Elsewhere"})
+        deleted = call(g, "DELETE", "/api/folders/top")
+        assert deleted.status_code == 200 and deleted.json()["message"] == "Folder deleted"
+        # Everything inside went with it, at every depth.
+        assert set(g.folders) == set() and set(g.dashboards) == {"elsewhere"}
+        g.seed_folder("rules", "Rules")
+        g.seed_folder("below", "Below", parent_uid="rules")
+        g.seed_alert_rule("below")
+        refused = call(g, "DELETE", "/api/folders/rules")
+        assert 400 <= refused.status_code < 500 and "alert rules" in refused.json()["message"]
+        assert {"rules", "below"} <= set(g.folders)
+        forced = call(g, "DELETE", "/api/folders/rules", params={"forceDeleteRules": "true"})
+        assert forced.status_code == 200 and not g.folders
+
+
 @check("G-DASH-GET")
 def _(version: str) -> None:
     with grafana(version) as g:
@@ -416,6 +487,16 @@ def _(version: str) -> None:
                 }
             ],
         }
+
+
+@check("M-RULES-EXPR-VERBATIM")
+def _(version: str) -> None:
+    with mimir() as m:
+        expr = "sum(rate(x_total[5m])) > 1\n# lgtm-dash-published owner=0123456789ab digest=" + "0" * 24
+        body = yaml.safe_dump({"name": "g", "rules": [{"alert": "A", "expr": expr}]})
+        assert post_group(m, "ns", body).status_code == 202
+        got = yaml.safe_load(requests.get(f"{m.url}{RULES}/ns/g", headers=TENANT, timeout=5).text)
+        assert got["rules"][0]["expr"] == expr
 
 
 @check("M-RULES-POST")
@@ -697,6 +778,23 @@ def _(version: str) -> None:
         assert text.index("severity") < text.index("z:")  # maps sorted
 
 
+@check("L-RULES-EXPR-VERBATIM")
+def _(version: str) -> None:
+    mark = "# lgtm-dash-published owner=0123456789ab digest=" + "0" * 24
+    expr = f'sum by (app) (rate({{app="x"}} |= "a#b" [5m])) > 1\n{mark}'
+    with loki() as emu:
+        body = yaml.safe_dump({"name": "g", "rules": [{"alert": "A", "expr": expr}]})
+        assert loki_post(emu, "ns", body).status_code == 202
+        assert yaml.safe_load(loki_get(emu, f"{LOKI_RULES}/ns/g").text)["rules"][0]["expr"] == expr
+        listed = yaml.safe_load(loki_get(emu, LOKI_RULES).text)
+        assert listed["ns"][0]["rules"][0]["expr"] == expr
+        # The comment runs to the end of its line: one in front swallows the selector.
+        swallowed = yaml.safe_dump({"name": "h", "rules": [{"alert": "A", "expr": '#{app="x"} | json'}]})
+        answer = loki_post(emu, "ns", swallowed)
+        assert answer.status_code == 400
+        assert answer.text.startswith("could not parse expression for alert 'A' in group 'h': ")
+
+
 @check("L-RULES-DELETE")
 def _(version: str) -> None:
     with loki() as emu:
@@ -740,3 +838,294 @@ def _(version: str) -> None:
         assert alert["labels"] == {"severity": "warning"} and alert["annotations"] == {"summary": "s"}
         assert (record["type"], record["name"], record["health"]) == ("recording", "a:b:c", "unknown")
         assert loki_get(emu, "/prometheus/api/v1/alerts").json()["data"] == {"alerts": []}
+
+
+# --- Loki's query API (live lint) ---------------------------------------------------------------------------
+
+NOW_S = 1_800_000_000
+NOW_NS = NOW_S * 10**9
+DAY_NS = 24 * 3600 * 10**9
+T1, T2 = {"X-Scope-OrgID": "t1"}, {"X-Scope-OrgID": "t2"}
+
+
+@contextmanager
+def loki_streams() -> Iterator[LokiEmulator]:
+    """Loki at a pinned now: t1 has backend (the last two days) and gateway (eight days ago); t2 has one job."""
+    with LokiEmulator(now_ns=NOW_NS) as emu:
+        emu.add_stream("t1", {"app": "backend", "namespace": "qgx-dev"}, NOW_NS - 2 * DAY_NS, NOW_NS)
+        emu.add_stream(
+            "t1", {"app": "gateway", "namespace": "edge"}, NOW_NS - 9 * DAY_NS, NOW_NS - 8 * DAY_NS
+        )
+        emu.add_stream("t2", {"job": "other"}, NOW_NS - DAY_NS, NOW_NS)
+        yield emu
+
+
+def loki_query(
+    emu: LokiEmulator, path: str, params: dict | list | None = None, *, headers: dict | None = T1,
+    method: str = "GET",
+) -> requests.Response:  # fmt: skip
+    if method == "POST":
+        return requests.post(emu.url + path, data=params, headers=headers, timeout=5)
+    return requests.request(method, emu.url + path, params=params, headers=headers, timeout=5)
+
+
+TEN_DAYS = {"start": str(NOW_S - 10 * 86400)}
+
+
+@check("L-QUERY-ROUTES")
+def _(version: str) -> None:
+    with loki_streams() as emu:
+        for path in ("/loki/api/v1/labels", "/loki/api/v1/label", "/loki/api/v1/label/app/values",
+                     "/loki/api/v1/series"):  # fmt: skip
+            for method in ("GET", "POST"):
+                answer = loki_query(emu, path, TEN_DAYS, method=method)
+                assert answer.status_code == 200 and answer.json()["status"] == "success", (method, path)
+            assert loki_query(emu, path, method="PUT").status_code == 405, path
+        assert (
+            loki_query(emu, "/loki/api/v1/label", TEN_DAYS).json()
+            == loki_query(emu, "/loki/api/v1/labels", TEN_DAYS).json()
+        )  # the alias
+
+
+@check("L-QUERY-TENANT")
+def _(version: str) -> None:
+    with loki_streams() as emu:
+        missing = loki_query(emu, "/loki/api/v1/labels", headers={})
+        assert (missing.status_code, missing.text) == (401, "no org id\n")
+        assert loki_query(emu, "/loki/api/v1/labels", TEN_DAYS, headers=T2).json() == {
+            "status": "success", "data": ["job"],
+        }  # fmt: skip
+        assert "job" not in loki_query(emu, "/loki/api/v1/labels", TEN_DAYS).json()["data"]
+
+
+@check("L-QUERY-PARAMS")
+def _(version: str) -> None:
+    with loki_streams() as emu:
+        wide = {**TEN_DAYS, "end": str(NOW_NS)}
+        get = loki_query(emu, "/loki/api/v1/label/app/values", wide)
+        post = loki_query(emu, "/loki/api/v1/label/app/values", wide, method="POST")  # form body
+        assert get.json() == post.json() == {"status": "success", "data": ["backend", "gateway"]}
+        selector = {"match[]": '{namespace="edge"}', **TEN_DAYS}
+        assert loki_query(emu, "/loki/api/v1/series", selector, method="POST").json()["data"] == [
+            {"app": "gateway", "namespace": "edge"}
+        ]
+
+
+@check("L-QUERY-TIME")
+def _(version: str) -> None:
+    def apps(params: dict) -> list[str]:
+        return loki_query(emu, "/loki/api/v1/label/app/values", params).json().get("data", [])
+
+    with loki_streams() as emu:
+        assert apps({}) == ["backend"]  # now - 1h .. now
+        nine_days = NOW_S - 9 * 86400 - 60
+        assert apps({"start": str(nine_days)}) == ["backend", "gateway"]  # 10 digits: seconds
+        assert apps({"start": str(nine_days * 10**9)}) == ["backend", "gateway"]  # longer: nanoseconds
+        assert apps({"start": f"{nine_days}.5"}) == ["backend", "gateway"]  # with a dot: float seconds
+        assert apps({"start": "2027-01-06T12:00:00Z", "end": "2027-01-07T00:00:00.5Z"}) == [
+            "gateway"
+        ]  # RFC3339
+        assert apps({"start": str(NOW_S - 3 * 86400), "end": str(NOW_S - 86400)}) == ["backend"]
+        bad = loki_query(emu, "/loki/api/v1/labels", {"start": "yesterday"})
+        assert bad.status_code == 400 and "invalid syntax" in bad.text
+
+
+@check("L-QUERY-LABELS")
+def _(version: str) -> None:
+    with loki_streams() as emu:
+        names = loki_query(emu, "/loki/api/v1/labels", TEN_DAYS)
+        assert names.text == '{"status":"success","data":["app","namespace"]}\n'
+        empty = loki_query(emu, "/loki/api/v1/label/nothing/values")
+        assert (empty.status_code, empty.text) == (200, '{"status":"success"}\n')  # `data` left out
+        assert loki_query(emu, "/loki/api/v1/labels", headers={"X-Scope-OrgID": "t3"}).text == (
+            '{"status":"success"}\n'
+        )
+
+
+@check("L-QUERY-VALUES-QUERY")
+def _(version: str) -> None:
+    with loki_streams() as emu:
+        narrowed = {**TEN_DAYS, "query": '{namespace="edge"}'}
+        assert loki_query(emu, "/loki/api/v1/label/app/values", narrowed).json()["data"] == ["gateway"]
+        everything = loki_query(emu, "/loki/api/v1/label/app/values", TEN_DAYS).json()["data"]
+        assert everything == ["backend", "gateway"]
+
+
+@check("L-QUERY-SERIES-MATCH")
+def _(version: str) -> None:
+    with loki_streams() as emu:
+
+        def series(params: list) -> requests.Response:
+            return loki_query(emu, "/loki/api/v1/series", [*TEN_DAYS.items(), *params])
+
+        assert series([("match[]", '{app=~"back.*"}')]).json()["data"] == [
+            {"app": "backend", "namespace": "qgx-dev"}
+        ]
+        both = series([("match[]", '{app="backend"}'), ("match", '{namespace="edge"}')]).json()["data"]
+        assert len(both) == 2  # match[] and match merged; a stream matching any group
+        twice = series([("match[]", '{app="backend"}'), ("match", '{app="backend"}')]).json()["data"]
+        assert len(twice) == 1  # deduplicated
+        assert len(series([("match[]", "{}")]).json()["data"]) == 2  # `{}` alone: no matcher, every stream
+        empty_group = series([("match[]", "{}"), ("match[]", '{app="backend"}')])
+        assert empty_group.status_code == 400 and "0 matchers in group" in empty_group.text
+        bad = series([("match[]", "app=x")])
+        assert bad.status_code == 400 and bad.text.startswith("parse error")
+
+
+@check("L-QUERY-SERIES")
+def _(version: str) -> None:
+    with loki_streams() as emu:
+        none = loki_query(emu, "/loki/api/v1/series", {**TEN_DAYS, "match[]": '{app="nothing"}'})
+        assert (none.status_code, none.text) == (200, '{"status":"success","data":[]}\n')  # always a list
+        one = loki_query(emu, "/loki/api/v1/series", {**TEN_DAYS, "match[]": '{app="backend"}'})
+        assert one.text == '{"status":"success","data":[{"app":"backend","namespace":"qgx-dev"}]}\n'
+
+
+@check("L-QUERY-ERRORS")
+def _(version: str) -> None:
+    with loki_streams() as emu:
+        bad = loki_query(emu, "/loki/api/v1/series", {"match[]": "{app="})
+        assert bad.status_code == 400
+        assert bad.headers["Content-Type"] == "text/plain; charset=utf-8"
+        assert bad.text and not bad.text.endswith("\n")
+
+
+# --- Mimir's query API shape (MimirQueryProxy in front of a Prometheus) -------------------------------------
+
+
+class PrometheusStandIn(HTTPEmulator):
+    """What stands behind the proxy in these checks: every request is recorded and answered with the envelope
+    Prometheus uses, naming the path and parameters it received (the real Prometheus is asked in
+    tests/test_live_lint.py)."""
+
+    def handle(self, request: Request) -> Response:
+        if request.raw_path == "/api/v1/metadata":
+            return Response.json(
+                200, {"status": "success", "data": {"up": [{"type": "gauge", "help": "Up.", "unit": ""}]}}
+            )
+        form = {**request.query, **parse_qs(request.text())}  # the query string and a form body
+        return Response.json(200, {"status": "success", "data": [request.method, request.raw_path, form]})
+
+
+@contextmanager
+def mimir_query() -> Iterator[tuple[MimirQueryProxy, PrometheusStandIn]]:
+    with PrometheusStandIn() as upstream, MimirQueryProxy(upstream.url) as proxy:
+        yield proxy, upstream
+
+
+@check("M-QUERY-PREFIX")
+def _(version: str) -> None:
+    with mimir_query() as (proxy, upstream):
+        answer = requests.get(f"{proxy.url}/prometheus/api/v1/labels", headers=TENANT, timeout=5)
+        assert answer.status_code == 200 and answer.json()["data"][1] == "/api/v1/labels"  # prefix stripped
+        outside = requests.get(f"{proxy.url}/api/v1/labels", headers=TENANT, timeout=5)
+        assert outside.status_code == 404 and len(upstream.request_log) == 1
+
+
+@check("M-QUERY-ROUTES")
+def _(version: str) -> None:
+    with mimir_query() as (proxy, upstream):
+        base = f"{proxy.url}/prometheus"
+        selector = {"match[]": '{__name__="up"}', "start": "1", "end": "2"}
+        for method, path in (("GET", "/api/v1/labels"), ("POST", "/api/v1/labels"), ("GET", "/api/v1/series"),
+                             ("GET", "/api/v1/label/job/values")):  # fmt: skip
+            if method == "POST":
+                answer = requests.post(base + path, data=selector, headers=TENANT, timeout=5)
+            else:
+                answer = requests.get(base + path, params=selector, headers=TENANT, timeout=5)
+            assert answer.status_code == 200, (method, path)
+            seen_method, seen_path, seen_form = answer.json()["data"]
+            assert (seen_method, seen_path) == (method, path)
+            assert seen_form["match[]"] == ['{__name__="up"}']  # from the query string or the form body
+        assert [r.path for r in upstream.request_log] == [
+            "/api/v1/labels", "/api/v1/labels", "/api/v1/series", "/api/v1/label/job/values",
+        ]  # fmt: skip
+
+
+@check("M-QUERY-TENANT")
+def _(version: str) -> None:
+    with mimir_query() as (proxy, upstream):
+        missing = requests.get(f"{proxy.url}/prometheus/api/v1/labels", timeout=5)
+        assert (missing.status_code, missing.text) == (401, "no org id\n") and not upstream.request_log
+        requests.get(f"{proxy.url}/prometheus/api/v1/labels", headers={"X-Scope-OrgID": "qgx-dev"}, timeout=5)
+        assert proxy.tenants_seen == {"qgx-dev"}
+        assert upstream.request_log[0].headers.get("x-scope-orgid") == "qgx-dev"  # passed on
+
+
+@check("M-QUERY-METADATA")
+def _(version: str) -> None:
+    with mimir_query() as (proxy, _upstream):
+        answer = requests.get(f"{proxy.url}/prometheus/api/v1/metadata", headers=TENANT, timeout=5)
+        assert answer.status_code == 200
+        assert answer.json() == {
+            "status": "success",
+            "data": {"up": [{"type": "gauge", "help": "Up.", "unit": ""}]},
+        }
+
+
+# --- Grafana's datasource proxy (GrafanaDatasourceProxy) -----------------------------------------------------
+
+PROXY_TOKEN = "glsa_proxy-token"
+
+
+@contextmanager
+def datasource_proxy() -> Iterator[tuple[GrafanaDatasourceProxy, PrometheusStandIn]]:
+    with (
+        PrometheusStandIn() as upstream,
+        GrafanaDatasourceProxy(
+            {"qgx-mimir": (f"{upstream.url}/base", {"X-Scope-OrgID": "qgx-dev"})}, tokens={PROXY_TOKEN}
+        ) as proxy,
+    ):
+        yield proxy, upstream
+
+
+def via_proxy(
+    proxy: GrafanaDatasourceProxy, path: str, token: str = PROXY_TOKEN, **kwargs: object
+) -> requests.Response:
+    headers = {"Authorization": f"Bearer {token}"}
+    return requests.get(f"{proxy.url}/api/datasources/proxy/uid/{path}", headers=headers, timeout=5, **kwargs)
+
+
+@check("G-DS-PROXY")
+def _(version: str) -> None:
+    with datasource_proxy() as (proxy, upstream):
+        answer = via_proxy(proxy, "qgx-mimir/api/v1/labels", params={"match[]": "up"})
+        assert answer.status_code == 200
+        assert answer.json()["data"] == ["GET", "/base/api/v1/labels", {"match[]": ["up"]}]
+        posted = requests.post(f"{proxy.url}/api/datasources/proxy/uid/qgx-mimir/api/v1/labels", data={"a": "b"},
+                               headers={"Authorization": f"Bearer {PROXY_TOKEN}"}, timeout=5)  # fmt: skip
+        assert (
+            posted.json()["data"][:2] == ["POST", "/base/api/v1/labels"]
+            and upstream.request_log[-1].body == b"a=b"
+        )
+        assert via_proxy(proxy, "unknown/api/v1/labels").status_code == 404
+
+
+@check("G-DS-PROXY-AUTH")
+def _(version: str) -> None:
+    with datasource_proxy() as (proxy, upstream):
+        assert via_proxy(proxy, "qgx-mimir/api/v1/labels", token="wrong").status_code == 401
+        assert (
+            requests.get(
+                f"{proxy.url}/api/datasources/proxy/uid/qgx-mimir/api/v1/labels", timeout=5
+            ).status_code
+            == 401
+        )
+        assert not upstream.request_log
+
+
+@check("G-DS-PROXY-HEADERS")
+def _(version: str) -> None:
+    with datasource_proxy() as (proxy, upstream):
+        via_proxy(proxy, "qgx-mimir/api/v1/labels")
+        (seen,) = upstream.request_log
+        assert seen.headers.get("x-scope-orgid") == "qgx-dev"
+        assert "authorization" not in seen.headers  # the caller's Grafana token stays with Grafana
+
+
+@check("G-DS-PROXY-UPSTREAM-401")
+def _(version: str) -> None:
+    with datasource_proxy() as (proxy, upstream):
+        upstream.faults.fail(None, ".", 401, times=None, body="invalid tenant credentials")
+        answer = via_proxy(proxy, "qgx-mimir/api/v1/labels")
+        assert (answer.status_code, answer.text) == (400, "Authentication to data source failed")

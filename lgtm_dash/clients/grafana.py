@@ -4,27 +4,37 @@ Every call goes through `_call`, which retries transient failures and classifies
 (`clients.http.classify_refusal`): 401, or 403 on a read, is an `AuthError` naming the credential
 variable; 403 on a write is `Refused` with Grafana's reason; 409/412 is a `VersionConflict`; 404 on a
 read is `None` where the caller allows it. A dashboard stored as schema v2 answers 406 on the legacy
-API (`NotLegacyDashboard`). Secret values never reach a message: they are redacted from everything the
-server or the HTTP library says. What each endpoint answers is written down in docs/server-contract.md.
+API (`NotLegacyDashboard`). Each request is bounded as a whole (`clients.http.within`, the run's
+`--timeout`), redirects are refused but a read's to the same origin (`refuse_redirects`), and a TLS
+certificate that does not verify fails at once. Secret values never reach a message: they are redacted
+from everything the server or the HTTP library says (`clients.http.server_words`). What each endpoint
+answers is written down in docs/server-contract.md.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from ..environments import GrafanaTarget
 from ..errors import RemoteError, UsageError
-from ..secrets import basic_auth_value, redact
+from ..secrets import basic_credentials
 from .http import (
     DEFAULT_TIMEOUT,
     RetryPolicy,
+    TLSVerificationFailed,
     TransientError,
     classify_refusal,
     connection_problem,
     is_retryable_status,
+    is_tls_failure,
     parse_retry_after,
+    refuse_redirects,
+    server_words,
+    within,
 )
 
 T = TypeVar("T")
@@ -60,13 +70,16 @@ class Grafana:
             **(secrets or {}),
             "token": target.token or "",
             "password": target.password or "",
-            "basic auth": basic_auth_value(target.user, target.password),
+            "basic auth": basic_credentials(target.user, target.password),
         }
         self._local = threading.local()
+        self._identity: str | None = None
+        self._identity_lock = threading.Lock()
 
     # --- plumbing -------------------------------------------------------------------------------------
 
-    def _api(self) -> Any:
+    def _api(self) -> tuple[Any, dict[str, Any]]:
+        """This thread's API object and the facts its response hook records (Retry-After)."""
         api = getattr(self._local, "api", None)
         if api is None:
             from grafana_client import GrafanaApi
@@ -75,17 +88,25 @@ class Grafana:
             api = GrafanaApi.from_url(self.url, credential=credential, timeout=self.timeout)
             if self.target.org_id != 1:
                 api.client.s.headers["X-Grafana-Org-Id"] = str(self.target.org_id)
-            # grafana-client raises without the response headers; keep Retry-After from a hook.
-            api.client.s.hooks["response"].append(self._remember_response)
-            self._local.api = api
-        return api
+            seen: dict[str, Any] = {}
 
-    def _remember_response(self, response: Any, *args: Any, **kwargs: Any) -> Any:
-        self._local.retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        return response
+            # grafana-client raises without the response headers; keep Retry-After from a hook.
+            def remember(response: Any, *args: Any, **kwargs: Any) -> Any:
+                seen["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
+                return response
+
+            hooks = api.client.s.hooks["response"]
+            hooks.append(refuse_redirects("Grafana", self.url, self._secrets))
+            hooks.append(remember)
+            self._local.api, self._local.seen = api, seen
+        return api, self._local.seen
+
+    def _forget_api(self) -> None:
+        """Drop this thread's API object (an abandoned request may still be using its connection)."""
+        self._local.api = None
 
     def _clean(self, text: object) -> str:
-        return redact(" ".join(str(text).split()), self._secrets)
+        return server_words(text, self._secrets, limit=2000)
 
     def _call(
         self,
@@ -94,15 +115,20 @@ class Grafana:
         operation: Callable[[Any], T],
         *,
         missing_ok: bool = False,
+        once: bool = False,
     ) -> T | None:
-        """Run `operation(api)` (an HTTP `method`) with retries; `what` names the object in messages."""
+        """Run `operation(api)` (an HTTP `method`) with retries (`once`: no retry, for mere hints);
+        `what` names the object in messages."""
         from grafana_client.client import GrafanaException
         from niquests.exceptions import RequestException
 
         def attempt() -> T | None:
-            self._local.retry_after = None
+            api, seen = self._api()
+            seen["retry_after"] = None
+            timeout = self.retry.request_timeout(self.timeout)
+            api.client.timeout = timeout
             try:
-                return operation(self._api())
+                return within(timeout, lambda: operation(api), what, self._forget_api)
             except GrafanaException as err:
                 status = int(err.status_code or 0)
                 detail = self._clean(_server_message(err.response) or err.message)
@@ -121,17 +147,44 @@ class Grafana:
                     return None
                 if status == 406:
                     raise NotLegacyDashboard(f"{what}: {detail}") from None
+                if status == 0 and is_tls_failure(err):
+                    raise self._tls_failure(what, err) from None
                 if status == 0 or is_retryable_status(status):
-                    raise TransientError(
-                        f"{what}: {detail}", status or None, getattr(self._local, "retry_after", None)
-                    ) from None
+                    raise TransientError(f"{what}: {detail}", status or None, seen["retry_after"]) from None
                 raise RemoteError(f"{what}: Grafana answered HTTP {status}: {detail}") from None
             except RequestException as err:
+                if is_tls_failure(err):
+                    raise self._tls_failure(what, err) from None
                 raise TransientError(
                     f"{what}: cannot reach Grafana at {self.url}: {self._clean(connection_problem(err))}"
                 ) from None
 
-        return self.retry.call(attempt)
+        return (replace(self.retry, attempts=1) if once else self.retry).call(attempt, what=what)
+
+    def _tls_failure(self, what: str, err: BaseException) -> TLSVerificationFailed:
+        return TLSVerificationFailed(
+            f"{what}: the TLS certificate of Grafana at {self.url} does not verify "
+            f"({self._clean(connection_problem(err))}); not retried: fix the certificate or the CA bundle"
+        )
+
+    # --- who publishes ------------------------------------------------------------------------------------
+
+    def identity(self) -> str | None:
+        """The login this credential writes as (`GET /api/user`, row G-USER); None when unknown.
+
+        Compared with a folder's `updatedBy` to tell a change made in Grafana from one publish made.
+        Context only: a failure never fails the run.
+        """
+        with self._identity_lock:  # asked once, whichever planning thread asks first
+            if self._identity is None:
+                try:
+                    answer = self._call(
+                        "who am I", "GET", lambda api: api.client.GET("/user"), missing_ok=True, once=True
+                    )
+                except RemoteError:
+                    answer = None
+                self._identity = str(answer.get("login") or "") if isinstance(answer, dict) else ""
+        return self._identity or None
 
     # --- datasources ----------------------------------------------------------------------------------
 
@@ -202,8 +255,33 @@ class Grafana:
     def move_folder(self, uid: str, parent_uid: str | None) -> None:
         self._call(f"folder {uid}", "POST", lambda api: api.folder.move_folder(uid, parent_uid or ""))
 
+    def folder_counts(self, uid: str) -> dict[str, int] | None:
+        """What a folder and its sub-folders hold, by kind (`GET /api/folders/:uid/counts`, row
+        G-FOLDER-COUNTS): what deleting it would take along. None when the folder is gone."""
+        answer = self._call(
+            f"folder {uid} contents",
+            "GET",
+            lambda api: api.client.GET(f"/folders/{quote(uid, safe='')}/counts"),
+            missing_ok=True,
+        )
+        if answer is None:
+            return None
+        if not isinstance(answer, dict):
+            raise RemoteError(f"folder {uid} contents: Grafana answered something other than counts")
+        return {str(kind): int(n) for kind, n in answer.items() if isinstance(n, int | float)}
+
     def delete_folder(self, uid: str) -> None:
-        self._call(f"folder {uid}", "DELETE", lambda api: api.folder.delete_folder(uid))
+        """Delete a folder, and with it everything inside (row G-FOLDER-DELETE): check it is empty first.
+
+        A folder already gone counts as done; `forceDeleteRules` is never sent, so Grafana itself refuses
+        a folder that holds alert rules.
+        """
+        self._call(
+            f"folder {uid}",
+            "DELETE",
+            lambda api: api.client.DELETE(f"/folders/{quote(uid, safe='')}"),
+            missing_ok=True,
+        )
 
     # --- dashboards -----------------------------------------------------------------------------------
 

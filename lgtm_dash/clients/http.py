@@ -1,7 +1,8 @@
-"""What every HTTP client shares: retries with backoff, and the remote error kinds.
+"""What every HTTP client shares: retries with backoff, time limits, redirects, and the remote error kinds.
 
-Only transient failures are retried: 429 (honouring Retry-After), 5xx and connection errors. Everything
-else fails at once, because trying again cannot change the answer. How a refusal is classified decides
+Only transient failures are retried: 429 (honouring Retry-After), 5xx, connection errors and a request
+that got no complete answer in time. Everything else fails at once, because trying again cannot change
+the answer: a TLS certificate that does not verify is never retried. How a refusal is classified decides
 what the caller does with it (see docs/server-contract.md, rows G-AUTH and G-REFUSED):
 
 - `AuthError`: 401 anywhere, or 403 on a read. The credential is wrong or lacks rights; no later request
@@ -10,18 +11,30 @@ what the caller does with it (see docs/server-contract.md, rows G-AUTH and G-REF
   token (a read-only datasource, a folder whose library panels are in use, a quota, a protected Mimir
   namespace): that one object fails, with the server's own reason, and the others are still applied.
 - `VersionConflict`: 409/412 on a write (someone else changed the object, or it already exists).
+
+Time: a request's socket timeout bounds each read, not the whole answer, so a server trickling one byte
+every few seconds would hold a request forever. `within` bounds the whole request (headers and body), and
+a run's `Deadline` (`--timeout`) bounds every request and every retry wait of the run (`OutOfTime`).
+
+Redirects: `refuse_redirects` is a response hook every client installs (Grafana's, and `clients.ruler` for
+Mimir's and Loki's). A write is never redirected (its body holds secrets: a datasource password, a Slack
+webhook URL), and nothing is ever redirected to another scheme, host or port; a read may follow a redirect on
+the same origin. Anything else is a `RedirectRefused` naming only the target's origin.
 """
 
 from __future__ import annotations
 
 import random
 import re
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
 
 from ..errors import EXIT_FINDINGS, RemoteError
+from ..secrets import redact
 
 T = TypeVar("T")
 
@@ -56,6 +69,41 @@ class VersionConflict(RemoteError):
     exit_code = EXIT_FINDINGS
 
 
+class OutOfTime(RemoteError):
+    """The run's time limit (`--timeout`) passed before this request could get its answer."""
+
+
+class RedirectRefused(RemoteError):
+    """The server redirected a write, or redirected anything to another origin: not followed."""
+
+
+class TLSVerificationFailed(RemoteError):
+    """The server's TLS certificate does not verify: retrying cannot change that."""
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The moment (time.monotonic) after which no request of this run may still be waiting."""
+
+    at: float
+    seconds: float = 0.0  # the limit as the user gave it, for messages
+
+    @classmethod
+    def after(cls, seconds: float, *, start: float | None = None) -> Deadline:
+        """`seconds` after `start` (a time.monotonic() reading; default: now)."""
+        return cls((time.monotonic() if start is None else start) + seconds, seconds)
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    @property
+    def passed(self) -> bool:
+        return self.remaining() <= 0
+
+    def describe(self) -> str:
+        return f"the time limit of {self.seconds:g} s (--timeout)"
+
+
 def auth_message(service: str, url: str, status: int, credential: str, detail: str = "") -> str:
     """One line naming the credential to check; never the credential's value."""
     what = "rejected the credentials" if status == 401 else "denied access"
@@ -74,6 +122,106 @@ def classify_refusal(
     if status in (409, 412):
         return VersionConflict(f"{what}: {service} answered HTTP {status}: {detail}")
     return None
+
+
+def server_words(text: object, secrets: Mapping[str, str] | None, limit: int = 300) -> str:
+    """What a server (or the HTTP library) said, safe to print: secrets redacted first, then one line."""
+    cleaned = " ".join(redact(str(text), secrets).split())
+    return cleaned if len(cleaned) <= limit else cleaned[:limit] + "..."
+
+
+def is_tls_failure(err: BaseException) -> bool:
+    """A certificate that does not verify (or another TLS failure): not worth a retry."""
+    import ssl
+
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError) or type(current).__name__ == "SSLError":
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+_waiting: set[threading.Event] = set()
+_waiting_lock = threading.Lock()
+
+
+class Abandoned(RemoteError):
+    """The run stopped waiting for this request (Ctrl-C): its outcome is unknown."""
+
+
+def abandon_requests() -> None:
+    """Stop waiting for every request in flight (after Ctrl-C): each raises `Abandoned`."""
+    with _waiting_lock:
+        for done in _waiting:
+            done.set()
+
+
+def within(seconds: float, call: Callable[[], T], what: str, on_timeout: Callable[[], None]) -> T:
+    """`call()` bounded as a whole: a TransientError when no complete answer came within `seconds`.
+
+    The call runs on a helper thread; one that overruns is abandoned (its socket timeout ends it later)
+    and `on_timeout` lets the caller drop the connection it was using. `abandon_requests()` ends the
+    wait at once with `Abandoned`.
+    """
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as err:  # handed to the caller, whatever it is
+            box["error"] = err
+        finally:
+            done.set()
+
+    with _waiting_lock:
+        _waiting.add(done)
+    try:
+        threading.Thread(target=run, name="lgtm-dash-request", daemon=True).start()
+        finished = done.wait(max(0.0, seconds))
+    finally:
+        with _waiting_lock:
+            _waiting.discard(done)
+    if not finished:
+        on_timeout()
+        raise TransientError(f"{what}: no complete answer within {seconds:.3g} s")
+    if "value" not in box and "error" not in box:
+        on_timeout()
+        raise Abandoned(f"{what}: no answer awaited, the run was interrupted")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+def refuse_redirects(service: str, base_url: str, secrets: Mapping[str, str] | None = None):
+    """A `requests`/`niquests` response hook: stop every redirect but a read's to the same origin."""
+
+    def hook(response: Any, *args: Any, **kwargs: Any) -> Any:
+        if not response.is_redirect:
+            return response
+        method = str(response.request.method or "").upper()
+        target = urljoin(response.url, response.headers.get("location") or "")
+        if method in READ_METHODS and _origin(target) == _origin(response.url):
+            return response
+        scheme, host, port = _origin(target)
+        where = server_words(f"{scheme}://{host}:{port}", secrets)
+        why = "a write is never redirected" if method not in READ_METHODS else "it is another origin"
+        raise RedirectRefused(
+            f"{service} at {base_url} answered {method} {urlsplit(response.url).path} with HTTP "
+            f"{response.status_code}, a redirect to {where}: not followed ({why}); "
+            "point the URL in environments.yaml (or its environment variable) at the address that answers"
+        )
+
+    return hook
 
 
 def connection_problem(err: BaseException) -> str:
@@ -107,6 +255,17 @@ class RetryPolicy:
     base_delay: float = 0.5
     max_delay: float = 10.0
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False, repr=False)
+    deadline: Deadline | None = None  # the run's time limit: no attempt or wait goes past it
+
+    def request_timeout(self, timeout: float) -> float:
+        """The time one request may take: `timeout`, or less when the run's limit comes sooner."""
+        if self.deadline is None:
+            return timeout
+        return max(0.05, min(timeout, self.deadline.remaining()))
+
+    def _out_of_time(self, what: str) -> OutOfTime:
+        assert self.deadline is not None
+        return OutOfTime(f"{what}: stopped at {self.deadline.describe()}")
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -114,26 +273,40 @@ class RetryPolicy:
         ceiling = min(self.max_delay, self.base_delay * (2**attempt))
         return random.uniform(ceiling / 2, ceiling)
 
-    def run(self, operation: Callable[[], T], on_retry: Callable[[TransientError], None] | None = None) -> T:
+    def run(
+        self,
+        operation: Callable[[], T],
+        on_retry: Callable[[TransientError], None] | None = None,
+        *,
+        what: str = "request",
+    ) -> T:
         """Call `operation` until it returns or raises something other than TransientError.
 
         After the last attempt the final TransientError propagates for the caller to turn into a
-        RemoteError (the caller knows which object and server it was talking to).
+        RemoteError (the caller knows which object and server it was talking to). With a `deadline`,
+        no attempt starts and no wait ends after it: `OutOfTime` instead.
         """
         for attempt in range(max(1, self.attempts)):
+            if self.deadline is not None and self.deadline.passed:
+                raise self._out_of_time(what)
             try:
                 return operation()
             except TransientError as err:
+                if self.deadline is not None and self.deadline.passed:
+                    raise self._out_of_time(err.message) from None
                 if attempt + 1 >= max(1, self.attempts):
                     raise
                 if on_retry is not None:
                     on_retry(err)
-                self.sleep(self.delay(attempt, err.retry_after))
+                wait = self.delay(attempt, err.retry_after)
+                if self.deadline is not None and wait >= self.deadline.remaining():
+                    raise self._out_of_time(err.message) from None
+                self.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def call(self, operation: Callable[[], T]) -> T:
+    def call(self, operation: Callable[[], T], *, what: str = "request") -> T:
         """`run`, with the final TransientError turned into a RemoteError naming the attempts."""
         try:
-            return self.run(operation)
+            return self.run(operation, what=what)
         except TransientError as err:
             raise RemoteError(f"{err.message} (gave up after {self.attempts} attempts)") from None

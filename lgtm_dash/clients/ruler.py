@@ -3,7 +3,10 @@
 Both come from Cortex's ruler API: `GET <base>` lists `{namespace: [group, ...]}` in YAML, `POST
 <base>/<namespace>` upserts one group, `DELETE <base>/<namespace>/<group>` deletes one. Every request carries
 `X-Scope-OrgID` (the tenant) and, when a key is configured, basic auth (a key without a user authenticates as the
-tenant, like mimirtool and lokitool). Path segments are percent-encoded. Where the two differ (Mimir lists an
+tenant, like mimirtool and lokitool). Path segments are percent-encoded. Requests are bounded, never redirected
+on a write nor to another origin, and what the server says is redacted before it is printed, like Grafana's
+(`clients.http`: `within`, `refuse_redirects`, `server_words`); a TLS certificate that does not verify is not
+retried. Where the two differ (Mimir lists an
 empty tenant as `{}`, Loki answers 404) is in docs/server-contract.md and in the subclasses.
 """
 
@@ -15,16 +18,21 @@ from typing import Any, ClassVar, Protocol
 from urllib.parse import quote
 
 from ..errors import RemoteError
-from ..secrets import basic_auth_value, redact
+from ..secrets import basic_credentials
 from ..yamlio import dump_yaml, load_yaml
 from .http import (
     DEFAULT_TIMEOUT,
     RetryPolicy,
+    TLSVerificationFailed,
     TransientError,
     classify_refusal,
     connection_problem,
     is_retryable_status,
+    is_tls_failure,
     parse_retry_after,
+    refuse_redirects,
+    server_words,
+    within,
 )
 
 
@@ -62,7 +70,7 @@ class RulerClient:
         self._secrets = {
             **(secrets or {}),
             "key": target.key or "",
-            "basic auth": basic_auth_value(target.user or target.tenant, target.key),
+            "basic auth": basic_credentials(target.user or target.tenant, target.key),
         }
         self._local = threading.local()
 
@@ -75,8 +83,13 @@ class RulerClient:
             session.headers["X-Scope-OrgID"] = self.target.tenant
             if self.target.key:
                 session.auth = (self.target.user or self.target.tenant, self.target.key)
+            session.hooks["response"].append(refuse_redirects(self.service, self.url, self._secrets))
             self._local.session = session
         return session
+
+    def _forget_session(self) -> None:
+        """Drop this thread's session (an abandoned request may still be using its connection)."""
+        self._local.session = None
 
     def _request(
         self, method: str, url: str, what: str, *, body: str | None = None, missing_ok: bool = False
@@ -85,24 +98,35 @@ class RulerClient:
         import requests
 
         def attempt() -> str | None:
+            session = self._session()
+            timeout = self.retry.request_timeout(self.timeout)
             try:
-                response = self._session().request(
-                    method,
-                    url,
-                    data=body.encode("utf-8") if body is not None else None,
-                    headers={"Content-Type": "application/yaml"} if body is not None else None,
-                    timeout=self.timeout,
+                response = within(
+                    timeout,
+                    lambda: session.request(
+                        method,
+                        url,
+                        data=body.encode("utf-8") if body is not None else None,
+                        headers={"Content-Type": "application/yaml"} if body is not None else None,
+                        timeout=timeout,
+                    ),
+                    what,
+                    self._forget_session,
                 )
             except requests.RequestException as err:
-                message = redact(connection_problem(err), self._secrets)
+                message = server_words(connection_problem(err), self._secrets)
+                if is_tls_failure(err):
+                    raise TLSVerificationFailed(
+                        f"{what}: the TLS certificate of {self.service} at {self.url} does not verify "
+                        f"({message}); not retried: fix the certificate or the CA bundle"
+                    ) from None
                 raise TransientError(
                     f"{what}: cannot reach {self.service} at {self.url}: {message}"
                 ) from None
             status = response.status_code
             if status < 300:
                 return response.text
-            # Redacted before it is cut to length: a cut inside a secret would leave half of it.
-            detail = redact(" ".join(response.text.split()), self._secrets)[:300]
+            detail = server_words(response.text, self._secrets)  # redacted before it is cut to length
             refusal = classify_refusal(
                 method,
                 status,
@@ -124,7 +148,7 @@ class RulerClient:
                 )
             raise RemoteError(f"{what}: {self.service} answered HTTP {status}: {detail}")
 
-        return self.retry.call(attempt)
+        return self.retry.call(attempt, what=what)
 
     def _listing(self, text: str | None) -> dict[str, list[dict[str, Any]]]:
         data = load_yaml(text or "") or {}

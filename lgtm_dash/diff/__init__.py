@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from ..artifacts import read_artifacts
+from ..clients.options import add_time_limits, retry_policy
 from ..errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from .engine import diff_artifacts
 from .report import Detail, DiffReport, ObjectChange
@@ -39,6 +40,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--output", type=Path, default=None, help="write the diff to this file instead of stdout"
     )
+    add_time_limits(parser)  # for --live
 
 
 def compute(args: argparse.Namespace, scratch: Path, secrets: dict[str, str]) -> DiffReport:
@@ -61,7 +63,13 @@ def compute(args: argparse.Namespace, scratch: Path, secrets: dict[str, str]) ->
     from .sources import live_and_desired
 
     live, desired = live_and_desired(
-        args.project, args.env, args.out or args.project / "out", scratch, secrets
+        args.project,
+        args.env,
+        args.out or args.project / "out",
+        scratch,
+        secrets,
+        retry=retry_policy(args),
+        timeout=args.request_timeout,
     )
     return diff_artifacts(live, desired)
 

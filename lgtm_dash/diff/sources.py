@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..artifacts import Artifacts, build_hint
+from ..clients.http import RetryPolicy
 from ..errors import DefinitionError, UsageError
 
 
@@ -85,9 +86,19 @@ def build_ref(project: Path, ref: str, env_name: str | None, scratch: Path, out_
 
 
 def live_and_desired(
-    project: Path, env_name: str | None, out_dir: Path, scratch: Path, secrets: Mapping[str, str]
+    project: Path,
+    env_name: str | None,
+    out_dir: Path,
+    scratch: Path,
+    secrets: Mapping[str, str],
+    *,
+    retry: RetryPolicy | None = None,
+    timeout: float | None = None,
 ) -> tuple[Artifacts, Artifacts]:
-    """(live state, out/) both in the out/ layout and normalised the way the publish plan compares them."""
+    """(live state, out/) both in the out/ layout and normalised the way the publish plan compares them.
+
+    `retry` carries the run's time limit (`--timeout`); `timeout` bounds each request.
+    """
     from ..artifacts import read_artifacts
     from ..environments import resolve_environment
 
@@ -102,7 +113,7 @@ def live_and_desired(
             f"run `{build_hint(env_name)}` and pass that directory as --out"
         )
     env = resolve_environment(project, env_name or desired.env)
-    export_live(env, scratch / "live", artifacts=desired, secrets=secrets)
+    export_live(env, scratch / "live", artifacts=desired, secrets=secrets, retry=retry, timeout=timeout)
     export_desired(desired, scratch / "desired")
     live, normalised = read_artifacts(scratch / "live"), read_artifacts(scratch / "desired")
     normalised.sourcemap = desired.sourcemap  # so every change still points at its Python line

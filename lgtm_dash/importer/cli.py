@@ -150,8 +150,10 @@ def read_live(
     namespaces: list[NamespaceSource] = []
     if args.rules:
         from ..clients.mimir import Mimir
+        from ..normalize import unmark_rule_group
 
         for name, groups in sorted(Mimir(env.mimir).list_rules().items()):
+            groups = [unmark_rule_group(g) for g in groups]  # the comment publish adds to every group
             document = yaml.compose(dump_yaml({"namespace": name, "groups": groups}))
             try:
                 namespaces.extend(

@@ -31,7 +31,9 @@ rules:
   Every rule has an id (promql/syntax, dashboard/grid, rule/runbook-url...) documented with a bad and a good
   example in docs/lint-rules.md (`lgtm-dash lint --docs`; `--list-rules` shows which run here). Without
   configuration only correctness rules run; house rules (rule/runbook-url, rule/record-name,
-  rule/dashboard-url, dashboard/panel-unit...) are opt-in.
+  rule/dashboard-url, dashboard/panel-unit...) are opt-in. The live/... rules judge what the servers of an
+  environment hold and run only with --live (warnings; errors with --strict); they are configured and
+  suppressed like the others.
 
 configuration (pyproject.toml of --project, like ruff):
   [tool.lgtm-dash.lint]
@@ -104,8 +106,8 @@ def _split(values: list[str]) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from .config import LintConfig
-    from .context import Catalog
-    from .engine import lint
+    from .context import Catalog, LintContext
+    from .engine import lint, lint_context
     from .inputs import is_out_tree, read_paths
     from .registry import all_checks
 
@@ -119,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
     if args.list_rules:
         for check in all_checks():
             state = "on " if config.enabled(check) else "off"
-            print(f"{state}  {check.id:32} {check.severity:8} {check.summary}")
+            needs = " (with --live)" if check.live and not args.live else ""
+            print(f"{state}  {check.id:36} {check.severity:8} {check.summary}{needs}")
         return EXIT_OK
 
     paths = list(args.paths) or [args.project / "out"]
@@ -138,14 +141,16 @@ def run(args: argparse.Namespace) -> int:
             catalog = Catalog.load(
                 args.project / CATALOG_FILE
             )  # the catalog describes this project's metrics
-    findings = lint(lint_input, catalog=catalog, project=args.project, config=config, cache=cache)
-    nothing_checked = False
     if args.live:
         from ..live.cli import run_live
-        from .context import LintContext
 
-        live_findings, nothing_checked = run_live(args, LintContext(lint_input, catalog, args.project))
-        findings = sorted(set(findings) | set(config.apply(live_findings)))
+        ctx = LintContext(lint_input, catalog, args.project)
+        ctx.live = run_live(args, ctx)  # what the servers answered: the `live/...` rules judge it
+        findings = lint_context(ctx, config=config)
+    else:
+        ctx = None
+        findings = lint(lint_input, catalog=catalog, project=args.project, config=config, cache=cache)
+    nothing_checked = ctx is not None and ctx.live is not None and ctx.live.nothing_checked
 
     checked = ", ".join(display_path(p) for p in paths)
     if args.format == "json":

@@ -148,6 +148,8 @@ class LintContext:
         self.input = lint_input
         self.catalog = catalog
         self.project = project
+        # What the servers answered in `lint --live` (a `lgtm_dash.live.run.LiveAnswers`), else None.
+        self.live: Any = None
         self.datasources: dict[str, Mapping[str, Any]] | None = None
         if lint_input.datasources is not None:
             self.datasources = {}
@@ -383,8 +385,18 @@ class LintContext:
         return orjson.dumps(facts, option=orjson.OPT_SORT_KEYS, default=repr).decode()
 
     def metric_type(self, name: str) -> str | None:
-        """The type of a metric when it is known (the catalog; later, live metadata), else None."""
-        return self.catalog.metric_type(name) if self.catalog is not None else None
+        """The type of a metric when it is known, else None: the catalog's, or (in `lint --live`, for what the
+        catalog does not describe) the servers' metadata's. A hand-written type wins; where a server contradicts
+        it, `live/rate-of-gauge` and `live/counter-used-raw` say so."""
+        known = self.catalog.metric_type(name) if self.catalog is not None else None
+        if known is None and self.live is not None:
+            return self.live.metric_type(name)
+        return known
+
+    def metric_type_source(self, name: str) -> str:
+        """Where `metric_type(name)` comes from, for messages: "" (the catalog) or " (server metadata)"."""
+        catalogued = self.catalog is not None and self.catalog.metric_type(name) is not None
+        return " (server metadata)" if not catalogued and self.live is not None else ""
 
     def recorded_kind(self, name: str) -> str | None:
         """What a recording rule of this build records: "gauge" when its expression computes over windows

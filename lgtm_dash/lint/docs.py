@@ -15,6 +15,7 @@ FAMILIES = {
     "xref": "Cross-references",
     "input": "Input files",
     "lint": "Suppressions",
+    "live": "Live (need `lint --live`)",
 }
 
 INTRO = """\
@@ -44,15 +45,30 @@ exactly the findings shown (`line: message`; line 0 where the input has no lines
 input under **Use instead** none. A `promql`, `logql` or `sql` block is the query of panel 'Example' on dashboard
 'example'.
 
+The `live/...` rules check queries against what the servers of an environment hold (`lgtm-dash lint --live
+--env dev`: Mimir or Prometheus with the tenant header, Thanos, Loki, MySQL's `information_schema`, directly or
+`--via-grafana`). They run only with `--live` and are skipped otherwise; they are on by default and configured
+like every other rule. Their findings are warnings (an environment may legitimately lack a metric) and errors
+with `--strict`, unless `severity` configures them; each message ends with the environment, datasource and
+window asked. Their examples also say what the servers hold: a `yaml server` block (series, metric metadata,
+Loki streams, failures) or a `sql server` block (the live database's tables), answered as the servers would;
+without a `yaml environments` block the environment is:
+
+```yaml
+{environments}```
+
 `lint/internal-error` is not a rule: it reports a bug in a check (the run continues). Please report it.
 """
 
 
 def rules_markdown() -> str:
+    from .examples import DEFAULT_ENVIRONMENTS
+
     checks = all_checks()
-    lines = [INTRO, "| Rule | Default | Severity | What it checks |", "|---|---|---|---|"]
+    intro = INTRO.replace("{environments}", DEFAULT_ENVIRONMENTS)
+    lines = [intro, "| Rule | Default | Severity | What it checks |", "|---|---|---|---|"]
     for check in _ordered(checks):
-        state = "on" if check.default else "opt-in"
+        state = ("on" if check.default else "opt-in") + (" (`--live`)" if check.live else "")
         lines.append(
             f"| [`{check.id}`](#{_anchor(check.id)}) | {state} | {check.severity} | {check.summary} |"
         )
@@ -78,6 +94,8 @@ def _anchor(rule_id: str) -> str:
 def _rule_section(check: type[Check]) -> list[str]:
     sections = doc_sections(check)
     state = "on by default" if check.default else "opt-in (house rule)"
+    if check.live:
+        state += ", runs only with `lint --live`"
     lines = [f"### `{check.id}`", "", f"{check.severity}, {state}. {check.summary}", ""]
     for name in ("What it does", "Why is this bad?", "Example", "Use instead"):
         lines += [f"#### {name}", "", sections[name], ""]

@@ -11,6 +11,9 @@ however many there are); large inputs by dashboard in parallel worker processes 
 parsed input and the check context); rules and whole-run checks stay in the parent. With lint's cache
 (`lgtm_dash.lint.cache`), a dashboard nothing it depends on changed for is not checked again. The findings
 are the same either way.
+
+The `live/...` rules (`Check.live`) judge what the servers answered: they run only when the context carries
+live answers (`lint --live`), and are skipped otherwise.
 """
 
 from __future__ import annotations
@@ -47,8 +50,6 @@ def lint(
     """Lint everything in `lint_input` with the rules `config` enables (default: the correctness rules), or
     exactly `checks` when given. `jobs`: worker processes (default: one per CPU for large inputs). `cache`:
     reuse the findings of dashboards nothing they depend on changed for (`lgtm_dash.lint.cache`)."""
-    config = config or LintConfig()
-    checks = config.enabled_checks(all_checks()) if checks is None else checks
     facts_key = LintCache.facts_key(lint_input) if cache is not None else ""
     # A dashboard the cache knows with facts of other datasources (or when no cache is used) is read after all.
     lint_input.dashboards = [
@@ -56,6 +57,27 @@ def lint(
         for dash in lint_input.dashboards
     ]
     ctx = LintContext(lint_input, catalog=catalog, project=project)
+    return lint_context(ctx, checks=checks, jobs=jobs, config=config, cache=cache)
+
+
+def lint_context(
+    ctx: LintContext,
+    checks: list[Check] | None = None,
+    jobs: int | None = None,
+    config: LintConfig | None = None,
+    cache: LintCache | None = None,
+) -> list[Finding]:
+    """`lint` of a context built by the caller: `lint --live` first asks the servers (`ctx.live`), then lints.
+    The `live/...` rules run only when the context has live answers (and then without `cache`: the answers
+    are not part of its key)."""
+    config = config or LintConfig()
+    lint_input = ctx.input
+    checks = config.enabled_checks(all_checks()) if checks is None else checks
+    if ctx.live is None:
+        checks = [check for check in checks if not check.live]
+    else:
+        cache = None
+    facts_key = LintCache.facts_key(lint_input) if cache is not None else ""
     by_language: dict[str, list[Check]] = {}
     for check in checks:
         for language in check.languages:

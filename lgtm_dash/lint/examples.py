@@ -3,8 +3,15 @@
 Fenced blocks hold the input: `promql`, `logql` or `sql` (`sql time_series` for a time-series target) is the
 query of panel 'Example' on dashboard 'example' with a datasource of that kind; `json` is a dashboard file;
 `yaml` a rule file (`rules.yaml`), `yaml loki` a Loki ruler rule file (LogQL expressions); `yaml catalog` the
-metric catalog; `yaml datasources` the provisioned datasources; `sql schema` the MySQL schema. The `text` block under `## Example` lists the exact findings of the
-rule, one `LINE: MESSAGE` per line. The input is linted as a complete build, with that rule alone.
+metric catalog; `yaml datasources` the provisioned datasources; `sql schema` the MySQL schema. The `text` block
+under `## Example` lists the exact findings of the rule, one `LINE: MESSAGE` per line. The input is linted as a
+complete build, with that rule alone.
+
+The examples of the `live/...` rules also say what the servers hold: `yaml server` (series, metadata, Loki
+streams, failures; see lgtm_dash/live/held.py) and `sql server` (the live database's tables); and optionally
+`yaml environments` (else `DEFAULT_ENVIRONMENTS`: datasources `prometheus`, `loki` and `mysql` of environment
+`dev`). The live run is the real one (routing, selectors, the gatherer's rounds, the rules) with the servers'
+answers taken from those blocks instead of HTTP; asking real servers is tested in tests/test_live_lint.py.
 """
 
 from __future__ import annotations
@@ -13,11 +20,12 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from ..source import project_root, set_project_root
-from .context import Catalog
+from .context import Catalog, LintContext
 from .findings import Finding
 from .inputs import LintInput, for_ruler, read_text
 from .registry import Check, doc_sections
@@ -29,6 +37,18 @@ QUERY_DATASOURCES = {
     "sql": {"type": "mysql", "uid": "mysql"},
 }
 EXPECTED = re.compile(r"^(\d+): (.*)$")
+DEFAULT_ENVIRONMENTS = """\
+environments:
+  dev:
+    grafana: {url: "http://grafana:3000"}
+    mimir: {address: "http://mimir:8080", tenant: dev}
+    datasources:
+      prometheus: {url: "http://mimir:8080/prometheus", tenant: dev}
+      loki: {url: "http://loki:3100", tenant: dev}
+      mysql: {url: "mysql:3306", database: app, user: grafana}
+"""
+# The moment the examples' live runs ask about (their window ends here).
+EXAMPLE_NOW_S = 1_800_000_000
 
 
 @dataclass(frozen=True)
@@ -68,14 +88,17 @@ def examples(check: type[Check]) -> list[Example]:
 
 def run_example(check: type[Check], example: Example, workdir: Path) -> list[Finding]:
     """Lint the example's input with `check` alone; the findings of that rule."""
-    from .engine import lint
+    from .engine import lint_context
 
     workdir.mkdir(parents=True, exist_ok=True)
     lint_input = LintInput(complete=True)
     catalog_data: dict = {}
     queries: list[Block] = []
+    live: dict[str, str] = {}
     for block in example.blocks:
-        if block.language == "yaml" and block.role in ("catalog", "datasources"):
+        if block.role in ("server", "environments"):
+            live[f"{block.language} {block.role}"] = block.text
+        elif block.language == "yaml" and block.role in ("catalog", "datasources"):
             data = yaml.safe_load(block.text)
             if block.role == "catalog":
                 catalog_data.update(data or {})
@@ -106,10 +129,26 @@ def run_example(check: type[Check], example: Example, workdir: Path) -> list[Fin
     previous = project_root()
     set_project_root(workdir)  # files are shown relative to the example's directory
     try:
-        findings = lint(lint_input, catalog=catalog, checks=[check()], project=workdir, jobs=1)
+        ctx = LintContext(lint_input, catalog=catalog, project=workdir)
+        if check.live:
+            ctx.live = _live_answers(ctx, live, workdir)
+        findings = lint_context(ctx, checks=[check()], jobs=1)
     finally:
         set_project_root(previous)
     return [f for f in findings if f.rule == check.id]
+
+
+def _live_answers(ctx: LintContext, blocks: dict[str, str], workdir: Path) -> Any:
+    """The example's live run: planned and gathered as `lint --live` does, answered from what it holds."""
+    from ..environments import load_environments
+    from ..live.held import Held, HeldGatherer
+    from ..live.run import LiveOptions, live_answers
+
+    (workdir / "environments.yaml").write_text(blocks.get("yaml environments", DEFAULT_ENVIRONMENTS))
+    env = load_environments(workdir)["dev"]
+    held = Held(yaml.safe_load(blocks.get("yaml server", "")), blocks.get("sql server"))
+    options = LiveOptions(env=env, now=EXAMPLE_NOW_S, environ={})
+    return live_answers(ctx, options, lambda *args, **kwargs: HeldGatherer(held, *args, **kwargs))
 
 
 def _query_dashboard(blocks: list[Block]) -> dict:

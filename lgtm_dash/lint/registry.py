@@ -11,11 +11,15 @@ configuration (`default`: correctness rules do, house rules are opt-in), and one
 
 Each hook yields `Finding`s made with `self.report(ctx, message, ...)`.
 
+A check with `live = True` (the `live/...` rules, like pint's online checks) judges what the servers of an
+environment answered (`ctx.live`): the engine runs it only in `lint --live`, and skips it offline.
+
 The class docstring is the rule's documentation, in ruff's layout: a one-line summary, then the sections
 `## What it does`, `## Why is this bad?`, `## Example` and `## Use instead`. docs/lint-rules.md is generated
 from it (`lgtm-dash lint --docs`), and the examples run as tests (`lgtm_dash.lint.examples`): fenced blocks of
 `promql`, `logql`, `sql` (a panel query), `json` (a dashboard) or `yaml` (a rule file; `yaml catalog` is the
-metric catalog, `yaml datasources` the provisioned datasources), and under `## Example` a `text` block with
+metric catalog, `yaml datasources` the provisioned datasources; for live rules `yaml server` and `sql server`
+say what the servers hold, `yaml environments` the environment), and under `## Example` a `text` block with
 the exact findings, one `LINE: MESSAGE` per line (line 0 when the input has no line, like dashboard JSON).
 
 Adding a rule: one module under `lgtm_dash/lint/checks/<family>/` defining a `Check` subclass decorated with
@@ -49,6 +53,8 @@ class Check:
     # True: a correctness rule, on without configuration. False: a house rule, turned on by `select`.
     default: ClassVar[bool] = True
     languages: ClassVar[frozenset[str]] = frozenset()
+    # True: judges what the servers of an environment answered (`live/...`): runs only with `lint --live`.
+    live: ClassVar[bool] = False
     summary: ClassVar[str] = ""  # the docstring's first line (set by @register)
 
     @property

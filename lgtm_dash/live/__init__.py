@@ -2,11 +2,13 @@
 
 `lgtm-dash lint --live --env dev` reads the same input as offline lint (out/ or the files given), works out
 which server each query goes to (`targets`), extracts what it asks for (`selectors`: metric names, label
-matchers, LogQL stream selectors, SQL tables and columns), asks each server once per distinct question
-(`gather`: deduplicated, bounded concurrency, a time budget, retries), judges the answers (`rules`: one
-small class per `live/...` rule) and turns the results into ordinary lint `Finding`s (`adapter`), located
-at the Python `file:line` through the source map like every other finding.
+matchers, LogQL stream selectors, SQL tables and columns), and asks each server once per distinct question
+(`gather`: deduplicated, bounded concurrency, a time budget, retries). `run.live_answers` returns what the
+servers answered; the `live/...` rules, registered with the other lint rules under
+lgtm_dash/lint/checks/live/, judge it in the same engine run, located at the Python `file:line` through the
+source map like every other finding, and configured like every other rule.
 
-The HTTP and MySQL clients here (`transport`, `prometheus`, `loki`, `mysql`) import nothing from
-publish or diff; `transport` is the one place that borrows the shared retry policy.
+The servers are asked through the read-only query clients in lgtm_dash/clients/ (`query`: the JSON-over-HTTP
+transport; `prometheus_api`; `loki.LokiQueryApi`; `mysql`), next to the Grafana, Mimir and Loki ruler clients;
+this package holds the lint logic.
 """

@@ -18,14 +18,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..clients.query import Deadline
 from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_REMOTE, DefinitionError, UsageError
 from ..source import display_path
 from .gather import Gatherer, ServerState
-from .rules import metric_type
 from .run import DEFAULT_CONCURRENCY, DEFAULT_SINCE, DEFAULT_TIME_BUDGET_S, LiveOptions
 from .selectors import PromSelector
 from .targets import RULER, direct_target, grafana_target
-from .transport import Deadline
 
 CATALOG_FILE = "catalog.yaml"
 ADDED_COMMENT = "added by `lgtm-dash catalog --live` (type, help and labels as the servers report them)"
@@ -184,7 +183,7 @@ def _live_metrics(servers: list[ServerState], recorded: set[str]) -> dict[str, d
                 continue  # recording rules are described by the rules themselves
             family = _family(name, metadata)
             entry = live.setdefault(family, {"labels": set()})
-            kind = metadata.get(family, {}).get("type") or metric_type(state, family)
+            kind = metadata.get(family, {}).get("type") or state.metric_type(family)
             if kind and kind != "unknown":
                 entry.setdefault("type", kind)
             help_text = metadata.get(family, {}).get("help")

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
-from ..lint.findings import Finding
 from .run import DEFAULT_CONCURRENCY, DEFAULT_SINCE, DEFAULT_TIME_BUDGET_S
+
+if TYPE_CHECKING:
+    from ..lint.context import LintContext
+    from .run import LiveAnswers
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,12 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def run_live(args: argparse.Namespace, ctx: Any) -> tuple[list[Finding], bool]:
-    """Live findings of the run, and whether nothing at all could be checked (exit 3)."""
+def run_live(args: argparse.Namespace, ctx: LintContext) -> LiveAnswers:
+    """Ask the environment's servers what every query of `ctx` needs; the `live/...` rules judge the answers."""
     from ..environments import resolve_environment
     from ..errors import UsageError
-    from .adapter import to_findings
-    from .run import LiveOptions, live_lint
+    from .run import LiveOptions, live_answers
 
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
@@ -49,13 +51,14 @@ def run_live(args: argparse.Namespace, ctx: Any) -> tuple[list[Finding], bool]:
         via_grafana=args.via_grafana,
         concurrency=args.concurrency,
         time_budget_s=args.time_budget,
+        strict=args.strict,
     )
-    report = live_lint(ctx, options)
-    checked = sum(1 for s in report.servers if s.checked)
+    answers = live_answers(ctx, options)
+    checked = sum(1 for s in answers.servers if s.checked)
     print(
-        f"live: {report.queries} queries, {report.requests} requests to {checked} of {len(report.servers)} "
-        f"server(s) in {report.seconds:.1f} s (env {env.name}, last {args.since}"
+        f"live: {answers.queries} queries, {answers.requests} requests to {checked} of {len(answers.servers)} "
+        f"server(s) in {answers.seconds:.1f} s (env {env.name}, last {args.since}"
         f"{', via Grafana' if args.via_grafana else ''})",
         file=sys.stderr,
     )
-    return to_findings(report, ctx, env.name, strict=args.strict), report.nothing_checked
+    return answers

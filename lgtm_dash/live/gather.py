@@ -7,8 +7,9 @@ the values of each label used, and the streams of each distinct selector; per My
 asked in three rounds, each round's questions in parallel, because each round needs the previous answers
 (there is no point asking for the labels of a metric that does not exist).
 
-A server that cannot be reached (or refuses the credentials) in the first round is marked failed and asked
-nothing more; a later failure, or the time budget running out, leaves the answers incomplete and is said.
+A server that cannot be reached, refuses the credentials or refuses the first question (its metric or label
+names, which every other question needs) is marked failed and asked nothing more; a later failure, or the
+time budget running out, leaves the answers incomplete and is said.
 """
 
 from __future__ import annotations
@@ -18,21 +19,21 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..lint.sql import Schema
-from .loki import LokiApi
-from .mysql import live_schema
-from .prometheus import PrometheusApi, Window
-from .selectors import LokiSelector, PromSelector
-from .transport import (
+from ..clients.loki import LokiQueryApi
+from ..clients.mysql import live_columns
+from ..clients.prometheus_api import PrometheusApi, Window
+from ..clients.query import (
     ApiTarget,
-    AuthError,
     Deadline,
     HttpApi,
     OutOfTime,
     RemoteError,
     RetryPolicy,
-    Unreachable,
 )
+from ..lint.sql import Schema
+from .selectors import LokiSelector, PromSelector
+
+HISTOGRAM_SERIES = ("_bucket", "_sum", "_count")
 
 
 def metric_selector(metric: str) -> str:
@@ -70,6 +71,21 @@ class ServerState:
     @property
     def checked(self) -> bool:
         return self.failed is None
+
+    def metric_type(self, name: str) -> str | None:
+        """The metric's type from this server's metadata: a histogram's or summary's series are counters."""
+        metadata = self.metadata or {}
+        if name in metadata:
+            return metadata[name].get("type") or None
+        if name.endswith("_total") and metadata.get(name[: -len("_total")], {}).get("type") == "counter":
+            return "counter"  # OpenMetrics names a counter's family without `_total`
+        for suffix in HISTOGRAM_SERIES:
+            family = metadata.get(name.removesuffix(suffix), {}) if name.endswith(suffix) else {}
+            if family.get("type") in ("histogram", "summary"):
+                return "counter"
+            if family.get("type") == "gaugehistogram":
+                return "gauge"
+        return None
 
 
 class Gatherer:
@@ -118,6 +134,18 @@ class Gatherer:
         if not any(m.from_variable for m in selector.matchers):
             state.loki_selectors[selector.text] = selector
 
+    # ------------------------------------------------------------------ the clients (one place to swap them)
+
+    def prometheus_api(self, state: ServerState) -> PrometheusApi:
+        return PrometheusApi(state.http)
+
+    def loki_api(self, state: ServerState) -> LokiQueryApi:
+        return LokiQueryApi(state.http)
+
+    def read_schema(self, state: ServerState) -> Schema:
+        tables = live_columns(state.target, self.deadline)
+        return Schema(tables=tuple(tables.items()), source=f"{state.target.name} (live)")
+
     # ------------------------------------------------------------------ asking
 
     @property
@@ -139,18 +167,16 @@ class Gatherer:
                         future.result()
                     except OutOfTime:
                         state.not_asked += 1
-                    except (Unreachable, AuthError) as err:
-                        if fatal:
+                    except RemoteError as err:  # unreachable, credentials refused, or the question refused
+                        if fatal:  # the server's first answer, which every other question needs
                             state.failed = state.failed or str(err)
                         else:
                             state.failures.append(f"{what}: {err}")
-                    except RemoteError as err:
-                        state.failures.append(f"{what}: {err}")
 
     def _first_round(self, state: ServerState) -> list[tuple[ServerState, str, Callable[[], None], bool]]:
         kind, window = state.target.kind, self.window
         if kind == "prometheus":
-            api = PrometheusApi(state.http)
+            api = self.prometheus_api(state)
 
             def names() -> None:
                 state.metric_names = api.metric_names(window)
@@ -163,7 +189,7 @@ class Gatherer:
                 jobs.append((state, "metadata", metadata, False))
             return jobs
         if kind == "loki":
-            loki = LokiApi(state.http)
+            loki = self.loki_api(state)
 
             def labels() -> None:
                 state.loki_labels = loki.label_names(window)
@@ -171,14 +197,14 @@ class Gatherer:
             return [(state, "label names", labels, True)]
 
         def schema() -> None:
-            state.schema = live_schema(state.target, self.deadline)
+            state.schema = self.read_schema(state)
 
         return [(state, "information_schema", schema, True)]
 
     def _second_round(self, state: ServerState) -> list[tuple[ServerState, str, Callable[[], None], bool]]:
         jobs: list[tuple[ServerState, str, Callable[[], None], bool]] = []
         if state.target.kind == "prometheus" and state.metric_names is not None:
-            api = PrometheusApi(state.http)
+            api = self.prometheus_api(state)
             for metric in sorted(state.metrics & state.metric_names):
 
                 def labels(metric: str = metric) -> None:
@@ -186,7 +212,7 @@ class Gatherer:
 
                 jobs.append((state, f"labels of {metric}", labels, False))
         elif state.target.kind == "loki" and state.loki_labels is not None:
-            loki = LokiApi(state.http)
+            loki = self.loki_api(state)
             for name in sorted(state.loki_label_names & state.loki_labels):
 
                 def values(name: str = name) -> None:
@@ -198,7 +224,7 @@ class Gatherer:
     def _third_round(self, state: ServerState) -> list[tuple[ServerState, str, Callable[[], None], bool]]:
         jobs: list[tuple[ServerState, str, Callable[[], None], bool]] = []
         if state.target.kind == "prometheus":
-            api = PrometheusApi(state.http)
+            api = self.prometheus_api(state)
             for metric, label in sorted(state.value_labels):
                 if label not in state.labels.get(metric, ()):
                     continue
@@ -209,7 +235,7 @@ class Gatherer:
 
                 jobs.append((state, f"values of {label} on {metric}", values, False))
         elif state.target.kind == "loki" and state.loki_labels is not None:
-            loki = LokiApi(state.http)
+            loki = self.loki_api(state)
             for text, selector in sorted(state.loki_selectors.items()):
                 if any(m.name not in state.loki_labels for m in selector.matchers):
                     continue  # a label the server never saw: live/loki-label-never-seen says so

@@ -12,10 +12,10 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from ..clients.query import ApiTarget
 from ..environments import DatasourceSettings, Environment
 from ..errors import DefinitionError
 from ..lint.context import LintContext, Query, datasource_variable_name
-from .transport import ApiTarget
 
 KIND_OF_LANGUAGE = {"promql": "prometheus", "logql": "loki", "sql": "mysql"}
 RULER = "mimir-ruler"  # the pseudo-datasource of rule expressions

@@ -2,7 +2,8 @@
 
 `plan` reads the live state, compares it with out/ after normalising both, and prints one summary line
 and the details (exit 0: nothing to do, 1: something would change). `publish` does the same, then applies
-exactly the pending changes (exit 0: done, 1: conflicts left, 3: a remote failure).
+exactly the pending changes (exit 0: done, 1: conflicts left, 3: a remote failure or `--timeout` reached,
+130: interrupted, after the `--report` of what was applied is written).
 
 Submodules: `plan` (what would change, and what the kinds share), `kinds` (one module per kind of
 object: datasources, folders, dashboards, rule groups, Alertmanager), `apply` (doing it), `report`
@@ -18,7 +19,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import EXIT_FINDINGS, EXIT_OK, EXIT_REMOTE, UsageError
+from ..errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_REMOTE, UsageError
 
 if TYPE_CHECKING:
     from ..artifacts import Artifacts
@@ -36,6 +37,7 @@ __all__ = [
 
 
 def _configure_common(parser: argparse.ArgumentParser) -> None:
+    from ..clients.options import add_time_limits
     from .plan import PlanOptions
 
     parser.add_argument("--env", default=None, help="environment from environments.yaml (default: dev)")
@@ -69,6 +71,7 @@ def _configure_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--retry-delay", type=float, default=0.5, metavar="SECONDS", help="first backoff delay (doubles)"
     )
+    add_time_limits(parser)
     parser.add_argument("--verbose", "-v", action="store_true", help="list unchanged objects too")
 
 
@@ -82,14 +85,13 @@ def configure_publish(parser: argparse.ArgumentParser) -> None:
 
 def _prepare(args: argparse.Namespace) -> tuple[Plan, Clients, dict[str, str]]:
     from ..artifacts import read_artifacts
-    from ..clients.http import RetryPolicy
+    from ..clients.options import retry_policy
     from ..environments import resolve_environment
     from .plan import PlanOptions, check_environment, compute_plan, make_clients, secret_values
 
     if args.concurrency < 1 or args.read_concurrency < 1:
         raise UsageError("--concurrency and --read-concurrency must be at least 1")
-    if args.retries < 1:
-        raise UsageError("--retries must be at least 1")
+    retry = retry_policy(args)
     env = resolve_environment(args.project, args.env)
     arts = read_artifacts(args.out or args.project / "out")
     check_environment(arts, env)
@@ -100,9 +102,8 @@ def _prepare(args: argparse.Namespace) -> tuple[Plan, Clients, dict[str, str]]:
         concurrency=args.concurrency,
         read_concurrency=args.read_concurrency,
     )
-    retry = RetryPolicy(attempts=args.retries, base_delay=max(0.0, args.retry_delay))
     secrets = secret_values(env, arts, os.environ)
-    clients = make_clients(env, arts, options, retry, secrets)
+    clients = make_clients(env, arts, options, retry, secrets, timeout=args.request_timeout)
     return compute_plan(env, arts, clients, options), clients, secrets
 
 
@@ -117,11 +118,16 @@ def run_plan(args: argparse.Namespace) -> int:
 
 
 def run_publish(args: argparse.Namespace) -> int:
+    from ..ui import err_console
     from .apply import apply_plan
     from .plan import commit_message
     from .report import print_plan, print_result, write_report
 
-    plan, clients, secrets = _prepare(args)
+    try:
+        plan, clients, secrets = _prepare(args)
+    except KeyboardInterrupt:
+        err_console.print("Interrupted while planning: nothing was applied.")
+        return EXIT_INTERRUPTED
     print_plan(plan, secrets, verbose=args.verbose)
     if not plan.pending:
         from ..ui import console
@@ -142,6 +148,13 @@ def run_publish(args: argparse.Namespace) -> int:
     print_result(result, secrets)
     if args.report:
         write_report(args.report, plan, result, secrets)
+    if result.interrupted:
+        where = f"; the report {args.report} lists what was" if args.report else ""
+        err_console.print(
+            f"Interrupted: {result.count('created') + result.count('updated') + result.count('deleted')} "
+            f"change(s) applied before the interrupt{where}. Run publish again to finish."
+        )
+        return EXIT_INTERRUPTED
     if result.auth_error is not None:
         raise result.auth_error
     if result.count("failed"):

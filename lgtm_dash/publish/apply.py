@@ -7,20 +7,28 @@ on it (a dashboard on its folder, a folder deletion on its dashboards' deletion)
 
 Only an `AuthError` (401, or 403 on a read) stops everything: no later request can succeed with that
 credential. A 403 on a write is that object's refusal (`Refused`, with the server's reason): it fails
-alone. A 409/412 is a conflict: the object changed since it was read.
+alone. A 409/412 is a conflict: the object changed since it was read; so is a deletion a kind refuses
+at the last moment (`UnsafeToApply`: a folder that is no longer empty).
+
+Ctrl-C stops it too: nothing new starts, what is in flight gets a few seconds to finish, and the result
+says what was applied (`interrupted`), so publish can still write its report.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from ..clients.http import AuthError, Refused, VersionConflict
+from ..clients.http import AuthError, Refused, VersionConflict, abandon_requests
 from ..errors import LgtmError
-from .kinds import KINDS, ApplyContext, kind_of
+from .kinds import KINDS, ApplyContext, UnsafeToApply, kind_of
 from .plan import Change, Clients, Plan
+
+# After Ctrl-C, how long requests already sent may take to answer (their outcome is then known).
+INTERRUPT_GRACE_SECONDS = 5.0
 
 STATUS_FOR_ACTION = {"create": "created", "update": "updated", "delete": "deleted"}
 
@@ -28,7 +36,7 @@ STATUS_FOR_ACTION = {"create": "created", "update": "updated", "delete": "delete
 @dataclass
 class Outcome:
     change: Change
-    status: str  # created | updated | deleted | unchanged | conflict | failed | skipped
+    status: str  # created | updated | deleted | unchanged | conflict | failed | skipped | interrupted
     error: str = ""  # why it failed or conflicted; for a done change, what the server answered
     refused: bool = False  # failed because the server answered 403 to the write
 
@@ -37,13 +45,16 @@ class Outcome:
 class ApplyResult:
     outcomes: list[Outcome] = field(default_factory=list)
     auth_error: AuthError | None = None
+    interrupted: bool = False  # Ctrl-C: what is listed was done; the rest was not started
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
 
     def summary(self) -> str:
         parts = [f"{self.count(s)} {s}" for s in ("created", "updated", "deleted", "unchanged")]
-        parts += [f"{self.count(s)} {s}" for s in ("conflict", "failed", "skipped") if self.count(s)]
+        parts += [
+            f"{self.count(s)} {s}" for s in ("conflict", "failed", "skipped", "interrupted") if self.count(s)
+        ]
         return ", ".join(parts)
 
     def refused_services(self) -> list[str]:
@@ -87,10 +98,11 @@ def apply_plan(
     context = ApplyContext(clients=clients, message=message, force=force)
     lock = threading.Lock()
     stop = threading.Event()
+    why_stopped = ["stopped after an authentication failure"]
 
     def run(change: Change) -> Outcome:
         if stop.is_set():
-            return Outcome(change, "skipped", "stopped after an authentication failure")
+            return Outcome(change, "skipped", why_stopped[0])
         failed_deps = [d for d in change.depends_on if d in blocked]
         if failed_deps:
             return Outcome(change, "skipped", f"depends on {', '.join(failed_deps)}, which was not applied")
@@ -104,18 +116,58 @@ def apply_plan(
             return Outcome(change, "failed", str(err))
         except VersionConflict as err:
             return Outcome(change, "conflict", f"changed while publishing ({err}); run publish again")
+        except UnsafeToApply as err:
+            return Outcome(change, "conflict", str(err))
         except Refused as err:
             return Outcome(change, "failed", str(err), refused=True)
         except LgtmError as err:
             return Outcome(change, "failed", str(err))
 
+    def record(outcome: Outcome) -> None:
+        if outcome.status in ("failed", "skipped", "conflict", "interrupted"):
+            blocked.add(outcome.change.ref)
+        result.outcomes.append(outcome)
+        if on_done is not None:
+            on_done(outcome)
+
     for stage in stages(plan):
-        workers = max(1, min(concurrency, len(stage)))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for outcome in pool.map(run, stage):
-                if outcome.status in ("failed", "skipped", "conflict"):
-                    blocked.add(outcome.change.ref)
-                result.outcomes.append(outcome)
-                if on_done is not None:
-                    on_done(outcome)
+        if result.interrupted:
+            for change in stage:
+                record(Outcome(change, "skipped", "not started: publish was interrupted"))
+            continue
+        pool = ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(stage))))
+        futures = [(change, pool.submit(run, change)) for change in stage]
+        done = 0
+        try:
+            for _change, future in futures:
+                outcome = future.result()
+                done += 1
+                record(outcome)
+        except KeyboardInterrupt:
+            result.interrupted = True
+            why_stopped[0] = "not started: publish was interrupted"
+            stop.set()
+            for outcome in _settle(futures[done:]):
+                record(outcome)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
     return result
+
+
+def _settle(futures: list[tuple[Change, Future[Outcome]]]) -> list[Outcome]:
+    """After Ctrl-C: the queued changes are not started; those in flight get a few seconds to answer."""
+    in_flight = [future for _change, future in futures if not future.cancel()]
+    with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: stop waiting
+        wait(in_flight, timeout=INTERRUPT_GRACE_SECONDS)
+    abandon_requests()  # what still waits for an answer stops now, so the process can exit
+    outcomes = []
+    for change, future in futures:
+        if future.cancelled():
+            outcomes.append(Outcome(change, "skipped", "not started: publish was interrupted"))
+        elif future.done():
+            outcomes.append(future.result())
+        else:
+            outcomes.append(
+                Outcome(change, "interrupted", "was being applied when publish was interrupted: check it")
+            )
+    return outcomes

@@ -154,6 +154,7 @@ def export_live(
     artifacts: Artifacts | None = None,
     retry: RetryPolicy | None = None,
     secrets: Mapping[str, str] | None = None,
+    timeout: float | None = None,
 ) -> None:
     """The live state in scope, in the out/ layout.
 
@@ -163,8 +164,9 @@ def export_live(
     environment names one, of Loki's ruler. A dashboard stored as schema v2 cannot be read through the legacy
     API and is left out. `dest_dir` is replaced.
     """
-    grafana = Grafana(env.grafana, retry=retry, secrets=secrets)
-    mimir = Mimir(env.mimir, retry=retry, secrets=secrets)
+    limit = {"timeout": timeout} if timeout else {}
+    grafana = Grafana(env.grafana, retry=retry, secrets=secrets, **limit)
+    mimir = Mimir(env.mimir, retry=retry, secrets=secrets, **limit)
     wanted_ds = {d.get("uid") for d in artifacts.datasources} if artifacts else set()
     wanted_folders = {f["uid"] for f in artifacts.folders} if artifacts else set()
     wanted_dashboards = {d.uid for d in artifacts.dashboards} if artifacts else set()
@@ -198,7 +200,7 @@ def export_live(
     alertmanager = mimir.get_alertmanager()
     loki_rules: dict[str, list[dict[str, Any]]] = {}
     if env.loki is not None and env.loki.tenant:
-        loki_rules = LokiRuler(env.loki, retry=retry, secrets=secrets).list_rules()
+        loki_rules = LokiRuler(env.loki, retry=retry, secrets=secrets, **limit).list_rules()
         if artifacts is not None:
             loki_rules = {ns: g for ns, g in loki_rules.items() if ns in artifacts.loki_rule_namespaces}
 

@@ -21,13 +21,13 @@ from typing import Any
 
 from ..artifacts import Artifacts, build_hint
 from ..clients.grafana import Grafana
-from ..clients.http import RetryPolicy
+from ..clients.http import DEFAULT_TIMEOUT, RetryPolicy
 from ..clients.loki import LokiRuler
 from ..clients.mimir import Mimir
 from ..environments import Environment
 from ..errors import DefinitionError, UsageError
 from ..normalize import canonical_json
-from ..secrets import expand, placeholders_in
+from ..secrets import basic_credentials, expand, placeholders_in
 from .foldertree import FolderTree, desired_tree
 
 MESSAGE_PREFIX = "lgtm-dash publish"
@@ -51,6 +51,9 @@ class Change:
     source: str | None = None
     depth: int = 0  # folders: nesting level, so parents are created first and deleted last
     replace: bool = False  # apply as delete + create (a Mimir tenant at its rule-group limit)
+    # Drift: the object was changed on the server since lgtm-dash last wrote it (by whom, when known).
+    # Shown in the plan; apply still writes what out/ says.
+    drift: str = ""
 
     @property
     def ref(self) -> str:
@@ -115,7 +118,7 @@ class PlanContext:
     warnings: list[str]
     changes: list[Change] = field(default_factory=list)  # planned so far (earlier kinds first)
     witnessed_folders: set[str] = field(default_factory=set)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # for planning threads
     _folder_tree: FolderTree | None = field(default=None, repr=False)
 
     def folder_tree(self) -> FolderTree:
@@ -126,7 +129,7 @@ class PlanContext:
 
     def witness_folders(self, uids: Iterable[str]) -> None:
         """Record folders a published dashboard's marker names (called from planning threads)."""
-        with self._lock:
+        with self.lock:
             self.witnessed_folders.update(uids)
 
     def source(self, key: str) -> str | None:
@@ -175,8 +178,16 @@ def secret_values(env: Environment, arts: Artifacts, environ: Mapping[str, str])
     for label, value in (
         ("grafana token", env.grafana.token),
         ("grafana password", env.grafana.password),
+        ("grafana basic auth", basic_credentials(env.grafana.user, env.grafana.password)),
         ("mimir key", env.mimir.key),
+        ("mimir basic auth", basic_credentials(env.mimir.user or env.mimir.tenant, env.mimir.key)),
         ("loki key", env.loki.key if env.loki is not None else None),
+        (
+            "loki basic auth",
+            basic_credentials(env.loki.user or env.loki.tenant, env.loki.key)
+            if env.loki is not None
+            else None,
+        ),
     ):
         if value:
             values[label] = value
@@ -228,7 +239,13 @@ def commit_message(project: Path) -> str:
 
 
 def make_clients(
-    env: Environment, arts: Artifacts, options: PlanOptions, retry: RetryPolicy, secrets: Mapping[str, str]
+    env: Environment,
+    arts: Artifacts,
+    options: PlanOptions,
+    retry: RetryPolicy,
+    secrets: Mapping[str, str],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> Clients:
     needs_grafana = bool(arts.datasources or arts.folders or arts.dashboards or options.prune)
     needs_mimir = bool(arts.rule_namespaces or arts.alertmanager)
@@ -240,15 +257,25 @@ def make_clients(
                 f"environments.{env.name}.loki (address, tenant) to environments.yaml, or set LOKI_ADDRESS "
                 "and LOKI_TENANT_ID"
             )
-        loki = LokiRuler(env.loki, retry=retry, secrets=secrets)
+        loki = LokiRuler(env.loki, retry=retry, secrets=secrets, timeout=timeout)
     return Clients(
-        grafana=Grafana(env.grafana, retry=retry, secrets=secrets) if needs_grafana else None,
-        mimir=Mimir(env.mimir, retry=retry, secrets=secrets) if needs_mimir else None,
+        grafana=Grafana(env.grafana, retry=retry, secrets=secrets, timeout=timeout)
+        if needs_grafana
+        else None,
+        mimir=Mimir(env.mimir, retry=retry, secrets=secrets, timeout=timeout) if needs_mimir else None,
         loki=loki,
     )
 
 
 # --- comparing ----------------------------------------------------------------------------------------
+
+
+DRIFT_LABEL = "live (changed there since the last publish)"
+
+
+def drift_diff(have: Any, want: Any, drift: str) -> str:
+    """The diff of live against out/, its live side labelled as drift when the server changed it."""
+    return text_diff(have, want, DRIFT_LABEL if drift else "live")
 
 
 def text_diff(live: Any, desired: Any, live_name: str = "live", desired_name: str = "out/") -> str:

@@ -25,13 +25,17 @@ STATUS_COLOURS = {
     "conflict": "bold red",
     "failed": "bold red",
     "skipped": "magenta",
+    "interrupted": "bold magenta",
 }
 
 
 def _line(change: Change) -> str:
     where = f"  ({change.source})" if change.source else ""
     reason = f": {change.reason}" if change.reason else ""
-    return f"{SYMBOLS[change.action]} {change.action} {change.kind} {change.key}{reason}{where}"
+    line = f"{SYMBOLS[change.action]} {change.action} {change.kind} {change.key}{reason}{where}"
+    if change.drift:
+        line += f"\n    drift: {change.drift}; publish puts back what out/ says (the diff shows both)"
+    return line
 
 
 def print_plan(plan: Plan, secrets: Mapping[str, str], *, verbose: bool = False) -> None:
@@ -83,7 +87,7 @@ def report_data(plan: Plan, result: ApplyResult | None, secrets: Mapping[str, st
     outcomes = {id(o.change): o for o in (result.outcomes if result else [])}
     for change in plan.changes:
         outcome = outcomes.get(id(change))
-        problem = outcome is not None and outcome.status in ("conflict", "failed", "skipped")
+        problem = outcome is not None and outcome.status in ("conflict", "failed", "skipped", "interrupted")
         objects.append(
             {
                 "kind": change.kind,
@@ -94,6 +98,7 @@ def report_data(plan: Plan, result: ApplyResult | None, secrets: Mapping[str, st
                 "error": redact(outcome.error, secrets) if outcome and problem else "",
                 "detail": redact(outcome.error, secrets) if outcome and not problem else "",
                 "source": change.source,
+                "drift": redact(change.drift, secrets),
                 "diff": redact(change.diff, secrets),
             }
         )
@@ -103,12 +108,24 @@ def report_data(plan: Plan, result: ApplyResult | None, secrets: Mapping[str, st
         "objects": objects,
     }
     if result is not None:
-        statuses = ("created", "updated", "deleted", "unchanged", "conflict", "failed", "skipped")
+        statuses = (
+            "created",
+            "updated",
+            "deleted",
+            "unchanged",
+            "conflict",
+            "failed",
+            "skipped",
+            "interrupted",
+        )
         data["result"] = {s: result.count(s) for s in statuses}
+        data["interrupted"] = result.interrupted
     return data
 
 
 def write_report(path: Path, plan: Plan, result: ApplyResult | None, secrets: Mapping[str, str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(report_data(plan, result, secrets), indent=2, sort_keys=True) + "\n"
-    path.write_text(redact(text, secrets), encoding="utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(redact(text, secrets), encoding="utf-8")
+    tmp.replace(path)  # a report is whole or absent, even when a second Ctrl-C comes while writing

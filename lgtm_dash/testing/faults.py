@@ -5,8 +5,10 @@ Both emulators (:mod:`.grafana_emulator`, :mod:`.mimir_emulator`) are real HTTP/
 thread. This module owns everything they have in common:
 
 * :class:`Request` / :class:`Response`: what a handler receives and returns.
-* :class:`Faults`: latency, "answer the next *n* matching requests with status X", and "close the socket
-  without answering" (the client sees a connection error).
+* :class:`Faults`: latency, "answer the next *n* matching requests with status X", "close the socket
+  without answering" (the client sees a connection error), stall, trickle, echo the request back,
+  redirect elsewhere, and hooks that run a callback when a matching request arrives (to change state
+  between a plan and its apply, or to kill the server mid-run with :meth:`HTTPEmulator.kill`).
 * :class:`RequestRecord`: one entry of the request log.
 * :class:`HTTPEmulator`: the base class (server lifecycle, context manager, request log, write counter,
   fault application, a lock that serialises state changes).
@@ -87,6 +89,7 @@ class Response:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    trickle: float = 0.0  # seconds between two bytes of the answer (a fault), 0: all at once
 
     @classmethod
     def json(cls, status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
@@ -144,13 +147,14 @@ class RequestRecord:
 class FaultRule:
     """One injected fault. ``remaining`` is ``None`` for "until cleared"."""
 
-    kind: str  # "fail" | "reset"
+    kind: str  # "fail" | "reset" | "stall" | "trickle" | "echo" | "redirect"
     method: str | None  # None or "*" = any method
     pattern: re.Pattern[str]
     remaining: int | None
     status: int = 0
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0  # stall: before answering; trickle: between two bytes of the answer
 
     def matches(self, method: str, path: str) -> bool:
         if self.remaining is not None and self.remaining <= 0:
@@ -168,7 +172,15 @@ class Faults:
       query string, as sent) matches ``path_regex`` (``re.search``) with ``status``.
     * :meth:`reset_connection`: close the socket of the next ``times`` matching requests without any
       response; ``requests``/``niquests`` raise a ``ConnectionError``.
-    * :meth:`clear`: remove every rule and set ``latency`` back to 0.
+    * :meth:`stall`: wait ``seconds`` before handling the next ``times`` matching requests.
+    * :meth:`trickle`: handle them, then send the answer (status line, headers, body) one byte every
+      ``seconds``: a socket read timeout never fires, only a deadline on the whole request does.
+    * :meth:`echo`: answer with ``status`` and the request itself as the body (request line, every header
+      including ``Authorization``, the body), like a debugging proxy or a careless error page.
+    * :meth:`redirect`: answer with ``status`` (301/302/307/308) and ``Location: location``.
+    * :meth:`on`: call ``callback(request_record)`` when a matching request arrives, before it is
+      handled (a hook, not a fault: the request is then served normally, or by a matching rule).
+    * :meth:`clear`: remove every rule and hook and set ``latency`` back to 0.
 
     Rules are consulted in the order they were added; the first one that matches is consumed.
     """
@@ -176,7 +188,63 @@ class Faults:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._rules: list[FaultRule] = []
+        self._hooks: list[tuple[FaultRule, Callable[[RequestRecord], None]]] = []
         self.latency: float = 0.0
+
+    def _add(self, rule: FaultRule) -> FaultRule:
+        with self._lock:
+            self._rules.append(rule)
+        return rule
+
+    def stall(self, method: str | None, path_regex: str, seconds: float, times: int | None = 1) -> FaultRule:
+        """Wait ``seconds`` before handling the next ``times`` matching requests."""
+        return self._add(FaultRule("stall", method, re.compile(path_regex), times, seconds=seconds))
+
+    def trickle(
+        self, method: str | None, path_regex: str, seconds: float, times: int | None = 1
+    ) -> FaultRule:
+        """Send the answer of the next ``times`` matching requests one byte every ``seconds``."""
+        return self._add(FaultRule("trickle", method, re.compile(path_regex), times, seconds=seconds))
+
+    def echo(self, method: str | None, path_regex: str, status: int, times: int | None = 1) -> FaultRule:
+        """Answer the next ``times`` matching requests with ``status`` and the raw request as the body."""
+        return self._add(FaultRule("echo", method, re.compile(path_regex), times, status))
+
+    def redirect(
+        self, method: str | None, path_regex: str, status: int, location: str, times: int | None = 1
+    ) -> FaultRule:
+        """Answer the next ``times`` matching requests with a redirect to ``location``."""
+        if status not in (301, 302, 303, 307, 308):
+            raise ValueError("redirect() injects 301, 302, 303, 307 or 308")
+        return self._add(
+            FaultRule(
+                "redirect", method, re.compile(path_regex), times, status, headers={"Location": location}
+            )
+        )
+
+    def on(
+        self,
+        method: str | None,
+        path_regex: str,
+        callback: Callable[[RequestRecord], None],
+        times: int | None = 1,
+    ) -> FaultRule:
+        """Call ``callback`` when each of the next ``times`` matching requests arrives."""
+        rule = FaultRule("hook", method, re.compile(path_regex), times)
+        with self._lock:
+            self._hooks.append((rule, callback))
+        return rule
+
+    def hooks_for(self, method: str, path: str) -> list[Callable[[RequestRecord], None]]:
+        """Consume and return the callbacks of every hook matching this request (used by the server)."""
+        found = []
+        with self._lock:
+            for rule, callback in self._hooks:
+                if rule.matches(method, path):
+                    if rule.remaining is not None:
+                        rule.remaining -= 1
+                    found.append(callback)
+        return found
 
     def fail(
         self,
@@ -208,22 +276,17 @@ class Faults:
             retry_after = 0
         if retry_after is not None:
             hdrs["Retry-After"] = str(retry_after)
-        rule = FaultRule("fail", method, re.compile(path_regex), times, status, payload, hdrs)
-        with self._lock:
-            self._rules.append(rule)
-        return rule
+        return self._add(FaultRule("fail", method, re.compile(path_regex), times, status, payload, hdrs))
 
     def reset_connection(self, method: str | None, path_regex: str, times: int | None = 1) -> FaultRule:
         """Close the connection of the next ``times`` matching requests without answering."""
-        rule = FaultRule("reset", method, re.compile(path_regex), times)
-        with self._lock:
-            self._rules.append(rule)
-        return rule
+        return self._add(FaultRule("reset", method, re.compile(path_regex), times))
 
     def clear(self) -> None:
-        """Remove all fault rules and reset latency to 0."""
+        """Remove all fault rules and hooks and reset latency to 0."""
         with self._lock:
             self._rules.clear()
+            self._hooks.clear()
         self.latency = 0.0
 
     @property
@@ -260,6 +323,10 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def setup(self) -> None:
+        super().setup()
+        self.emulator._track(self.connection, True)
+
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
             chunks = []
@@ -295,7 +362,24 @@ class _Handler(BaseHTTPRequestHandler):
         self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD" and response.body:
             self._headers_buffer.append(response.body)
+        if response.trickle > 0:
+            self._trickle(b"".join(self._headers_buffer), response.trickle)
+            self._headers_buffer = []
+            return
         self.flush_headers()
+
+    def _trickle(self, data: bytes, seconds: float) -> None:
+        """Send `data` one byte every `seconds`, until done, the client leaves or the server stops."""
+        for i in range(len(data)):
+            if not self.emulator.running:
+                break
+            try:
+                self.wfile.write(data[i : i + 1])
+                self.wfile.flush()
+            except OSError:
+                break
+            time.sleep(seconds)
+        self.close_connection = True
 
     def _reset(self) -> None:
         """Abort the TCP connection (RST) without sending a byte."""
@@ -306,6 +390,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.close()
 
     def finish(self) -> None:
+        self.emulator._track(self.connection, False)
         with contextlib.suppress(OSError):
             super().finish()
 
@@ -348,6 +433,9 @@ class HTTPEmulator:
         self.host = "127.0.0.1"
         self.port = port
         self._bind_port = port
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        self._closer: threading.Thread | None = None
 
     # lifecycle ---------------------------------------------------------------------------------------
 
@@ -362,9 +450,13 @@ class HTTPEmulator:
     def start(self) -> Self:
         if self._server is not None:
             return self
+        if self._closer is not None:  # after kill(): the old listening socket must be closed first
+            self._closer.join(timeout=10)
+            self._closer = None
         handler = type(f"{type(self).__name__}Handler", (_Handler,), {"emulator": self})
         self._server = _Server((self.host, self._bind_port), handler)
         self.port = self._server.server_address[1]
+        self._bind_port = self.port  # a restart after kill() or stop() comes back on the same address
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.01},
@@ -383,6 +475,39 @@ class HTTPEmulator:
             self._thread.join(timeout=5)
         self._server = None
         self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def kill(self) -> None:
+        """Die like a killed process: stop listening and abort every open connection (the request in
+        flight too). State is kept: :meth:`start` brings the server back on the same port."""
+        server = self._server
+        if server is None:
+            return
+        self._server = None
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        # Closed on another thread: kill() may be called from a hook, inside one of the server's handlers.
+        self._closer = threading.Thread(target=self._close, args=(server,), daemon=True)
+        self._closer.start()
+
+    def _close(self, server: _Server) -> None:
+        server.shutdown()
+        server.server_close()
+
+    def _track(self, connection: socket.socket, open_: bool) -> None:
+        with self._connections_lock:
+            if open_:
+                self._connections.add(connection)
+            else:
+                self._connections.discard(connection)
 
     def __enter__(self) -> Self:
         return self.start()
@@ -417,15 +542,30 @@ class HTTPEmulator:
         record = RequestRecord(method, raw_path, query, lower, body, time.time())
         with self._log_lock:
             self.request_log.append(record)
+        for callback in self.faults.hooks_for(method, raw_path):
+            callback(record)
+        if not self.running:  # killed by a hook
+            raise _ResetConnection()
         if self.faults.latency > 0:
             time.sleep(self.faults.latency)
         rule = self.faults.take(method, raw_path)
+        trickle = 0.0
         if rule is not None:
             record.fault = rule.kind
             if rule.kind == "reset":
                 raise _ResetConnection()
-            record.status = rule.status
-            return Response(rule.status, rule.body, dict(rule.headers))
+            if rule.kind == "stall":
+                time.sleep(rule.seconds)
+            elif rule.kind == "trickle":
+                trickle = rule.seconds
+            elif rule.kind == "echo":
+                record.status = rule.status
+                return Response(
+                    rule.status, _echo(method, target, headers, body), {"Content-Type": "text/plain"}
+                )
+            else:  # fail, redirect
+                record.status = rule.status
+                return Response(rule.status, rule.body, dict(rule.headers))
         request = Request(method, raw_path, query, lower, body)
         try:
             with self.lock:
@@ -433,10 +573,17 @@ class HTTPEmulator:
         except Exception as exc:  # an emulator bug must surface as a 500, not a hung client
             response = Response.text(500, f"emulator error: {type(exc).__name__}: {exc}")
         record.status = response.status
+        response.trickle = trickle
         return response
 
     def handle(self, request: Request) -> Response:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def _echo(method: str, target: str, headers: dict[str, str], body: bytes) -> bytes:
+    """The request as it came in: request line, headers (credentials included), blank line, body."""
+    lines = [f"{method} {target} HTTP/1.1", *(f"{name}: {value}" for name, value in headers.items()), ""]
+    return "\r\n".join(lines).encode("utf-8") + b"\r\n" + body
 
 
 # --------------------------------------------------------------------------------------------- routing

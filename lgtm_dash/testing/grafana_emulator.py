@@ -13,9 +13,10 @@ the emulator is started as one of them: ``GrafanaEmulator(version="11" | "12" | 
   "Dashboard already exists. Use overwrite flag to update.".
 
 Organisation 1 only; nested folders on. Endpoints: ``GET /api/health``, ``GET /api/frontend/settings``,
-datasources (list, by uid/name/id, create, update by uid, delete by uid/name), folders (create, get, list
-children, update, move, delete), dashboards (save, get by uid, delete by uid, version list and single
-version) and ``GET /api/search``.
+``GET /api/user``, datasources (list, by uid/name/id, create, update by uid, delete by uid/name), folders
+(create, get, list children, update, move, delete, descendant counts), dashboards (save, get by uid,
+delete by uid, version list and single version) and ``GET /api/search``. Library panels and
+Grafana-managed alert rules exist only as counts per folder (seeded), for what a folder delete takes along.
 """
 
 from __future__ import annotations
@@ -141,6 +142,8 @@ class StoredFolder:
     created_by: str = "admin"
     updated_by: str = "admin"
     library_panels_in_use: bool = False
+    library_panels: int = 0  # library elements stored in the folder (seeded)
+    alert_rules: int = 0  # Grafana-managed alert rules stored in the folder (seeded)
 
 
 @dataclass
@@ -326,7 +329,35 @@ class GrafanaEmulator(HTTPEmulator):
     def connect_library_panel(self, folder_uid: str) -> None:
         """Mark a folder as holding a library panel some dashboard uses (its deletion is refused)."""
         with self.lock:
-            self.folders[folder_uid].library_panels_in_use = True
+            folder = self.folders[folder_uid]
+            folder.library_panels_in_use = True
+            folder.library_panels = max(1, folder.library_panels)
+
+    def seed_library_panel(self, folder_uid: str) -> None:
+        """Store one library panel no dashboard uses in a folder (a folder delete deletes it along)."""
+        with self.lock:
+            self.folders[folder_uid].library_panels += 1
+
+    def seed_alert_rule(self, folder_uid: str) -> None:
+        """Store one Grafana-managed alert rule in a folder (a folder delete is refused without
+        ``forceDeleteRules``)."""
+        with self.lock:
+            self.folders[folder_uid].alert_rules += 1
+
+    def ui_edit_folder(
+        self, uid: str, *, title: str | None = None, parent_uid: str | None = None, user: str = "alice"
+    ) -> StoredFolder:
+        """Simulate a person renaming or moving a folder in the UI (version +1, ``updatedBy`` = user)."""
+        with self.lock:
+            folder = self.folders[uid]
+            if title is not None:
+                folder.title = title
+            if parent_uid is not None:
+                folder.parent_uid = parent_uid
+            folder.version += 1
+            folder.updated = _now()
+            folder.updated_by = user
+            return folder
 
     def seed_dashboard(
         self,
@@ -401,6 +432,7 @@ class GrafanaEmulator(HTTPEmulator):
         return [
             ("GET", ("api", "health"), self._health),
             ("GET", ("api", "frontend", "settings"), self._frontend_settings),
+            ("GET", ("api", "user"), self._signed_in_user),
             # datasources
             ("GET", ("api", "datasources"), self._ds_list),
             ("POST", ("api", "datasources"), self._ds_create),
@@ -417,6 +449,7 @@ class GrafanaEmulator(HTTPEmulator):
             ("PUT", ("api", "folders", "{}"), self._folder_update),
             ("DELETE", ("api", "folders", "{}"), self._folder_delete),
             ("POST", ("api", "folders", "{}", "move"), self._folder_move),
+            ("GET", ("api", "folders", "{}", "counts"), self._folder_counts),
             # dashboards
             ("POST", ("api", "dashboards", "db"), self._dash_save),
             ("GET", ("api", "dashboards", "uid", "{}"), self._dash_get),
@@ -493,6 +526,23 @@ class GrafanaEmulator(HTTPEmulator):
             body["version"] = self.grafana_version
             body["commit"] = "emulator"
         return Response.json(503 if self.database_down else 200, body)
+
+    def _signed_in_user(self, request: Request, identity: _Identity | None) -> Response:
+        """``GET /api/user`` (row G-USER): the signed-in identity's profile; its ``login`` is what
+        ``updatedBy``/``createdBy`` show for what it saves."""
+        assert identity is not None
+        return Response.json(
+            200,
+            {
+                "id": 0,
+                "uid": "",
+                "email": "",
+                "name": identity.login,
+                "login": identity.login,
+                "orgId": 1,
+                "isGrafanaAdmin": False,
+            },
+        )
 
     def _frontend_settings(self, request: Request, identity: _Identity | None) -> Response:
         build = {
@@ -843,25 +893,54 @@ class GrafanaEmulator(HTTPEmulator):
         folder.parent_uid = parent
         folder.version += 1
         folder.updated = _now()
+        folder.updated_by = identity.login if identity else "admin"  # legacyUpdate → prepareForUpdate
         return Response.json(200, self._folder_dto(folder, identity))
 
     def _subtree_height(self, uid: str) -> int:
         children = [f.uid for f in self.folders.values() if f.parent_uid == uid]
         return 1 + max((self._subtree_height(c) for c in children), default=0)
 
+    def _descendants(self, uid: str) -> list[str]:
+        """The folders below ``uid``, at any depth."""
+        found: list[str] = []
+        pending = [uid]
+        while pending:
+            parent = pending.pop()
+            children = [f.uid for f in self.folders.values() if f.parent_uid == parent]
+            found += children
+            pending += children
+        return found
+
+    def _folder_counts(self, request: Request, identity: _Identity | None, uid: str) -> Response:
+        """``GET /api/folders/:uid/counts`` (row G-FOLDER-COUNTS): the folder and its descendants."""
+        self._folder_get_or_404(uid)
+        below = self._descendants(uid)
+        scope = {uid, *below}
+        return Response.json(
+            200,
+            {
+                "folder": len(below),
+                "dashboard": sum(1 for d in self.dashboards.values() if d.folder_uid in scope),
+                "librarypanel": sum(self.folders[f].library_panels for f in scope),
+                "alertrule": sum(self.folders[f].alert_rules for f in scope),
+            },
+        )
+
     def _folder_delete(self, request: Request, identity: _Identity | None, uid: str) -> Response:
+        """Row G-FOLDER-DELETE: library panels first (refused when in use, else deleted), then the folder
+        with its descendants and their dashboards; refused when any holds alert rules, unless
+        ``forceDeleteRules`` (which deletes them too)."""
         self._require_write(identity)
         folder = self._folder_get_or_404(uid)
         if folder.library_panels_in_use:
             raise _err(403, LIBRARY_PANELS_IN_USE)
-        doomed = {uid}
-        changed = True
-        while changed:
-            changed = False
-            for f in self.folders.values():
-                if f.parent_uid in doomed and f.uid not in doomed:
-                    doomed.add(f.uid)
-                    changed = True
+        folder.library_panels = 0  # DeleteLibraryElementsInFolder runs before (and apart from) the rest
+        doomed = [uid, *self._descendants(uid)]
+        force_rules = (request.param("forceDeleteRules") or "").lower() == "true"
+        for f_uid in doomed:
+            rules = self.folders[f_uid].alert_rules
+            if rules and not force_rules:
+                raise _err(400, f"folder contains {rules} alert rules", messageId="folder.not-empty")
         for dash_uid in [d.uid for d in self.dashboards.values() if d.folder_uid in doomed]:
             del self.dashboards[dash_uid]
         for f_uid in doomed:

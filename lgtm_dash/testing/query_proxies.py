@@ -9,7 +9,12 @@
 * :class:`GrafanaDatasourceProxy`: Grafana forwards ``/api/datasources/proxy/uid/<uid>/<path>`` to the
   datasource's URL (grafana/grafana ``pkg/api/api.go``, ``ProxyDataSourceRequestWithUID``, signed-in users
   only), adding the datasource's configured headers (such as ``X-Scope-OrgID``). The proxy requires a
-  known bearer token, and forwards to the upstream configured per uid with its headers.
+  known bearer token, and forwards to the upstream configured per uid with its headers. A datasource that
+  answers 401 is answered as 400 ``Authentication to data source failed`` (``pkg/api/pluginproxy/ds_proxy.go``,
+  ``HandleRequest``, ``ModifyResponse``).
+
+The rows these follow are in docs/server-contract.md ("Prometheus query API behind Mimir's prefix",
+"Grafana datasource proxy"), checked by tests/test_server_contract.py.
 
 Both are :class:`~.faults.HTTPEmulator` servers, so latency and failures can be injected. They forward
 without taking the emulator lock: a real proxy serves requests in parallel.
@@ -26,6 +31,7 @@ from .faults import HTTPEmulator, Request, Response
 __all__ = ["GrafanaDatasourceProxy", "MimirQueryProxy"]
 
 NO_ORG_ID = "no org id"
+UPSTREAM_UNAUTHORIZED = "Authentication to data source failed"
 HOP_HEADERS = frozenset({"host", "content-length", "connection", "accept-encoding", "transfer-encoding"})
 
 
@@ -106,4 +112,7 @@ class GrafanaDatasourceProxy(HTTPEmulator):
             return Response.json(404, {"message": "Unable to find datasource"})
         upstream, headers = self.datasources[uid]
         rest = "/" + "/".join(segments[6:])
-        return _forward(request, upstream.rstrip("/") + rest, headers)
+        answer = _forward(request, upstream.rstrip("/") + rest, headers)
+        if answer.status == 401:  # the datasource refused Grafana's credentials: not the caller's
+            return Response(400, UPSTREAM_UNAUTHORIZED.encode(), {})
+        return answer

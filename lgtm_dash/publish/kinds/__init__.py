@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .alertmanager import AlertmanagerConfig
-from .base import ApplyContext, Kind
+from .base import ApplyContext, Kind, UnsafeToApply
 from .dashboards import Dashboards
 from .datasources import Datasources
 from .folders import Folders
@@ -25,4 +25,4 @@ def kind_of(change_kind: str) -> Kind:
     return next(kind for kind in KINDS if kind.name == change_kind)
 
 
-__all__ = ["KINDS", "ApplyContext", "Kind", "kind_of"]
+__all__ = ["KINDS", "ApplyContext", "Kind", "UnsafeToApply", "kind_of"]

@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ...artifacts import Artifacts
+from ...errors import EXIT_FINDINGS, LgtmError
 from ..plan import Change, Clients, PlanContext
+
+
+class UnsafeToApply(LgtmError):
+    """Raised by `Kind.apply` when a last check finds the change unsafe (a folder to delete is no longer
+    empty, or what it holds cannot be checked). That object is a conflict; the others go on."""
+
+    exit_code = EXIT_FINDINGS
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,11 @@ digest of the content and the lgtm-dash folders above the dashboard. That decide
   tool). That is a conflict, never overwritten without `--force`.
 
 Version messages are not used for this: Grafana rewrites the message of a first version to "Initial
-save" (row G-DASH-VERSIONS). `--prune` deletes only dashboards tagged `lgtm-dash` whose content still
-matches their marker. A dashboard stored as schema v2 cannot be read through the legacy API (406, row
-G-DASH-GET-V2): it is a conflict, not a failure of the plan.
+save" (row G-DASH-VERSIONS). `--prune` deletes only dashboards lgtm-dash owns: tagged `lgtm-dash` and
+carrying a marker published under their own uid (`normalize.owns_dashboard`: a tag anyone can add, and a
+copy keeps both tag and marker). One whose content no longer matches its marker is a conflict unless
+`--force`: `--force` overrides an edit, never ownership. A dashboard stored as schema v2 cannot be read
+through the legacy API (406, row G-DASH-GET-V2): it is a conflict, not a failure of the plan.
 """
 
 from __future__ import annotations
@@ -27,10 +29,10 @@ from ...model.dashboard import MANAGED_TAG
 from ...normalize import (
     changed_since_publish,
     dashboard_marker,
-    is_managed_dashboard,
     mark_dashboard,
     marked_folders,
     normalize_dashboard,
+    owns_dashboard,
 )
 from ..plan import Change, PlanContext, text_diff
 from .base import ApplyContext, Kind
@@ -125,7 +127,14 @@ class Dashboards(Kind):
                 return Change(
                     self.name, uid, "conflict", reason=f"no longer in out/, but {V2_REASON} ({err})"
                 )
-            if live is None or not is_managed_dashboard(live["dashboard"]):
+            if live is None or MANAGED_TAG not in (live["dashboard"].get("tags") or []):
+                return None
+            if not owns_dashboard(live["dashboard"]):
+                with ctx.lock:
+                    ctx.warnings.append(
+                        f"dashboard {uid} is tagged {MANAGED_TAG!r} but lgtm-dash did not publish it under "
+                        "this uid (no publish marker naming it): never pruned, even with --force"
+                    )
                 return None
             ctx.witness_folders(marked_folders(live["dashboard"]))
             if changed_since_publish(live["dashboard"]) and not options.force:

@@ -6,6 +6,10 @@ as absent (`normalize.normalize_datasource`); secure fields by key only (Grafana
 datasources whose `jsonData` carries `lgtmDashManaged: true`, which publish sets and Grafana stores and
 returns as sent. A read-only (file-provisioned) datasource that differs is a conflict, never written
 (Grafana would answer 403, row G-DS-READONLY).
+
+Drift: publish also stores a digest of the settings it wrote (`jsonData.lgtmDashDigest`, never compared
+itself). A live datasource whose settings no longer match that digest was changed in Grafana since: the
+plan says so (`Change.drift`) above the diff of Grafana's settings against out/'s, then applies out/.
 """
 
 from __future__ import annotations
@@ -15,14 +19,17 @@ from typing import Any, ClassVar
 
 from ...artifacts import Artifacts
 from ...normalize import (
+    DATASOURCE_DIGEST,
     DATASOURCE_MARKER,
     SECURE_FINGERPRINT,
+    datasource_digest,
+    datasource_drifted,
     is_managed_datasource,
     normalize_datasource,
     secure_fingerprint,
 )
 from ...secrets import expand
-from ..plan import Change, PlanContext, text_diff
+from ..plan import Change, PlanContext, drift_diff
 from .base import ApplyContext, Kind
 
 # Provisioning-file keys the HTTP API does not take.
@@ -39,6 +46,7 @@ def datasource_body(entry: Mapping[str, Any], environ: Mapping[str, str]) -> dic
     if entry.get("secureJsonData"):
         marks[SECURE_FINGERPRINT] = secure_fingerprint(entry["secureJsonData"])
     body["jsonData"] = {**(body.get("jsonData") or {}), **marks}
+    body["jsonData"][DATASOURCE_DIGEST] = datasource_digest(body)
     return body
 
 
@@ -79,6 +87,8 @@ class Datasources(Kind):
             resend_secrets = (options.update_secrets or secure_changed) and bool(body.get("secureJsonData"))
             if same and not missing_secrets and not resend_secrets:
                 return Change(self.name, uid, "unchanged", source=source)
+            drift = "changed in Grafana since the last publish" if datasource_drifted(live) else ""
+            diff = drift_diff(have, want, drift)
             reason = "secrets re-sent (--update-secrets)" if same and not missing_secrets else ""
             if secure_changed:
                 reason = "secure settings changed (e.g. the tenant): all secure fields are re-sent"
@@ -90,7 +100,7 @@ class Datasources(Kind):
                     uid,
                     "conflict",
                     reason="read-only in Grafana (provisioned from a file): change it where it is provisioned",
-                    diff=text_diff(have, want),
+                    diff=diff,
                     source=source,
                 )
             if not resend_secrets:
@@ -105,11 +115,12 @@ class Datasources(Kind):
                 uid,
                 "update",
                 reason=reason,
-                diff=text_diff(have, want),
+                diff=diff,
                 body=body,
                 live=live,
                 live_version=live.get("version"),
                 source=source,
+                drift=drift,
             )
 
         changes = ctx.parallel(bodies, one)

@@ -1,11 +1,19 @@
 """Folders: `grafana/folders.yaml` sent over Grafana's folder API, parents before children.
 
-Compared: uid, title and parent. Owned (what `--prune` may delete): Grafana's folder API returns no
-description or other free field a marker could live in (row G-FOLDER-GET), so ownership is witnessed by
-the dashboards instead: every dashboard publish writes carries, in its marker, the lgtm-dash folders above
-it. A folder absent from out/ is deleted only when such a marker names it and nothing else is left in it
-(no dashboard or folder lgtm-dash does not delete in the same run). A folder that never held a published
-dashboard is therefore never pruned; delete it by hand.
+Compared: uid, title and parent. Drift: a folder that differs and was last changed by someone other
+than the credential publish writes as (`updatedBy` against `GET /api/user`, rows G-FOLDER-UPDATED-BY and
+G-USER) was changed in Grafana: the plan says so, then applies out/ as for any update.
+
+Owned (what `--prune` may delete): Grafana's folder API returns no description or other free field a
+marker could live in (row G-FOLDER-GET), so ownership is witnessed by the dashboards instead: every
+dashboard publish writes carries, in its marker, the lgtm-dash folders above it. A folder absent from out/
+is deleted only when such a marker names it and nothing else is left in it (no dashboard or folder
+lgtm-dash does not delete in the same run, no library panel, no alert rule). A folder that never held a
+published dashboard is therefore never pruned; delete it by hand.
+
+Deleting a folder deletes everything in it (row G-FOLDER-DELETE), so emptiness is checked twice: in the
+plan, and again right before the delete (`GET /api/folders/:uid/counts`, row G-FOLDER-COUNTS). A folder
+something was saved into meanwhile is not deleted: that folder is a conflict, with what it holds.
 
 Nesting depth comes from `publish.foldertree` (computed once per plan, cycle-safe).
 """
@@ -18,8 +26,15 @@ from ...artifacts import Artifacts
 from ...errors import RemoteError
 from ...normalize import normalize_folder
 from ..foldertree import FolderCycle, FolderTree
-from ..plan import Change, PlanContext, text_diff
-from .base import ApplyContext, Kind
+from ..plan import Change, PlanContext, drift_diff
+from .base import ApplyContext, Kind, UnsafeToApply
+
+# The descendant-count key of sub-folders (row G-FOLDER-COUNTS); every other key is content.
+SUBFOLDERS = "folder"
+
+
+def describe_counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in sorted(counts.items()))
 
 
 class Folders(Kind):
@@ -51,11 +66,13 @@ class Folders(Kind):
             have = normalize_folder(live)
             if have == want:
                 return Change(self.name, uid, "unchanged", source=source, depth=depth)
+            drift = self._drift(grafana, live)
             return Change(
                 self.name,
                 uid,
                 "update",
-                diff=text_diff(have, want),
+                drift=drift,
+                diff=drift_diff(have, want, drift),
                 body=want,
                 live=live,
                 live_version=live.get("version"),
@@ -65,6 +82,16 @@ class Folders(Kind):
             )
 
         return ctx.parallel(ctx.arts.folders, one)
+
+    @staticmethod
+    def _drift(grafana: Any, live: dict[str, Any]) -> str:
+        """Who changed a differing folder in Grafana, when it was not the credential publish writes as."""
+        who = str(live.get("updatedBy") or "")
+        me = grafana.identity()
+        if not who or not me or who == me:
+            return ""
+        when = f" at {live['updated']}" if live.get("updated") else ""
+        return f"changed in Grafana by {who}{when}"
 
     def plan_after(self, ctx: PlanContext) -> list[Change]:
         """Owned folders no longer in out/, deleted only when nothing else is left in them."""
@@ -101,6 +128,14 @@ class Folders(Kind):
                     deps.append(f"dashboard:{hit['uid']}")
                 else:
                     blockers.append(hit["uid"])
+            # What the search does not list and Grafana would delete along (library panels, alert rules).
+            try:
+                counts = self._contents(grafana, uid)
+            except UnsafeToApply:
+                counts = {"content Grafana would not count": 1}
+            others = {k: n for k, n in counts.items() if n and k not in (SUBFOLDERS, "dashboard")}
+            if others:
+                blockers.append(describe_counts(others))
             if blockers:
                 changes.append(
                     Change(
@@ -124,6 +159,17 @@ class Folders(Kind):
                     )
                 )
         return changes
+
+    @staticmethod
+    def _contents(grafana: Any, uid: str) -> dict[str, int]:
+        """What an existing folder holds, by kind; UnsafeToApply when Grafana cannot say."""
+        counts = grafana.folder_counts(uid)
+        if counts is None:
+            raise UnsafeToApply(
+                f"folder {uid}: Grafana did not say what it holds (GET /api/folders/{uid}/counts answered "
+                "404): not deleted"
+            )
+        return counts
 
     def stages(self, pending: list[Change]) -> tuple[list[list[Change]], list[list[Change]]]:
         upserts = [c for c in pending if c.action != "delete"]
@@ -149,5 +195,14 @@ class Folders(Kind):
                 version = None if ctx.force or moved else change.live_version
                 grafana.update_folder(change.key, body["title"], version)
         else:
+            # Re-checked right before the delete: Grafana deletes whatever is inside along with it.
+            if grafana.get_folder(change.key) is None:
+                return "already gone"
+            left = {kind: n for kind, n in self._contents(grafana, change.key).items() if n}
+            if left:
+                raise UnsafeToApply(
+                    f"folder {change.key} is not empty any more ({describe_counts(left)} saved into it since "
+                    "the plan): not deleted, as Grafana would delete them with it; move or delete them first"
+                )
             grafana.delete_folder(change.key)
         return ""

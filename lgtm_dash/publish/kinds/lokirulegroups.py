@@ -3,8 +3,10 @@
 Everything of `RuleGroups` holds (planning per namespace, the tenant's limit, delete + create at it), with Loki's
 side of the contract: compared as Loki stores them (`normalize.normalize_loki_rule_group`: canonical durations;
 `keep_firing_for`, `query_offset`, group labels dropped; row L-RULES-ROUNDTRIP), so a republish of unchanged
-rules writes nothing. Owned: only the namespaces out/ has; `--prune` deletes groups inside them that out/ no
-longer defines, never a namespace out/ does not name.
+rules writes nothing. Owned as for Mimir: each group carries lgtm-dash's `#` comment mark at the end of its first
+rule's expression (Loki stores the expression verbatim and its LogQL lexer skips the comment: row
+L-RULES-EXPR-VERBATIM); `--prune` deletes, inside a namespace out/ has, only a group out/ no longer defines whose
+mark names it, never a namespace out/ does not name.
 """
 
 from __future__ import annotations

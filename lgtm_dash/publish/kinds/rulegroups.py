@@ -1,8 +1,19 @@
 """Rule groups: `mimir/rules/<namespace>.yaml` sent group by group to a Prometheus-style ruler config API.
 
 Compared: exactly what Mimir stores and returns (`normalize.normalize_rule_group`: canonical durations,
-dropped keys; row M-RULES-ROUNDTRIP). Owned: only the namespaces out/ has; `--prune` deletes groups
-inside them that out/ no longer defines, never a namespace out/ does not name.
+dropped keys; row M-RULES-ROUNDTRIP). Owned: a namespace is no proof (people add groups by hand to a
+namespace out/ also uses), so every group publish writes carries a mark the ruler keeps: a `#` comment
+line at the end of its first rule's expression, stored verbatim and never evaluated (rows
+M-RULES-EXPR-VERBATIM, L-RULES-EXPR-VERBATIM; `normalize.mark_rule_group`). It names the group (namespace and name, hashed) and
+a digest of its content. `--prune` deletes a group out/ no longer defines only in a namespace out/ has
+and only when that mark names it; one changed since it was published (content no longer matching the
+digest) is a conflict unless `--force`. A group without the mark is reported and left alone.
+
+The mark changes nothing the ruler evaluates or sends (no label, no annotation: `promtool test rules` gives
+the same alerts with it; Loki's LogQL lexer skips `#` comments too). A group out/ defines that lacks the mark (published before marks existed, or made
+by hand under the same name) is written once to add it; after that an unchanged group is never
+rewritten. A marked group whose content no longer matches its digest was changed in Mimir since the last
+publish: the plan shows it as drift, then applies out/ as for any update.
 
 The tenant's rule-group limit (row M-RULES-LIMIT): Mimir counts every group of the tenant plus one on
 each write, the group being replaced included, and refuses the write with 400 above the limit. So the plan
@@ -10,7 +21,7 @@ counts before writing: creates that would pass the limit are conflicts, and when
 limit an update is applied as delete + create. Deletions of pruned groups run first, to make room.
 
 The ruler API is the same for Loki's ruler; `LokiRuleGroups` (`lokirulegroups`) is this class with Loki's
-client, artifacts, limit and normalisation.
+client, artifacts, limit and normalisation (the mark's digest is of the group as that server stores it).
 """
 
 from __future__ import annotations
@@ -20,8 +31,15 @@ from typing import Any, ClassVar
 
 from ...artifacts import Artifacts
 from ...environments import Environment
-from ...normalize import dropped_group_fields, normalize_rule_group
-from ..plan import Change, PlanContext, text_diff
+from ...normalize import (
+    dropped_group_fields,
+    mark_rule_group,
+    normalize_rule_group,
+    owns_rule_group,
+    rule_group_changed_since_publish,
+    rule_group_mark,
+)
+from ..plan import Change, PlanContext, drift_diff
 from .base import ApplyContext, Kind
 
 
@@ -70,26 +88,63 @@ class RuleGroups(Kind):
                         "it will be ignored"
                     )
                 want = self.normalize(group)
+                body = mark_rule_group(group, namespace, self.normalize)
                 live = live_groups.get(name)
                 if live is None:
-                    changes.append(Change(self.name, key, "create", body=group, source=source))
+                    changes.append(Change(self.name, key, "create", body=body, source=source))
                     continue
                 have = self.normalize(live)
-                if have == want:
+                owned = owns_rule_group(live, namespace)
+                if have == want and owned:
                     changes.append(Change(self.name, key, "unchanged", source=source))
-                else:
-                    changes.append(
-                        Change(
-                            self.name, key, "update", diff=text_diff(have, want), body=group, source=source
-                        )
+                    continue
+                drift = ""
+                if owned and rule_group_changed_since_publish(live, self.normalize):
+                    drift = f"changed in {self.server} since the last publish"
+                reason = ""
+                if not owned:
+                    reason = (
+                        f"not marked as published by lgtm-dash: {'marks it' if have == want else 'replaced'}"
                     )
+                changes.append(
+                    Change(
+                        self.name,
+                        key,
+                        "update",
+                        reason=reason,
+                        diff=drift_diff(have, want, drift),
+                        body=body,
+                        source=source,
+                        drift=drift,
+                    )
+                )
             if ctx.options.prune:
                 for name in sorted(set(live_groups) - desired_names):
-                    changes.append(
-                        Change(self.name, f"{namespace}/{name}", "delete", reason="no longer in out/")
-                    )
+                    changes += self._plan_delete(ctx, namespace, live_groups[name])
         live_count = sum(len(groups) for groups in live_rules.values())
         return self._fit_limit(changes, live_count, self.limit(ctx.env))
+
+    def _plan_delete(self, ctx: PlanContext, namespace: str, live: dict[str, Any]) -> list[Change]:
+        """A group out/ no longer defines: deleted only when its mark says lgtm-dash published it here."""
+        key = f"{namespace}/{live.get('name')}"
+        if not owns_rule_group(live, namespace):
+            what = "a mark of another group" if rule_group_mark(live) else "no lgtm-dash mark"
+            ctx.warnings.append(
+                f"rule group {key} is not in out/ and carries {what}: not lgtm-dash's, never pruned "
+                "(delete it by hand if it is stale)"
+            )
+            return []
+        if rule_group_changed_since_publish(live, self.normalize) and not ctx.options.force:
+            return [
+                Change(
+                    self.name,
+                    key,
+                    "conflict",
+                    reason=f"no longer in out/, but changed in {self.server} since the last publish; "
+                    "use --force to delete it",
+                )
+            ]
+        return [Change(self.name, key, "delete", reason="no longer in out/")]
 
     def _fit_limit(self, changes: list[Change], live_count: int, limit: int) -> list[Change]:
         """Creates past the limit become conflicts; at the limit, updates become delete + create."""

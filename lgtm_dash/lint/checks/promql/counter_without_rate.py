@@ -28,8 +28,8 @@ class CounterWithoutRate(Check):
     """A counter is read through rate(), irate() or increase(), not shown raw.
 
     ## What it does
-    Reports a counter used as a raw value. When the metric catalog (or live metadata) says it is a counter,
-    that is an error. Without a known type, a `*_total` name alone is not proof (many gauges are named so:
+    Reports a counter used as a raw value. When the metric catalog (or, in `lint --live`, the servers'
+    metadata) says it is a counter, that is an error. Without a known type, a `*_total` name alone is not proof (many gauges are named so:
     `cortex_ruler_managers_total`): the name-based guess is a warning, made only when the metric is named like a
     counter of a base unit (`*_seconds_total`, `*_bytes_total`) or the same input passes it to rate() elsewhere.
     Raw values are fine where they are meant: counting series (`count`, `group`), functions made for counters
@@ -88,7 +88,8 @@ class CounterWithoutRate(Check):
                 continue
             reported.add(name)
             if known == "counter":
-                yield self.report(ctx, f"{query.label}: counter {name!r} is not wrapped in rate(), irate() or "
+                yield self.report(ctx, f"{query.label}: counter {name!r}{ctx.metric_type_source(name)} is not "
+                                  "wrapped in rate(), irate() or "
                                   f"increase(): `{one_line(query.text)}`", query=query)  # fmt: skip
             else:
                 why = (

@@ -16,8 +16,9 @@ class RateOfGauge(Check):
 
     ## What it does
     Reports rate(), irate() and increase() of a metric whose type is known not to be a counter: a gauge or
-    histogram in the metric catalog (`catalog.yaml`), or a recording rule of the same build that already
-    computes over a window (a rate, a ratio of rates, a quantile...). A metric of unknown type is left alone.
+    histogram in the metric catalog (`catalog.yaml`), a gauge by the servers' metadata in `lint --live` (for
+    what the catalog does not describe), or a recording rule of the same build that already computes over a
+    window (a rate, a ratio of rates, a quantile...). A metric of unknown type is left alone.
 
     ## Why is this bad?
     rate() treats every decrease as a counter reset: on a gauge that goes up and down it adds the drops back as
@@ -55,12 +56,13 @@ class RateOfGauge(Check):
                 continue
             name = metric_name(argument.vector_selector)
             kind = ctx.metric_type(name) if name else None
+            described = f"{kind}{ctx.metric_type_source(name)}" if kind and name else None
             if kind is None and name and ctx.recorded_kind(name) == "gauge":
-                kind = "gauge (a recording rule that already computes over a window)"
+                kind, described = "gauge", "gauge (a recording rule that already computes over a window)"
             if kind is not None and kind != "counter":
                 yield self.report(
                     ctx,
-                    f"{query.label}: {function}() of {name!r}, which is a {kind}, not a counter: "
+                    f"{query.label}: {function}() of {name!r}, which is a {described}, not a counter: "
                     f"`{one_line(query.text)}`",
                     query=query,
                 )

@@ -1,6 +1,6 @@
 """The read side of the Prometheus HTTP API (Prometheus, Thanos Query, Mimir under its `/prometheus` prefix).
 
-Only the metadata endpoints live lint needs: metric names, label names and values (each narrowed by a
+Only the metadata endpoints live lint and `catalog --live` need: metric names, label names and values (each narrowed by a
 `match[]` selector and a time window), and metric metadata. Every answer is the API's envelope
 `{"status": "success", "data": ...}`; anything else is a `QueryRefused`.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from .transport import HttpApi, envelope_data
+from .query import HttpApi, envelope_data
 
 # Selectors longer than this go in a POST form body (Prometheus and Mimir accept both for these routes,
 # except label values, which is GET only in Mimir; label values selectors stay short: one metric).

@@ -1,7 +1,7 @@
 """A JSON-over-HTTP client for read-only query APIs (Prometheus, Mimir, Thanos, Loki, Grafana's proxy).
 
-This module is the only place live lint takes the shared retry policy and remote error kinds from: when
-they move, only the import below changes. Transient failures (connection errors, 429, 5xx) are retried
+It shares the retry policy, deadlines, redirect refusal and remote error kinds of `clients.http` with the
+Grafana, Mimir and Loki ruler clients. Transient failures (connection errors, 429, 5xx) are retried
 with backoff; 401/403 become `AuthError` naming the credential variable (never its value); any other
 refusal is a `QueryRefused` for that one request. Every request stops at the run's deadline.
 """
@@ -9,22 +9,24 @@ refusal is a `QueryRefused` for that one request. Every request stops at the run
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..clients.http import (  # the one import of the shared HTTP plumbing (see module docstring)
+from ..errors import RemoteError
+from ..secrets import redact
+from .http import (
     AuthError,
+    Deadline,
+    OutOfTime,
     RetryPolicy,
     TransientError,
     auth_message,
     connection_problem,
     is_retryable_status,
     parse_retry_after,
+    refuse_redirects,
 )
-from ..errors import RemoteError
-from ..secrets import redact
 
 __all__ = [
     "ApiTarget",
@@ -50,28 +52,6 @@ class QueryRefused(RemoteError):
     def __init__(self, message: str, status: int):
         super().__init__(message)
         self.status = status
-
-
-class OutOfTime(RemoteError):
-    """The run's time budget was spent before this request could be made."""
-
-
-@dataclass(frozen=True)
-class Deadline:
-    """The moment (time.monotonic) after which no new request starts."""
-
-    at: float
-
-    @classmethod
-    def after(cls, seconds: float) -> Deadline:
-        return cls(time.monotonic() + seconds)
-
-    def remaining(self) -> float:
-        return self.at - time.monotonic()
-
-    @property
-    def passed(self) -> bool:
-        return self.remaining() <= 0
 
 
 @dataclass(frozen=True)
@@ -145,6 +125,9 @@ class HttpApi:
                 session.headers["Authorization"] = f"Bearer {self.target.bearer}"
             elif self.target.basic_auth:
                 session.auth = self.target.basic_auth
+            session.hooks["response"].append(
+                refuse_redirects(self.target.name, self.base, self.target.secrets())
+            )
             self._local.session = session
         return session
 

@@ -7,8 +7,7 @@ session is `READ ONLY` so even a mistaken statement could not write.
 
 from __future__ import annotations
 
-from ..lint.sql import Schema
-from .transport import ApiTarget, AuthError, Deadline, QueryRefused, Unreachable
+from .query import ApiTarget, AuthError, Deadline, QueryRefused, Unreachable
 
 COLUMNS_QUERY = (
     "SELECT table_name, column_name FROM information_schema.columns "
@@ -19,8 +18,8 @@ CONNECT_TIMEOUT = 10
 ACCESS_DENIED = frozenset({1044, 1045})
 
 
-def live_schema(target: ApiTarget, deadline: Deadline | None = None) -> Schema:
-    """Every table of the target's database and its columns (lower case, as MySQL compares them)."""
+def live_columns(target: ApiTarget, deadline: Deadline | None = None) -> dict[str, tuple[str, ...]]:
+    """Every table of the target's database and its columns (lower case, as MySQL compares them), in order."""
     import pymysql
 
     if deadline is not None and deadline.passed:
@@ -62,4 +61,4 @@ def live_schema(target: ApiTarget, deadline: Deadline | None = None) -> Schema:
     tables: dict[str, list[str]] = {}
     for table, column in rows:
         tables.setdefault(str(table), []).append(str(column).lower())
-    return Schema(tables=tuple((t, tuple(c)) for t, c in tables.items()), source=f"{target.name} (live)")
+    return {table: tuple(columns) for table, columns in tables.items()}
