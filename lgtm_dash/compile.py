@@ -427,7 +427,7 @@ def build(
     """
     run = IncrementalBuild(project_root, env_name, out_dir, cache=cache)
     outputs = run.outputs(jobs)
-    _write(out_dir, outputs, project_root, run.index)
+    run.write(outputs)
     run.save(outputs)
     return {rel: output.digest for rel, output in outputs.items()}
 
@@ -512,6 +512,10 @@ class IncrementalBuild:
         finally:
             _FORKED = None
         return {index: result for part in results for index, result in part.items()}
+
+    def write(self, outputs: dict[str, Output]) -> None:
+        """Bring out/ to `outputs` (files already in place are left alone)."""
+        _write(self.out_dir, outputs, self.root, self.index)
 
     def save(self, outputs: dict[str, Output]) -> None:
         if self.state_file is None:

@@ -117,7 +117,7 @@ def update_entries(
             _checkpoint("committed")
             return
         if not files and not leftovers:  # every file is in place: nothing to write
-            if owner(target) != command or (target / MARKER).read_text(encoding="utf-8") != marker:
+            if _read(target / MARKER) != marker:
                 _write_files(tree, {MARKER: marker})
                 os.replace(tree / MARKER, target / MARKER)
             return
@@ -125,7 +125,8 @@ def update_entries(
         _checkpoint("staged")
         retired = staging / "retired"
         retired.mkdir()
-        os.replace(tree / MARKER, target / MARKER)  # first: an output from before markers is now marked ours
+        if _read(target / MARKER) != marker:  # first: an output from before markers is now marked ours
+            os.replace(tree / MARKER, target / MARKER)
         _checkpoint("marked")
         _move(target / commit, retired / commit)
         _checkpoint("uncommitted")
@@ -139,6 +140,13 @@ def update_entries(
             _checkpoint(f"swapped-{entry}")
         os.replace(tree / commit, target / commit)
         _checkpoint("committed")
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _entry_of(rel: str) -> str:

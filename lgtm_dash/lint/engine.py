@@ -92,14 +92,13 @@ def lint_context(
         run_key = combine([facts_key, ctx.run_facts(), *(f"{c.id}:{type(c).__qualname__}" for c in checks)])
         sources = _sources_by_uid(lint_input.dashboards)
         for dash in lint_input.dashboards:
-            key = keys[id(dash)] = combine(
-                [run_key, dash.digest, dash.file, *sources.get(dash.uid or "", ())]
-            )
+            key = combine([run_key, dash.digest, dash.file, *sources.get(dash.uid or "", ())])
             known = cache.findings(dash, key) if dash.digest else None
             if known is not None:
                 findings.update(known)
             else:
                 pending.append(dash.load() if isinstance(dash, KnownDashboard) else dash)
+                keys[id(pending[-1])] = key
     else:
         pending = list(lint_input.dashboards)
 
