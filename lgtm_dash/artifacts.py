@@ -206,13 +206,29 @@ def check_shape(value: Any, shape: Any, path: object, where: str = "") -> None:
         if not isinstance(value, dict):
             raise DefinitionError(f"{where or 'the top'} must be an object, not {_kind(value)}", path)
         for key, inner in shape.items():
-            if value.get(key) is not None:
-                check_shape(value[key], inner, path, f"{where}.{key}" if where else key)
+            item = value.get(key)
+            if item is None:
+                continue
+            # The common cases inline (every panel and target of every dashboard comes through here).
+            if inner is _OBJECT:
+                if not isinstance(item, dict):
+                    check_shape(item, inner, path, f"{where}.{key}" if where else key)
+            elif type(inner) is type or type(inner) is tuple:
+                if not isinstance(item, inner) or isinstance(item, bool):
+                    check_shape(item, inner, path, f"{where}.{key}" if where else key)
+            else:
+                check_shape(item, inner, path, f"{where}.{key}" if where else key)
     elif isinstance(shape, list):
         if not isinstance(value, list):
             raise DefinitionError(f"{where} must be a list, not {_kind(value)}", path)
-        for index, item in enumerate(value):
-            check_shape(item, shape[0], path, f"{where}[{index}]")
+        inner = shape[0]
+        if inner is _OBJECT:
+            for index, item in enumerate(value):
+                if not isinstance(item, dict):
+                    check_shape(item, inner, path, f"{where}[{index}]")
+        else:
+            for index, item in enumerate(value):
+                check_shape(item, inner, path, f"{where}[{index}]")
     elif not isinstance(value, shape) or isinstance(value, bool):
         raise DefinitionError(f"{where} has the wrong type ({_kind(value)})", path)
 
