@@ -188,8 +188,18 @@ class LintContext:
         return found
 
     def dashboard_queries(self, dash: DashboardDoc) -> list[Query]:
-        """The queries of one dashboard (panel targets, variables, annotations)."""
-        return list(self._dashboard_queries(dash))
+        """The queries of one dashboard (panel targets, variables, annotations): the very objects of `queries`
+        (what a live run answered is kept per query object), or made now for one read later."""
+        known = self._queries_by_dashboard.get(id(dash))
+        return known[1] if known is not None and known[0] is dash else list(self._dashboard_queries(dash))
+
+    @cached_property
+    def _queries_by_dashboard(self) -> dict[int, tuple[DashboardDoc, list[Query]]]:
+        grouped: dict[int, tuple[DashboardDoc, list[Query]]] = {}
+        for query in self.queries:
+            if query.dashboard is not None:
+                grouped.setdefault(id(query.dashboard), (query.dashboard, []))[1].append(query)
+        return grouped
 
     def _dashboard_queries(self, dash: DashboardDoc) -> Iterator[Query]:
         interpolator = Interpolator.for_templating(dash.templating)
