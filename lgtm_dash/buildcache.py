@@ -19,6 +19,7 @@ import functools
 import hashlib
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from importlib import metadata
@@ -266,8 +267,8 @@ class OutIndex:
         self._real_dirs: set[str] = set()
 
     @staticmethod
-    def _stamp(stat: os.stat_result) -> list[Any]:
-        return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
+    def _stamp(found: os.stat_result) -> list[Any]:
+        return [found.st_size, found.st_mtime_ns, found.st_ctime_ns, found.st_ino]
 
     def digest_of(self, rel: str) -> str | None:
         """The digest of out file `rel`; None when it is missing, not a regular file, or reached through a
@@ -276,12 +277,12 @@ class OutIndex:
         if parent and not self._real_dir(parent):
             return None
         try:
-            stat = os.lstat(self.root / rel)
+            found_stat = os.lstat(self.root / rel)
         except OSError:
             return None
-        if not _is_regular(stat):
+        if not _is_regular(found_stat):
             return None
-        stamp = self._stamp(stat)
+        stamp = self._stamp(found_stat)
         known = self.entries.get(rel)
         if known is not None and known[:4] == stamp:
             return known[4]
@@ -299,10 +300,10 @@ class OutIndex:
         if parent and not self._real_dir(parent):
             return False
         try:
-            stat = os.lstat(self.root / rel)
+            found_stat = os.lstat(self.root / rel)
         except OSError:
             return False
-        if not _is_dir(stat):
+        if not _is_dir(found_stat):
             return False
         self._real_dirs.add(rel)
         return True
@@ -310,27 +311,23 @@ class OutIndex:
     def written(self, rel: str, text_digest: str) -> None:
         """Record a file just written."""
         try:
-            stat = os.lstat(self.root / rel)
+            found_stat = os.lstat(self.root / rel)
         except OSError:
             self.entries.pop(rel, None)
             return
-        self.entries[rel] = [*self._stamp(stat), text_digest]
+        self.entries[rel] = [*self._stamp(found_stat), text_digest]
 
     def keep_only(self, rels: Iterable[str]) -> None:
         wanted = set(rels)
         self.entries = {rel: entry for rel, entry in self.entries.items() if rel in wanted}
 
 
-def _is_regular(stat: os.stat_result) -> bool:
-    import stat as st
-
-    return st.S_ISREG(stat.st_mode)
+def _is_regular(found: os.stat_result) -> bool:
+    return stat.S_ISREG(found.st_mode)
 
 
-def _is_dir(stat: os.stat_result) -> bool:
-    import stat as st
-
-    return st.S_ISDIR(stat.st_mode)
+def _is_dir(found: os.stat_result) -> bool:
+    return stat.S_ISDIR(found.st_mode)
 
 
 # ------------------------------------------------------------------------------------------- storage

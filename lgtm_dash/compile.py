@@ -42,7 +42,7 @@ from .buildcache import (
 )
 from .environments import ENVIRONMENTS_FILE, Environment, resolve_environment
 from .errors import DefinitionError, LgtmError, UsageError
-from .load import ModuleDefinitions, Project, definition_paths, importable, load_module, load_project
+from .load import Definitions, Project, definition_paths, importable, load_module, load_project
 from .model.datasource import Datasource
 from .model.uid import check_uid
 from .outdir import checked_output_dir, update_entries
@@ -222,7 +222,7 @@ class ModuleUnits:
         return cls(dashboards, namespaces, alertmanager)
 
 
-def compile_module(found: ModuleDefinitions | Project, env: Environment) -> ModuleUnits:
+def compile_module(found: Definitions, env: Environment) -> ModuleUnits:
     """The units of what a module (or a loaded project) defines; definition errors are kept in the units."""
     units = ModuleUnits()
     for board in found.dashboards:

@@ -46,12 +46,18 @@ class AlertmanagerDefinition(Protocol):
 
 
 @dataclass
-class Project:
-    root: Path
+class Definitions:
+    """What the definitions of a project, or of one of its modules, define."""
+
     datasources: list[Datasource] = field(default_factory=list)
     dashboards: list[DashboardDefinition] = field(default_factory=list)
     rule_namespaces: list[RuleNamespace] = field(default_factory=list)
     alertmanager: AlertmanagerDefinition | None = None
+
+
+@dataclass(kw_only=True)
+class Project(Definitions):
+    root: Path
 
 
 def definition_modules(root: Path, package: str) -> list[Path]:
@@ -140,15 +146,11 @@ def definition_paths(root: Path) -> list[tuple[str, Path]]:
     return [(package, path) for package in DEFINITION_PACKAGES for path in definition_modules(root, package)]
 
 
-@dataclass
-class ModuleDefinitions:
+@dataclass(kw_only=True)
+class ModuleDefinitions(Definitions):
     """What one definition module exposes."""
 
     path: Path
-    datasources: list[Datasource] = field(default_factory=list)
-    dashboards: list[DashboardDefinition] = field(default_factory=list)
-    rule_namespaces: list[RuleNamespace] = field(default_factory=list)
-    alertmanager: AlertmanagerDefinition | None = None
 
 
 @contextmanager
