@@ -592,7 +592,7 @@ def _unknown_tables(statement: Any, schema: Schema) -> list[SqlProblem]:
 
 
 def _resolves_plainly(statement: Any, schema: Schema) -> bool:
-    """Whether every column of a plain one-table SELECT (no join, subquery, CTE, star or set operation) is
+    """Whether every column of a plain one-table SELECT (no join, subquery, CTE, `*` but COUNT(*), or set operation) is
     a column of its table, unqualified: what sqlglot's resolver would conclude, at a tenth of its cost (most
     dashboard queries are of this kind). Anything else goes through the resolver."""
     from sqlglot import exp
@@ -602,14 +602,18 @@ def _resolves_plainly(statement: Any, schema: Schema) -> bool:
     tables = list(statement.find_all(exp.Table))
     if len(tables) != 1 or tables[0].args.get("db") or tables[0].args.get("catalog"):
         return False
-    if statement.find(exp.Star, exp.Subquery, exp.CTE, exp.SetOperation, exp.Lateral, exp.Unnest, exp.Dot):
+    if statement.find(exp.Subquery, exp.CTE, exp.SetOperation, exp.Lateral, exp.Unnest, exp.Dot):
         return False
+    if any(not isinstance(star.parent, exp.Count) for star in statement.find_all(exp.Star)):
+        return False  # `SELECT *` is expanded by the resolver; COUNT(*) names no column
     if sum(1 for _ in statement.find_all(exp.Select)) != 1:
         return False
     columns = schema.column_sets.get(tables[0].name)
     if not columns:
         return False
-    return all(not column.table and column.name.lower() in columns for column in statement.find_all(exp.Column))
+    return all(
+        not column.table and column.name.lower() in columns for column in statement.find_all(exp.Column)
+    )
 
 
 def _resolve_columns(statement: Any, schema: Schema) -> tuple[str | None, Any]:
