@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,6 +134,8 @@ class Artifacts:
     loki_rule_files: dict[str, Path] = field(default_factory=dict)
     alertmanager: dict[str, Any] | None = None
     sourcemap: dict[str, str] = field(default_factory=dict)
+    # Dashboard files not read because the caller knew them already (`read_artifacts(known_dashboard=)`).
+    known_dashboards: list[Path] = field(default_factory=list)
 
     def source_of(self, key: str) -> SourceLocation | None:
         text = self.sourcemap.get(key)
@@ -204,13 +206,29 @@ def check_shape(value: Any, shape: Any, path: object, where: str = "") -> None:
         if not isinstance(value, dict):
             raise DefinitionError(f"{where or 'the top'} must be an object, not {_kind(value)}", path)
         for key, inner in shape.items():
-            if value.get(key) is not None:
-                check_shape(value[key], inner, path, f"{where}.{key}" if where else key)
+            item = value.get(key)
+            if item is None:
+                continue
+            # The common cases inline (every panel and target of every dashboard comes through here).
+            if inner is _OBJECT:
+                if not isinstance(item, dict):
+                    check_shape(item, inner, path, f"{where}.{key}" if where else key)
+            elif type(inner) is type or type(inner) is tuple:
+                if not isinstance(item, inner) or isinstance(item, bool):
+                    check_shape(item, inner, path, f"{where}.{key}" if where else key)
+            else:
+                check_shape(item, inner, path, f"{where}.{key}" if where else key)
     elif isinstance(shape, list):
         if not isinstance(value, list):
             raise DefinitionError(f"{where} must be a list, not {_kind(value)}", path)
-        for index, item in enumerate(value):
-            check_shape(item, shape[0], path, f"{where}[{index}]")
+        inner = shape[0]
+        if inner is _OBJECT:
+            for index, item in enumerate(value):
+                if not isinstance(item, dict):
+                    check_shape(item, inner, path, f"{where}[{index}]")
+        else:
+            for index, item in enumerate(value):
+                check_shape(item, inner, path, f"{where}[{index}]")
     elif not isinstance(value, shape) or isinstance(value, bool):
         raise DefinitionError(f"{where} has the wrong type ({_kind(value)})", path)
 
@@ -261,10 +279,12 @@ def built_env(out_dir: Path) -> str | None:
     return env
 
 
-def read_artifacts(out_dir: Path) -> Artifacts:
+def read_artifacts(out_dir: Path, *, known_dashboard: Callable[[Path], bool] | None = None) -> Artifacts:
     """Read a built out/ directory. Missing parts are simply empty; malformed files are errors.
 
     Names that become paths or URLs (UIDs, namespaces) are checked here: out/ may have been edited by hand.
+    `known_dashboard(path)`: True for a dashboard file the caller has read before as it is now (lint's
+    cache); it is listed in `known_dashboards` instead of being read again.
     """
     if not out_dir.is_dir():
         raise DefinitionError(f"{out_dir} does not exist: run `lgtm-dash build` first")
@@ -301,6 +321,9 @@ def read_artifacts(out_dir: Path) -> Artifacts:
             if entry.get("parentUid") is not None:
                 check_uid(entry["parentUid"], f"parent of folder {entry['uid']!r}", path)
     for path in sorted((out_dir / DASHBOARDS_DIR).glob("*/*.json")):
+        if known_dashboard is not None and known_dashboard(path):
+            arts.known_dashboards.append(path)
+            continue
         data = read_json_file(path)
         if not isinstance(data, dict):
             raise DefinitionError("a dashboard file must hold a JSON object", path)

@@ -110,7 +110,9 @@ def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line; with `only`, the other commands' modules are not imported (nor their options known):
+    a run imports what it uses."""
     parser = argparse.ArgumentParser(prog="lgtm-dash", description=__doc__.split("\n", 1)[0])
     parser.add_argument("--version", action="version", version=f"lgtm-dash {toolkit_version()}")
     _global_options(parser, None)
@@ -119,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=help_text, description=help_text)
         # SUPPRESS: given after the subcommand it wins; absent there, the value given before it stays.
         _global_options(cmd, argparse.SUPPRESS)
+        if only is not None and name != only:
+            continue
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as err:
@@ -131,12 +135,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_in(argv: list[str]) -> str | None:
+    """The command named on a command line (`--project DIR` may come first), or None when there is none."""
+    tokens = iter(argv)
+    for token in tokens:
+        if token == "--project":
+            next(tokens, None)
+        elif not token.startswith("-"):
+            return token if token in COMMANDS else None
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()  # `--timeout` counts from here
     # A run builds and reads hundreds of thousands of small objects that live until it ends: collecting
     # cycles less often saves a large share of the CPU time on big projects (see README, Benchmark).
     gc.set_threshold(50_000, 20, 20)
-    parser = build_parser()
+    parser = build_parser(_command_in(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()

@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -44,12 +46,18 @@ class AlertmanagerDefinition(Protocol):
 
 
 @dataclass
-class Project:
-    root: Path
+class Definitions:
+    """What the definitions of a project, or of one of its modules, define."""
+
     datasources: list[Datasource] = field(default_factory=list)
     dashboards: list[DashboardDefinition] = field(default_factory=list)
     rule_namespaces: list[RuleNamespace] = field(default_factory=list)
     alertmanager: AlertmanagerDefinition | None = None
+
+
+@dataclass(kw_only=True)
+class Project(Definitions):
+    root: Path
 
 
 def definition_modules(root: Path, package: str) -> list[Path]:
@@ -132,45 +140,74 @@ def _expect(
     return value
 
 
-def load_project(root: Path) -> Project:
+def definition_paths(root: Path) -> list[tuple[str, Path]]:
+    """Every definition module as (package, path), in the order a build loads them: datasources, dashboards,
+    then alerts (which may link to dashboards)."""
+    return [(package, path) for package in DEFINITION_PACKAGES for path in definition_modules(root, package)]
+
+
+@dataclass(kw_only=True)
+class ModuleDefinitions(Definitions):
+    """What one definition module exposes."""
+
+    path: Path
+
+
+@contextmanager
+def importable(root: Path) -> Iterator[Path]:
+    """Definitions of the project at `root` can be imported (as the packages datasources, dashboards, alerts)
+    while this is open; modules of an earlier load are forgotten. Yields the resolved root."""
     root = root.resolve()
     source.set_project_root(root)
     source.clear()
     _forget_definition_modules()
     sys.path.insert(0, str(root))
     try:
-        project = Project(root=root)
-        for path in definition_modules(root, "datasources"):
-            module = _import(root, path)
-            if hasattr(module, "datasources"):
-                items = list(module.datasources)
-            else:
-                items = [_expect(module, path, "datasource", Datasource, "a Datasource")]
-            for item in items:
-                if not isinstance(item, Datasource):
-                    raise DefinitionError(
-                        f"`datasources` holds a {type(item).__name__}", f"{display_path(path)}:1"
-                    )
-            project.datasources.extend(items)
-        for path in definition_modules(root, "dashboards"):
-            module = _import(root, path)
-            board = _expect(module, path, "dashboard", None, "a dashboard (lgtm_dash.model.dashboard.Board)")
-            if not all(hasattr(board, a) for a in ("uid", "folder", "to_json", "source_map")):
-                raise DefinitionError(
-                    f"`dashboard` should be a Board, got {type(board).__name__}", f"{display_path(path)}:1"
-                )
-            project.dashboards.append(board)
-        for path in definition_modules(root, "alerts"):
-            module = _import(root, path)
-            if path == root / "alerts" / f"{ALERTMANAGER_MODULE}.py":
-                am = _expect(module, path, "alertmanager", None, "an Alertmanager configuration")
-                if not hasattr(am, "to_api_body"):
-                    raise DefinitionError("`alertmanager` has no to_api_body()", f"{display_path(path)}:1")
-                project.alertmanager = am
-            else:
-                project.rule_namespaces.append(
-                    _expect(module, path, "namespace", RuleNamespace, "a RuleNamespace")
-                )
-        return project
+        yield root
     finally:
         sys.path.remove(str(root))
+
+
+def load_module(root: Path, package: str, path: Path) -> ModuleDefinitions:
+    """Import one definition module (inside `importable(root)`) and take what it defines."""
+    module = _import(root, path)
+    found = ModuleDefinitions(path=path)
+    if package == "datasources":
+        if hasattr(module, "datasources"):
+            items = list(module.datasources)
+        else:
+            items = [_expect(module, path, "datasource", Datasource, "a Datasource")]
+        for item in items:
+            if not isinstance(item, Datasource):
+                raise DefinitionError(
+                    f"`datasources` holds a {type(item).__name__}", f"{display_path(path)}:1"
+                )
+        found.datasources = items
+    elif package == "dashboards":
+        board = _expect(module, path, "dashboard", None, "a dashboard (lgtm_dash.model.dashboard.Board)")
+        if not all(hasattr(board, a) for a in ("uid", "folder", "to_json", "source_map")):
+            raise DefinitionError(
+                f"`dashboard` should be a Board, got {type(board).__name__}", f"{display_path(path)}:1"
+            )
+        found.dashboards = [board]
+    elif path == root / "alerts" / f"{ALERTMANAGER_MODULE}.py":
+        am = _expect(module, path, "alertmanager", None, "an Alertmanager configuration")
+        if not hasattr(am, "to_api_body"):
+            raise DefinitionError("`alertmanager` has no to_api_body()", f"{display_path(path)}:1")
+        found.alertmanager = am
+    else:
+        found.rule_namespaces = [_expect(module, path, "namespace", RuleNamespace, "a RuleNamespace")]
+    return found
+
+
+def load_project(root: Path) -> Project:
+    with importable(root) as root:
+        project = Project(root=root)
+        for package, path in definition_paths(root):
+            found = load_module(root, package, path)
+            project.datasources.extend(found.datasources)
+            project.dashboards.extend(found.dashboards)
+            project.rule_namespaces.extend(found.rule_namespaces)
+            if found.alertmanager is not None:
+                project.alertmanager = found.alertmanager
+        return project

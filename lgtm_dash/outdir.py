@@ -7,7 +7,8 @@ atomic), under a lock on the parent directory; the next run removes what a kille
 
 Swapping in:
 - a new or empty output directory: one rename of the staged tree;
-- a build output (out/): entry by entry, with a commit file (build.json) taken away first and put back last.
+- a build output (out/): file by file, only those whose content changes (the others keep their modification
+  time), files no longer built removed, with a commit file (build.json) taken away first and put back last.
   A run killed in between leaves the marker without build.json: every reader of out/ refuses that
   (`artifacts.read_artifacts`), so the build.json of one run never sits beside artifacts of another;
 - a whole directory (configmaps): renamed away, and the staged tree renamed in.
@@ -19,7 +20,7 @@ import glob
 import os
 import shutil
 import signal
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -85,42 +86,124 @@ def checked_output_dir(
     return target
 
 
-def write_entries(
+def update_entries(
     files: Mapping[str, str],
+    owned: Collection[str],
     target: Path,
     *,
     command: str,
     entries: Iterable[str],
     commit: str,
 ) -> None:
-    """Swap the top-level `entries` of an output directory (already checked) for those in `files`.
+    """Bring the top-level `entries` of an output directory (already checked) to the files `owned`.
 
-    Other entries (e.g. out/k8s of `configmaps`) are left alone. `commit` (one of `files`) is the file
-    readers take as the proof of a complete tree: it goes first and comes back last.
+    `files` holds the new text of the owned files that are missing or differ; the other owned files are in
+    place already and are not touched (their modification time stays). Files under `entries` that are not
+    owned are removed; other entries (e.g. out/k8s of `configmaps`) are left alone. `commit` (owned) is the
+    file readers take as the proof of a complete tree: when anything changes it goes first and comes back
+    last, so no reader ever sees a mix of two builds.
     """
-    if commit not in files:
+    if commit not in owned:
         raise ValueError(f"{commit} must be among the files written")
+    entries = [entry for entry in entries if entry != commit]
     with _os_errors_reported(target), _staging(target) as staging:
         tree = staging / "tree"
-        _write_files(tree, {**files, MARKER: marker_text(command)})
-        _checkpoint("staged")
-        if _fresh(target):
+        marker = marker_text(command)
+        leftovers = [] if _fresh(target) else _leftovers(target, entries, owned)
+        if not target.exists():
+            _write_files(tree, {**{rel: _text(files, rel) for rel in owned}, MARKER: marker})
+            _checkpoint("staged")
             tree.rename(target)
             _checkpoint("committed")
             return
+        if not files and not leftovers:  # every file is in place: nothing to write
+            if _read(target / MARKER) != marker:
+                _write_files(tree, {MARKER: marker})
+                os.replace(tree / MARKER, target / MARKER)
+            return
+        _write_files(tree, {**files, commit: _text(files, commit, target), MARKER: marker})
+        _checkpoint("staged")
         retired = staging / "retired"
         retired.mkdir()
-        os.replace(tree / MARKER, target / MARKER)  # first: an output from before markers is now marked ours
+        if _read(target / MARKER) != marker:  # first: an output from before markers is now marked ours
+            os.replace(tree / MARKER, target / MARKER)
         _checkpoint("marked")
         _move(target / commit, retired / commit)
         _checkpoint("uncommitted")
         for entry in entries:
-            if entry != commit:
-                _move(target / entry, retired / entry)
-                _move(tree / entry, target / entry)
-                _checkpoint(f"swapped-{entry}")
+            for rel in [rel for rel in leftovers if _entry_of(rel) == entry]:
+                _move(target / rel, retired / rel.replace("/", "%"))
+            for rel in sorted(rel for rel in files if _entry_of(rel) == entry and rel != commit):
+                _make_room(target, rel, retired)
+                os.replace(tree / rel, target / rel)
+            _prune_empty(target / entry)
+            _checkpoint(f"swapped-{entry}")
         os.replace(tree / commit, target / commit)
         _checkpoint("committed")
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _entry_of(rel: str) -> str:
+    return rel.split("/", 1)[0]
+
+
+def _text(files: Mapping[str, str], rel: str, target: Path | None = None) -> str:
+    """The new text of `rel`, or (when it is in place already) the text it has."""
+    if rel in files:
+        return files[rel]
+    if target is None:
+        raise ValueError(f"{rel} is not in place and has no text")
+    return (target / rel).read_text(encoding="utf-8")
+
+
+def _leftovers(target: Path, entries: Iterable[str], owned: Collection[str]) -> list[str]:
+    """What lies under `entries` that is not owned: files, and symbolic links (never followed)."""
+    owned = set(owned)
+    found: list[str] = []
+    for entry in entries:
+        top = target / entry
+        if top.is_symlink() or (top.exists() and not top.is_dir()):
+            if entry not in owned:
+                found.append(entry)
+            continue
+        for folder, dirs, names in os.walk(top):
+            base = Path(folder).relative_to(target).as_posix()
+            for name in [*names, *(d for d in dirs if (Path(folder) / d).is_symlink())]:
+                rel = f"{base}/{name}"
+                if rel not in owned:
+                    found.append(rel)
+    return sorted(found)
+
+
+def _make_room(target: Path, rel: str, retired: Path) -> None:
+    """Real directories down to `rel`: a symbolic link or a file in the way is moved aside, never followed;
+    so is a directory standing where the file goes."""
+    parts = rel.split("/")
+    for depth in range(1, len(parts)):
+        path = target.joinpath(*parts[:depth])
+        if path.is_symlink() or (path.exists() and not path.is_dir()):
+            _move(path, retired / f"{'%'.join(parts[:depth])}.in-the-way")
+        if not path.exists():
+            path.mkdir()
+    final = target.joinpath(*parts)
+    if final.is_dir() and not final.is_symlink():
+        _move(final, retired / f"{rel.replace('/', '%')}.in-the-way")
+
+
+def _prune_empty(top: Path) -> None:
+    """Remove the directories under `top` (and `top`) left empty by removed files."""
+    if top.is_symlink() or not top.is_dir():
+        return
+    for folder, _dirs, _names in sorted(os.walk(top), key=lambda item: -len(item[0])):
+        with suppress(OSError):
+            if not any(Path(folder).iterdir()):
+                Path(folder).rmdir()
 
 
 def replace_directory(files: Mapping[str, str], target: Path, *, command: str) -> None:

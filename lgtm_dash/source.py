@@ -34,6 +34,7 @@ class SourceLocation:
 def set_project_root(root: Path | None) -> None:
     global _project_root
     _project_root = root.resolve() if root else None
+    _shown_by_code.clear()
 
 
 def project_root() -> Path | None:
@@ -67,11 +68,19 @@ def _definition_file(code_filename: str, project_root: Path | None) -> str | Non
     return display_path(filename)
 
 
+# code object -> how its file is shown (None: toolkit or generated code), for the current project root.
+_shown_by_code: dict[object, str | None] = {}
+
+
 def caller_location() -> SourceLocation:
     """The first stack frame outside the toolkit: the definition line a user wrote."""
     frame = sys._getframe(1)
     while frame is not None:
-        shown = _definition_file(frame.f_code.co_filename, _project_root)
+        code = frame.f_code
+        try:
+            shown = _shown_by_code[code]
+        except KeyError:
+            shown = _shown_by_code[code] = _definition_file(code.co_filename, _project_root)
         if shown is not None:
             return SourceLocation(shown, frame.f_lineno)
         frame = frame.f_back
@@ -91,3 +100,4 @@ def location_of(obj: object) -> SourceLocation | None:
 
 def clear() -> None:
     _locations.clear()
+    _shown_by_code.clear()

@@ -85,6 +85,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--isolated", action="store_true", help=f"ignore the [tool.lgtm-dash.lint] of {PYPROJECT}"
     )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="check every dashboard, reusing nothing from earlier runs (the cache is <project>/.lgtm-dash-cache/)",
+    )
     parser.add_argument("--list-rules", action="store_true", help="list every rule and whether it runs here")
     parser.add_argument(
         "--docs", action="store_true", help="print docs/lint-rules.md (generated from the rules)"
@@ -102,7 +107,7 @@ def _split(values: list[str]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from .config import LintConfig
     from .context import Catalog, LintContext
-    from .engine import lint_context
+    from .engine import lint, lint_context
     from .inputs import is_out_tree, read_paths
     from .registry import all_checks
 
@@ -121,7 +126,12 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     paths = list(args.paths) or [args.project / "out"]
-    lint_input = read_paths(paths)
+    cache = None
+    if not (args.no_cache or args.live) and len(paths) == 1 and paths[0].is_dir() and is_out_tree(paths[0]):
+        from .cache import LintCache
+
+        cache = LintCache(args.project, paths[0])  # live lint reads every query: it needs every dashboard
+    lint_input = read_paths(paths, known=cache)
     _refuse_when_nothing_is_usable(lint_input)
     catalog = None
     if not args.no_catalog:
@@ -131,13 +141,16 @@ def run(args: argparse.Namespace) -> int:
             catalog = Catalog.load(
                 args.project / CATALOG_FILE
             )  # the catalog describes this project's metrics
-    ctx = LintContext(lint_input, catalog, args.project)
     if args.live:
         from ..live.cli import run_live
 
+        ctx = LintContext(lint_input, catalog, args.project)
         ctx.live = run_live(args, ctx)  # what the servers answered: the `live/...` rules judge it
-    findings = lint_context(ctx, config=config)
-    nothing_checked = ctx.live is not None and ctx.live.nothing_checked
+        findings = lint_context(ctx, config=config)
+    else:
+        ctx = None
+        findings = lint(lint_input, catalog=catalog, project=args.project, config=config, cache=cache)
+    nothing_checked = ctx is not None and ctx.live is not None and ctx.live.nothing_checked
 
     checked = ", ".join(display_path(p) for p in paths)
     if args.format == "json":

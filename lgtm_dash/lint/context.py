@@ -7,16 +7,18 @@ Built once per run; queries are parsed at most once per distinct interpolated te
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ..errors import DefinitionError
 from ..yamlio import load_yaml_file
 from .findings import Finding, Severity, one_line
-from .inputs import DashboardDoc, LintInput, PanelDoc, RuleDoc, RuleGroupDoc
+from .inputs import DashboardDoc, KnownDashboard, LintInput, PanelDoc, RuleDoc, RuleGroupDoc
 from .interpolate import InterpolationError, Interpolator
 from .promql_ast import parse_promql, recorded_kind, walk
 from .registry import ignored_by
@@ -42,6 +44,8 @@ NO_DATA_PANELS = frozenset(
     {"row", "text", "news", "dashlist", "alertlist", "annolist", "welcome", "gettingstarted"}
 )
 RATED_METRIC = re.compile(r"\b(rate|irate|increase)\s*\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)")
+# Parsed query texts kept across dashboards (a repeated query is parsed once) before the cache starts over.
+PARSE_CACHE_SIZE = 4096
 # Where a target keeps its query text, by datasource kind.
 QUERY_FIELDS = ("expr", "rawSql", "query", "target")
 
@@ -162,14 +166,18 @@ class LintContext:
         self._parse_cache: dict[tuple[str, str], tuple[Any, str | None, tuple[str, ...]]] = {}
         self._query_cache: dict[int, tuple[Query, tuple[Any, str | None, tuple[str, ...]]]] = {}
         self._nodes_cache: dict[int, tuple[Query, list[tuple[Any, tuple[Any, ...]]]]] = {}
+        self._cache_owner: DashboardDoc | None = None
 
     # ------------------------------------------------------------- queries
 
     @cached_property
     def queries(self) -> list[Query]:
+        """Every query of the input: of its dashboards (those lint's cache answers for excepted: see
+        `lgtm_dash.lint.cache`) and of its rules."""
         found: list[Query] = []
         for dash in self.input.dashboards:
-            found.extend(self._dashboard_queries(dash))
+            if not isinstance(dash, KnownDashboard):
+                found.extend(self._dashboard_queries(dash))
         for group in self.input.rule_groups:
             for rule in group.rules:
                 expr = rule.data.get("expr")
@@ -178,6 +186,20 @@ class LintContext:
                         Query(text=str(expr), language=rule.language, origin="rule", certain=True, rule=rule)
                     )
         return found
+
+    def dashboard_queries(self, dash: DashboardDoc) -> list[Query]:
+        """The queries of one dashboard (panel targets, variables, annotations): the very objects of `queries`
+        (what a live run answered is kept per query object), or made now for one read later."""
+        known = self._queries_by_dashboard.get(id(dash))
+        return known[1] if known is not None and known[0] is dash else list(self._dashboard_queries(dash))
+
+    @cached_property
+    def _queries_by_dashboard(self) -> dict[int, tuple[DashboardDoc, list[Query]]]:
+        grouped: dict[int, tuple[DashboardDoc, list[Query]]] = {}
+        for query in self.queries:
+            if query.dashboard is not None:
+                grouped.setdefault(id(query.dashboard), (query.dashboard, []))[1].append(query)
+        return grouped
 
     def _dashboard_queries(self, dash: DashboardDoc) -> Iterator[Query]:
         interpolator = Interpolator.for_templating(dash.templating)
@@ -283,9 +305,20 @@ class LintContext:
         ast, error, _features = self._parsed(query)
         return ast, error
 
+    def _scope(self, query: Query) -> None:
+        """Per-query caches hold the dashboard being checked (and rules) only: memory stays flat."""
+        owner = query.dashboard
+        if owner is not self._cache_owner:
+            self._cache_owner = owner
+            self._query_cache.clear()
+            self._nodes_cache.clear()
+            if len(self._parse_cache) > PARSE_CACHE_SIZE:
+                self._parse_cache.clear()
+
     def nodes(self, query: Query) -> list[tuple[Any, tuple[Any, ...]]]:
         """Every node of a query's AST with its ancestors (`promql_ast.walk`), walked once for all checks;
         [] when it does not parse."""
+        self._scope(query)
         known = self._nodes_cache.get(id(query))
         if known is not None and known[0] is query:
             return known[1]
@@ -299,6 +332,7 @@ class LintContext:
         return self._parsed(query)[2]
 
     def _parsed(self, query: Query) -> tuple[Any, str | None, tuple[str, ...]]:
+        self._scope(query)
         known = self._query_cache.get(id(query))
         if known is not None and known[0] is query:
             return known[1]
@@ -327,11 +361,38 @@ class LintContext:
     def rated_metrics(self) -> frozenset[str]:
         """Metrics some PromQL query of the input passes to rate(), irate() or increase(): the input's own
         evidence that they are counters. Read from the text (no parsing), once per run, before workers fork."""
-        names: set[str] = set()
-        for query in self.queries:
-            if query.language == "promql" and "(" in query.text:
-                names.update(m.group(2) for m in RATED_METRIC.finditer(query.text))
+        names: set[str] = set(rated_in(self.queries))
+        for dash in self.input.dashboards:
+            if isinstance(dash, KnownDashboard):
+                names.update(dash.facts.get("rated") or ())
         return frozenset(names)
+
+    def run_facts(self) -> str:
+        """What the dashboard and query checks may read beyond the dashboard in hand, as text: lint's cache keeps
+        a dashboard's findings only while all of this is the same (a check reading more must add it here)."""
+        recording = sorted((name, str(rule.data.get("expr"))) for name, rule in self.recording_rules.items())
+        catalog = self.catalog
+        schema = None
+        if catalog is not None and isinstance(catalog.mysql, Mapping) and self.project is not None:
+            relative = catalog.mysql.get("schema")
+            if isinstance(relative, str) and relative:
+                try:
+                    schema = (self.project / relative).read_text(encoding="utf-8", errors="replace")
+                except OSError:
+                    schema = "unreadable"
+        facts = {
+            "datasources": None if self.datasources is None else sorted(self.datasources.items()),
+            "dashboards": sorted(self.dashboard_uids),
+            "rated": sorted(self.rated_metrics),
+            "recording": recording,
+            "catalog": None
+            if catalog is None
+            else [catalog.metrics, sorted(catalog.common_labels), catalog.loki, catalog.mysql],
+            "schema": schema,
+            "project": str(self.project),
+            "complete": self.input.complete,
+        }
+        return orjson.dumps(facts, option=orjson.OPT_SORT_KEYS, default=repr).decode()
 
     def metric_type(self, name: str) -> str | None:
         """The type of a metric when it is known, else None: the catalog's, or (in `lint --live`, for what the
@@ -404,6 +465,15 @@ class LintContext:
             input=source,
             suppressed=bool(ignores) and ignored_by(rule, ignores),
         )
+
+
+def rated_in(queries: Iterable[Query]) -> set[str]:
+    """Metrics the PromQL queries pass to rate(), irate() or increase() (read from the text)."""
+    names: set[str] = set()
+    for query in queries:
+        if query.language == "promql" and "(" in query.text:
+            names.update(m.group(2) for m in RATED_METRIC.finditer(query.text))
+    return names
 
 
 VARIABLE_FUNCTION = re.compile(

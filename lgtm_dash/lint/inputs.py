@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -27,6 +28,7 @@ from ..artifacts import (
     check_shape,
     parse_json,
     read_artifacts,
+    read_json_file,
 )
 from ..errors import DefinitionError
 from ..source import SourceLocation, display_path
@@ -58,15 +60,14 @@ class PanelDoc:
     repeats: tuple[str, ...] = ()  # variables the panel (or its row) is repeated over: one value per copy
 
 
-@dataclass(frozen=True)
-class DashboardDoc:
+class _DashboardView:
+    """What a dashboard document and a known one (`KnownDashboard`) share."""
+
     uid: str | None
     title: str
-    data: Mapping[str, Any]  # Grafana's classic JSON model (v2 dashboards are converted to it)
-    file: str  # where the JSON came from, as shown to the user
-    sources: Mapping[str, str] = field(default_factory=dict, repr=False)
-    panels: tuple[PanelDoc, ...] = ()
-    ignores: tuple[str, ...] = ()  # top-level lintIgnore
+    data: Mapping[str, Any]
+    file: str
+    sources: Mapping[str, str]
 
     @property
     def templating(self) -> list[Mapping[str, Any]]:
@@ -85,6 +86,53 @@ class DashboardDoc:
                 if key in self.sources:
                     return SourceLocation.parse(self.sources[key])
         return SourceLocation(self.file, 0)
+
+
+@dataclass(frozen=True)
+class DashboardDoc(_DashboardView):
+    uid: str | None
+    title: str
+    data: Mapping[str, Any]  # Grafana's classic JSON model (v2 dashboards are converted to it)
+    file: str  # where the JSON came from, as shown to the user
+    sources: Mapping[str, str] = field(default_factory=dict, repr=False)
+    panels: tuple[PanelDoc, ...] = ()
+    ignores: tuple[str, ...] = ()  # top-level lintIgnore
+    # The file and its content digest when it came from an out/ tree read with lint's cache, else None and "".
+    path: Path | None = field(default=None, compare=False, repr=False)
+    digest: str = field(default="", compare=False, repr=False)
+
+
+class KnownDashboard(_DashboardView):
+    """A dashboard of out/ whose file lint's cache has seen as it is now (same content digest): what the
+    whole-run checks read of it (uid, title, file, suppressions) comes from the cache; its JSON is read only if
+    something asks for it (`data`, `panels`, or `load()` when its findings must be worked out again)."""
+
+    def __init__(
+        self, path: Path, file: str, sources: Mapping[str, str], digest: str, facts: Mapping[str, Any]
+    ):
+        self.path, self.file, self.sources, self.digest = path, file, sources, digest
+        self.facts = facts
+        self.uid = facts.get("uid")
+        self.title = str(facts.get("title") or "")
+        self.ignores = tuple(facts.get("ignores") or ())
+
+    @cached_property
+    def _doc(self) -> DashboardDoc:
+        data = read_json_file(self.path)
+        if not isinstance(data, dict):
+            raise DefinitionError("a dashboard file must hold a JSON object", self.path)
+        return replace(dashboard_doc(data, self.file, self.sources), path=self.path, digest=self.digest)
+
+    def load(self) -> DashboardDoc:
+        return self._doc
+
+    @property
+    def data(self) -> Mapping[str, Any]:  # type: ignore[override]
+        return self._doc.data
+
+    @property
+    def panels(self) -> tuple[PanelDoc, ...]:
+        return self._doc.panels
 
 
 @dataclass(frozen=True)
@@ -150,6 +198,7 @@ class RuleGroupDoc:
 
 @dataclass
 class LintInput:
+    # DashboardDoc, or KnownDashboard (read from lint's cache) where a whole-run check may meet one.
     dashboards: list[DashboardDoc] = field(default_factory=list)
     rule_groups: list[RuleGroupDoc] = field(default_factory=list)
     # Provisioned datasources, or None when unknown (loose files): then datasource UIDs are not checked.
@@ -171,8 +220,22 @@ class LintInput:
 # ------------------------------------------------------------------ dashboards
 
 
+class KnownFiles(Protocol):
+    """What lint's cache tells `read_out_tree` (see `lgtm_dash.lint.cache`)."""
+
+    def known(self, path: Path) -> bool: ...
+
+    def digest(self, path: Path) -> str | None: ...
+
+    def dashboard(self, path: Path, file: str, sources: Mapping[str, str]) -> KnownDashboard: ...
+
+
 def dashboard_doc(
-    data: Mapping[str, Any], file: str, sources: Mapping[str, str] | None = None
+    data: Mapping[str, Any],
+    file: str,
+    sources: Mapping[str, str] | None = None,
+    *,
+    shape_checked: bool = False,
 ) -> DashboardDoc:
     """A dashboard JSON document (any supported shape) as the linter sees it."""
     if isinstance(data.get("dashboard"), Mapping) and "panels" not in data:
@@ -181,7 +244,8 @@ def dashboard_doc(
         isinstance(data.get("spec"), Mapping) and "elements" in data["spec"]
     ):
         data = _from_v2(data)
-    check_shape(data, layout.DASHBOARD_SHAPE, file)  # a part of the wrong type is bad input, not a crash
+    if not shape_checked:
+        check_shape(data, layout.DASHBOARD_SHAPE, file)  # a part of the wrong type is bad input, not a crash
     uid = data.get("uid") if isinstance(data.get("uid"), str) else None
     title = data.get("title") if isinstance(data.get("title"), str) else ""
     return DashboardDoc(
@@ -474,12 +538,22 @@ def is_out_tree(path: Path) -> bool:
     return layout.is_artifacts_dir(path)
 
 
-def read_out_tree(out_dir: Path) -> LintInput:
-    arts = read_artifacts(out_dir)
+def read_out_tree(out_dir: Path, known: KnownFiles | None = None) -> LintInput:
+    """An out/ tree; with `known` (lint's cache), the dashboards it has seen as they are now stay unread
+    (`KnownDashboard`) and the others carry their digest."""
+    arts = read_artifacts(out_dir, known_dashboard=known.known if known is not None else None)
     # Datasources managed elsewhere exist too: references to them are not errors.
     result = LintInput(datasources=[*arts.datasources, *arts.external_datasources], complete=True)
     for dash in arts.dashboards:
-        result.dashboards.append(dashboard_doc(dash.data, display_path(dash.path), arts.sourcemap))
+        # read_artifacts checked the dashboard's shape already
+        doc = dashboard_doc(dash.data, display_path(dash.path), arts.sourcemap, shape_checked=True)
+        if known is not None:
+            doc = replace(doc, path=dash.path, digest=known.digest(dash.path) or "")
+        result.dashboards.append(doc)
+    for path in arts.known_dashboards:
+        assert known is not None
+        result.dashboards.append(known.dashboard(path, display_path(path), arts.sourcemap))
+    result.dashboards.sort(key=lambda d: Path(d.file).parts)  # as read_artifacts orders them
     for ruler, namespaces, files in (
         ("mimir", arts.rule_namespaces, arts.rule_files),
         ("loki", arts.loki_rule_namespaces, arts.loki_rule_files),
@@ -524,12 +598,12 @@ def read_text(text: str, name: str) -> LintInput:
     return result
 
 
-def read_paths(paths: list[Path]) -> LintInput:
+def read_paths(paths: list[Path], known: KnownFiles | None = None) -> LintInput:
     """Everything named on the command line: out/ trees, dashboard JSON, rule files, directories of them.
 
     A path that does not exist stops the run (exit 2); a file that cannot be used is an `input/...` finding and
     the others are read. Walking a directory, JSON and YAML files that are neither dashboards nor rule files
-    (package.json, promtool test files...) are skipped.
+    (package.json, promtool test files...) are skipped. `known`: lint's cache, for the out/ trees.
     """
     result = LintInput()
 
@@ -543,7 +617,7 @@ def read_paths(paths: list[Path]) -> LintInput:
         if not path.exists():
             raise DefinitionError(f"{path} does not exist")
         if path.is_dir() and is_out_tree(path):
-            _read_one(result, path, lambda p=path: result.extend(read_out_tree(p)))
+            _read_one(result, path, lambda p=path: result.extend(read_out_tree(p, known)))
         elif path.is_dir():
             for child in sorted(path.rglob("*")):
                 if any(part.startswith(".") for part in child.relative_to(path).parts) or not child.is_file():

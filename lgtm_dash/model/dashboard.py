@@ -48,6 +48,48 @@ def strip_nulls(value: Any, *, in_steps: bool = False) -> Any:
     return value
 
 
+# Values JSON writes and reads back as they are (exactly these types: not their subclasses).
+_ATOMS = frozenset({str, int, float, bool})
+_JSON_TYPES = (str, int, float, dict, list, tuple)
+
+
+def plain_json(value: Any, *, in_steps: bool = False) -> Any:
+    """What `strip_nulls(json.loads(json.dumps(value, cls=DashboardEncoder)))` returns, in one walk.
+
+    New containers throughout (the later modernising edits never reach grafanalib's objects); objects become
+    what their `to_json_data()` returns, as grafanalib's encoder writes them; what JSON would turn into
+    something else (a non-string key, a subclass of str, int or dict) takes that round trip itself.
+    """
+    kind = type(value)
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                return _round_trip(value, in_steps)
+            if item is None:
+                if in_steps and key == "value":
+                    out[key] = None
+                continue
+            if type(item) not in _ATOMS:
+                item = plain_json(item, in_steps=key == "steps")
+                if item is None and not (in_steps and key == "value"):
+                    continue
+            out[key] = item
+        return out
+    if kind is list or kind is tuple:
+        return [item if type(item) in _ATOMS else plain_json(item, in_steps=in_steps) for item in value]
+    if kind in _ATOMS or value is None:
+        return value
+    to_json_data = getattr(value, "to_json_data", None)
+    if to_json_data is not None and not isinstance(value, _JSON_TYPES):
+        return plain_json(to_json_data(), in_steps=in_steps)
+    return _round_trip(value, in_steps)
+
+
+def _round_trip(value: Any, in_steps: bool) -> Any:
+    return strip_nulls(json.loads(json.dumps(value, cls=DashboardEncoder)), in_steps=in_steps)
+
+
 # Dashboard keys of Grafana < 5 (rows, style...) or instance state that only makes diffs noisy (id, version).
 LEGACY_DASHBOARD_KEYS = (
     "__inputs",
@@ -83,8 +125,7 @@ def dashboard_json(
     dashboard: Dashboard, extra: Mapping[str, Any] | None = None, unset: Iterable[str] = ()
 ) -> dict[str, Any]:
     """Modern JSON of `dashboard`; `extra` keys are written as given, `unset` keys left out (see `Board`)."""
-    data = json.loads(json.dumps(dashboard.to_json_data(), cls=DashboardEncoder))
-    data = strip_nulls(data)
+    data = plain_json(dashboard.to_json_data())
     for key in LEGACY_DASHBOARD_KEYS:
         data.pop(key, None)
     for key in ("description", "links"):

@@ -107,6 +107,7 @@ class SqlQuery:
 
 
 Query = PromQuery | LokiQuery | SqlQuery
+QUERY_TYPES = (PromQuery, LokiQuery, SqlQuery)
 
 
 def prom_target(expr: str, legend: str = "", *, instant: bool = False, table: bool = False) -> PromQuery:
@@ -130,12 +131,22 @@ def _with_ref_ids(targets: Iterable[Query]) -> list[Query]:
     """Give the targets refIds A, B, C... in order, keeping where each was written."""
     named: list[Query] = []
     for index, target in enumerate(targets):
-        if not isinstance(target, PromQuery | LokiQuery | SqlQuery):
+        if not isinstance(target, QUERY_TYPES):
             raise DefinitionError(f"not a query: {target!r}", caller_location())
-        renamed = dataclasses.replace(target, ref_id=chr(ord("A") + index))
+        renamed = _with_ref_id(target, chr(ord("A") + index))
         record(renamed, location_of(target))
         named.append(renamed)
     return named
+
+
+def _with_ref_id(query: Query, ref_id: str) -> Query:
+    """`dataclasses.replace(query, ref_id=ref_id)` for the query classes above (frozen, no __post_init__),
+    at a fraction of its cost: every panel of every dashboard goes through here."""
+    if type(query) not in QUERY_TYPES:  # a subclass may do more in __init__
+        return dataclasses.replace(query, ref_id=ref_id)
+    renamed = object.__new__(type(query))
+    renamed.__dict__.update(query.__dict__, ref_id=ref_id)
+    return renamed
 
 
 # --- Field config pieces ------------------------------------------------------------------------------------
@@ -584,7 +595,7 @@ def _panel_targets(targets: Sequence[Query | RawTarget]) -> list[Query | RawTarg
     for index, query in enumerate(targets):
         if isinstance(query, RawTarget):
             placed.append(query)
-        elif isinstance(query, PromQuery | LokiQuery | SqlQuery):
+        elif isinstance(query, QUERY_TYPES):
             named = query if query.ref_id else dataclasses.replace(query, ref_id=chr(ord("A") + index))
             placed.append(record(named, location_of(query)))  # type: ignore[arg-type]
         else:
@@ -641,12 +652,25 @@ def layout(*rows: Row) -> list[Panel]:
                 y += line_height
                 x, line_height = 0, 0
             number = panel.id if getattr(panel, "id", None) is not None else next(numbers)
-            moved = attr.evolve(panel, id=number, gridPos=GridPos(h=height, w=width, x=x, y=y))
+            moved = _placed(panel, number, GridPos(h=height, w=width, x=x, y=y))
             placed.append(record(moved, location_of(panel)))  # type: ignore[arg-type]
             x += width
             line_height = max(line_height, height)
         y += line_height
     return placed
+
+
+def _placed(panel: Any, number: int, grid: GridPos) -> Any:
+    """A copy of `panel` with its id and place: `attr.evolve`, without re-running every field's validator.
+
+    The panel's other fields were validated when it was built; a class that derives fields after __init__
+    (`__attrs_post_init__`) still goes through evolve.
+    """
+    if not attr.has(type(panel)) or hasattr(panel, "__attrs_post_init__") or hasattr(panel, "__slots__"):
+        return attr.evolve(panel, id=number, gridPos=grid)
+    moved = object.__new__(type(panel))
+    moved.__dict__.update(panel.__dict__, id=number, gridPos=grid)
+    return moved
 
 
 def _widths(band: Row) -> list[int]:

@@ -31,8 +31,17 @@ _RUNS: weakref.WeakKeyDictionary[LintContext, _RunState] = weakref.WeakKeyDictio
 class _RunState:
     def __init__(self, ctx: LintContext):
         self.schema = _schema_of(ctx)
+        # Of the dashboard being checked (its queries come one after the other): memory stays flat.
+        self.dashboard: object = None
         self.renderers: dict[int, SqlRenderer] = {}
         self.problems: dict[tuple[int, str, str, str], tuple[SqlProblem, ...]] = {}
+
+    def about(self, query: Query) -> _RunState:
+        if query.dashboard is not self.dashboard:
+            self.dashboard = query.dashboard
+            self.renderers.clear()
+            self.problems.clear()
+        return self
 
 
 def _schema_of(ctx: LintContext) -> Schema | None:
@@ -65,7 +74,7 @@ def _state(ctx: LintContext) -> _RunState:
 
 def rendered_sql(query: Query, ctx: LintContext) -> RenderedSql:
     """A query as MySQL would receive it (variables, then macros), rendered as every SQL check sees it."""
-    state = _state(ctx)
+    state = _state(ctx).about(query)
     dashboard_key = id(query.dashboard)
     renderer = state.renderers.get(dashboard_key)
     if renderer is None:
@@ -82,7 +91,7 @@ def sql_problems(query: Query, ctx: LintContext) -> tuple[SqlProblem, ...]:
     """
     if not query.certain:
         return ()
-    state = _state(ctx)
+    state = _state(ctx).about(query)
     fmt = target_format(query)
     key = (id(query.dashboard), query.origin, fmt, query.text)
     cached = state.problems.get(key)
