@@ -31,6 +31,7 @@ def parse_config(arts: Artifacts) -> tuple[dict[str, Any], dict[str, str]]:
     except yaml.YAMLError as err:
         raise DefinitionError(f"alertmanager_config is not valid YAML: {err}", path) from None
     check_shape(config, ALERTMANAGER_CONFIG_SHAPE, path, "alertmanager_config")
+    assert isinstance(config, dict)  # check_shape refused anything else
     return config, dict(body.get("template_files") or {})
 
 

@@ -319,6 +319,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "lgtm-dash-emulator"
     sys_version = ""
     emulator: HTTPEmulator  # set on the per-emulator subclass
+    _headers_buffer: list[bytes]  # BaseHTTPRequestHandler's pending header lines (absent from its stubs)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
