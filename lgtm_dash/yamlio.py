@@ -18,6 +18,7 @@ from .limits import YAMLLimitError, check_yaml_node, max_yaml_nodes
 
 
 # libyaml's emitter when PyYAML was built with it: the same text, several times faster on large rule files.
+# (A base class chosen at run time, which mypy cannot check.)
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
     pass
 

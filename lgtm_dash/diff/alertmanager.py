@@ -67,7 +67,7 @@ def route_details(old: dict[str, Any], new: dict[str, Any]) -> list[Detail]:
         if a == b:
             continue
         if a is None or b is None:
-            route = (b or a)[1]  # type: ignore[index]
+            route = (b or old_by[path])[1]  # the side that has it
             details.append(
                 Detail(
                     change=ADDED if a is None else REMOVED,

@@ -127,7 +127,7 @@ class KnownDashboard(_DashboardView):
         return self._doc
 
     @property
-    def data(self) -> Mapping[str, Any]:  # type: ignore[override]
+    def data(self) -> Mapping[str, Any]:  # type: ignore[override]  # (read-only here, a field in DashboardDoc)
         return self._doc.data
 
     @property

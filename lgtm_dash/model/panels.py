@@ -254,6 +254,7 @@ def lint_ignorable(helper: Any) -> Any:
     ignore = inspect.Parameter(
         "lint_ignore", inspect.Parameter.KEYWORD_ONLY, default=(), annotation="Sequence[str]"
     )
+    # typeshed's function type has no __signature__ (inspect.signature reads it all the same).
     with_lint_ignore.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[*signature.parameters.values(), ignore]
     )

@@ -207,7 +207,7 @@ def render_comparison(before: SiteInput, after: SiteInput, base: str) -> dict[st
         rows.append(
             {
                 "uid": uid,
-                "title": (b or a).title,  # type: ignore[union-attr]
+                "title": (b or old[uid]).title,  # one side at least has it
                 "status": status,
                 "before": old_paths.get(uid),
                 "after": new_paths.get(uid),

@@ -426,7 +426,7 @@ class HTTPEmulator:
 
     def __init__(self, port: int = 0) -> None:
         self.faults = Faults()
-        self.lock = threading.RLock()
+        self.lock: contextlib.AbstractContextManager[object] = threading.RLock()  # (proxies: no lock)
         self._log_lock = threading.Lock()
         self.request_log: list[RequestRecord] = []
         self._server: _Server | None = None
