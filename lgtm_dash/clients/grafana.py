@@ -112,7 +112,7 @@ class Grafana:
         self,
         what: str,
         method: str,
-        operation: Callable[[Any], T],
+        operation: Callable[..., T],  # (api); `...` lets it bind loop values as default arguments
         *,
         missing_ok: bool = False,
         once: bool = False,
