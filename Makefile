@@ -26,11 +26,13 @@ tools:
 	bash scripts/install-tools.sh
 
 PYTEST_ARGS ?=
-## test: install what the tests need, lint and format-check the code, check out/ is current, run the alert
-## unit tests and routing cases (`lgtm-dash test`), then pytest (PYTEST_ARGS passes options to it)
+## test: install what the tests need, lint, format-check and type-check the code (mypy over lgtm_dash/), check
+## out/ is current, run the alert unit tests and routing cases (`lgtm-dash test`), then pytest (PYTEST_ARGS
+## passes options to it)
 test: $(VENV)/.installed tools
 	$(BIN)/ruff check $(PY_DIRS)
 	$(BIN)/ruff format --check $(PY_DIRS)
+	$(BIN)/mypy
 	$(MAKE) --no-print-directory check
 	$(LGTM) test
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -236,7 +236,8 @@ def check_shape(value: Any, shape: Any, path: object, where: str = "") -> None:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string"}.get(type(value), type(value).__name__)
+    names: dict[type, str] = {dict: "an object", list: "a list", str: "a string"}
+    return names.get(type(value), type(value).__name__)
 
 
 def read_json_file(path: Path) -> Any:

@@ -22,6 +22,7 @@ import json
 import multiprocessing
 import os
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -65,8 +66,8 @@ def dumps_json(data: Any) -> str:
         return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def _check_unique(items: list[tuple[str, SourceLocation]], what: str) -> None:
-    seen: dict[str, SourceLocation] = {}
+def _check_unique(items: Iterable[tuple[str, SourceLocation | str]], what: str) -> None:
+    seen: dict[str, SourceLocation | str] = {}
     for key, loc in items:
         if key in seen:
             raise DefinitionError(f"duplicate {what} {key!r} (first defined at {seen[key]})", loc)

@@ -399,7 +399,7 @@ class RowArea:
     """DashboardMigrator.ts RowArea: per column, how far down a legacy row is filled."""
 
     def __init__(self, height: int, y: int):
-        self.area = [0] * GRID_COLUMN_COUNT
+        self.area: list[float] = [0] * GRID_COLUMN_COUNT
         self.y = y
         self.height = height
 

@@ -29,7 +29,7 @@ from .errors import DefinitionError, UsageError
 try:
     import fcntl
 except ImportError:  # not POSIX: runs into the same directory are not serialised
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # (mypy's idiom for an optional module)
 
 MARKER = ".lgtm-dash"
 STAGING_INFIX = ".build-"

@@ -9,12 +9,15 @@ import functools
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
+from typing import TypeVar
 
 # Paths are shown relative to the project root being loaded (set by the loader).
 _project_root: Path | None = None
 # id(obj) -> (obj, location); the object is kept so that its id stays unique while the build runs.
 _locations: dict[int, tuple[object, SourceLocation]] = {}
 _TOOLKIT_DIR = Path(__file__).resolve().parent
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, order=True)
@@ -74,7 +77,7 @@ _shown_by_code: dict[object, str | None] = {}
 
 def caller_location() -> SourceLocation:
     """The first stack frame outside the toolkit: the definition line a user wrote."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         code = frame.f_code
         try:
@@ -87,7 +90,7 @@ def caller_location() -> SourceLocation:
     return SourceLocation("<unknown>", 0)
 
 
-def record(obj: object, location: SourceLocation | None = None) -> object:
+def record(obj: _T, location: SourceLocation | None = None) -> _T:
     """Remember where `obj` was defined (default: the caller's definition line). Returns `obj`."""
     _locations[id(obj)] = (obj, location or caller_location())
     return obj

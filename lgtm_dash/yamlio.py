@@ -18,6 +18,7 @@ from .limits import YAMLLimitError, check_yaml_node, max_yaml_nodes
 
 
 # libyaml's emitter when PyYAML was built with it: the same text, several times faster on large rule files.
+# (A base class chosen at run time, which mypy cannot check.)
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
     pass
 
@@ -40,6 +41,7 @@ def dump_yaml(data: object, comments: Mapping[tuple[str | int, ...], str] | None
     if not comments:
         return text
     root = yaml.compose(text, Loader=_FAST_LOADER)
+    assert root is not None  # `text` is one dumped document
     inserts: dict[int, str] = {}
     for path, comment in comments.items():
         node = root
@@ -83,6 +85,7 @@ def load_yaml_documents(text: str, *, construct: bool = True) -> list[tuple[yaml
     try:
         while loader.check_node():
             node = loader.get_node()
+            assert node is not None  # check_node() said a document follows
             budget = check_yaml_node(node, budget)  # before anything builds or walks the data
             documents.append((node, loader.construct_document(node) if construct else None))
     except RecursionError:  # the pure-Python parser (PyYAML without libyaml) recurses per nesting level

@@ -18,7 +18,16 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 FIXTURE_PROJECT = REPO / "tests/fixtures/project"
 # What a copy of the repository leaves out: tool caches, the virtualenv, builds of other environments.
-NOT_COPIED = (".git", ".venv", "build", "__pycache__", ".pytest_cache", ".ruff_cache", "*.egg-info")
+NOT_COPIED = (
+    ".git",
+    ".venv",
+    "build",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".mypy_cache",
+    "*.egg-info",
+)
 LGTM = [sys.executable, "-m", "lgtm_dash.cli"]
 
 

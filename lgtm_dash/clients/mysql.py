@@ -7,6 +7,8 @@ session is `READ ONLY` so even a mistaken statement could not write.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .query import ApiTarget, AuthError, Deadline, QueryRefused, Unreachable
 
 COLUMNS_QUERY = (
@@ -25,7 +27,7 @@ def live_columns(target: ApiTarget, deadline: Deadline | None = None) -> dict[st
     if deadline is not None and deadline.passed:
         raise Unreachable(f"{target.name}: the time budget was spent before connecting")
     where = target.base_url
-    options: dict[str, object] = {
+    options: dict[str, Any] = {
         "user": target.user or "",
         "password": target.password or "",
         "database": target.database,

@@ -31,11 +31,15 @@ from .transport import HttpTransport, basic_auth
 
 
 class RulerTarget(Protocol):
-    address: str
-    tenant: str
-    user: str | None
-    key: str | None
-
+    # Read-only: the targets are frozen dataclasses (environments.MimirTarget, LokiTarget).
+    @property
+    def address(self) -> str: ...
+    @property
+    def tenant(self) -> str: ...
+    @property
+    def user(self) -> str | None: ...
+    @property
+    def key(self) -> str | None: ...
     @property
     def credential_name(self) -> str: ...
 

@@ -25,7 +25,7 @@ import ssl
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 from urllib.request import getproxies, proxy_bypass
@@ -138,10 +138,7 @@ class HttpTransport:
             headers["Content-Type"] = content_type or "application/json"
         for _hop in range(MAX_REDIRECTS + 1):
             answer = within(
-                timeout,
-                lambda t=target: self._send(method, t, body, headers, timeout, what),
-                what,
-                self._drop,
+                timeout, partial(self._send, method, target, body, headers, timeout, what), what, self._drop
             )
             location = answer.headers.get("Location")
             if answer.status not in REDIRECT_STATUSES or not location:

@@ -31,6 +31,7 @@ def parse_config(arts: Artifacts) -> tuple[dict[str, Any], dict[str, str]]:
     except yaml.YAMLError as err:
         raise DefinitionError(f"alertmanager_config is not valid YAML: {err}", path) from None
     check_shape(config, ALERTMANAGER_CONFIG_SHAPE, path, "alertmanager_config")
+    assert isinstance(config, dict)  # check_shape refused anything else
     return config, dict(body.get("template_files") or {})
 
 
@@ -66,7 +67,7 @@ def route_details(old: dict[str, Any], new: dict[str, Any]) -> list[Detail]:
         if a == b:
             continue
         if a is None or b is None:
-            route = (b or a)[1]  # type: ignore[index]
+            route = (b or old_by[path])[1]  # the side that has it
             details.append(
                 Detail(
                     change=ADDED if a is None else REMOVED,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ class FlatPanel:
     id: Any
     title: str
     row: str  # title of the row holding it ("" at top level)
-    data: dict[str, Any]
+    data: Mapping[str, Any]
 
     @property
     def label(self) -> str:
@@ -88,14 +89,14 @@ def query_text(target: dict[str, Any]) -> tuple[str | None, str | None]:
 def whole_panel(change: str, panel: FlatPanel) -> list[Detail]:
     """A panel added or removed as a whole, with its queries (what a reviewer needs to judge it)."""
     side = "new" if change == ADDED else "old"
-    details = [Detail(change=change, scope="panel", name=panel.label, **{side: panel.data.get("type")})]
+    shown: dict[str, Any] = {side: panel.data.get("type")}  # old= or new=
+    details = [Detail(change=change, scope="panel", name=panel.label, **shown)]
     for target in panel.data.get("targets") or []:
         _, text = query_text(target)
         if text is not None:
             field = f"query {target.get('refId') or '?'}"
-            details.append(
-                Detail(change=change, scope="panel", name=panel.label, field=field, **{side: text})
-            )
+            shown = {side: text}
+            details.append(Detail(change=change, scope="panel", name=panel.label, field=field, **shown))
     return details
 
 
@@ -108,7 +109,9 @@ def target_details(scope: str, name: str, old: list[dict], new: list[dict]) -> l
         if a == b:
             continue
         if a is None or b is None:
-            _, text = query_text(b if a is None else a)
+            present = b if a is None else a
+            assert present is not None  # not both: equal sides were skipped
+            _, text = query_text(present)
             details.append(
                 Detail(
                     change=ADDED if a is None else REMOVED,
@@ -228,7 +231,9 @@ def variable_details(old: dict[str, Any], new: dict[str, Any]) -> list[Detail]:
             continue
         label = f"${name}"
         if a is None or b is None:
-            query = query_of(b if a is None else a)
+            present = b if a is None else a
+            assert present is not None  # not both: equal sides were skipped
+            query = query_of(present)
             shown = fmt(query) if query not in (None, "") else None
             change = ADDED if a is None else REMOVED
             details.append(

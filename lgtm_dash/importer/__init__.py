@@ -113,26 +113,26 @@ def import_into(
             report.failures.append(_located(item.source.origin, err))
 
     imported: dict[str, str] = {}
-    for source in namespaces:
+    for namespace in namespaces:
         try:
-            if source.name in imported:
+            if namespace.name in imported:
                 raise ImportFailure(
-                    f"rule namespace {source.name!r} is imported twice (also from {imported[source.name]})"
+                    f"rule namespace {namespace.name!r} is imported twice (also from {imported[namespace.name]})"
                 )
-            imported[source.name] = source.origin
-            module = _module_name(project, "alerts", module_base(source.name), chosen, force)
-            owner = project.namespaces.get(source.name)
+            imported[namespace.name] = namespace.origin
+            module = _module_name(project, "alerts", module_base(namespace.name), chosen, force)
+            owner = project.namespaces.get(namespace.name)
             target = f"alerts/{module}.py"
             if owner and not (force and owner == target):
-                raise ImportFailure(f"rule namespace {source.name!r} is already defined in {owner}")
-            generated_ns = generate_rules(source, module)
+                raise ImportFailure(f"rule namespace {namespace.name!r} is already defined in {owner}")
+            generated_ns = generate_rules(namespace, module)
             path = root / target
             files[path] = generated_ns.source
             rules = sum(len(g["rules"]) for g in generated_ns.expected)
-            what = f"rule namespace {source.name!r} ({len(generated_ns.expected)} groups, {rules} rules)"
+            what = f"rule namespace {namespace.name!r} ({len(generated_ns.expected)} groups, {rules} rules)"
             report.written.append(Written(target, what, generated_ns.notes))
         except LgtmError as err:
-            report.failures.append(_located(source.origin, err))
+            report.failures.append(_located(namespace.origin, err))
 
     for path, text in format_sources(files, root).items():
         _write(path, text)

@@ -571,7 +571,8 @@ def unwrap(data: Any) -> tuple[dict[str, Any], Folder | None]:
         raise ImportFailure("not a Grafana dashboard (expected a JSON object)")
     folder = None
     if isinstance(data.get("dashboard"), dict) and "panels" not in data and "rows" not in data:
-        meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+        meta = data.get("meta")
+        meta = meta if isinstance(meta, dict) else {}
         uid, title = meta.get("folderUid"), meta.get("folderTitle")
         if isinstance(uid, str) and uid and isinstance(title, str) and title and uid != "general":
             folder = Folder(uid=uid, title=title)

@@ -42,7 +42,10 @@ class DatasourceIndex:
     @classmethod
     def of(cls, datasources: Iterable[KnownDatasource]) -> DatasourceIndex:
         index = cls()
-        for ds in [*datasources, *(KnownDatasource(**b, builtin=True) for b in BUILTINS)]:
+        for ds in [
+            *datasources,
+            *(KnownDatasource(b["uid"], b["name"], b["type"], builtin=True) for b in BUILTINS),
+        ]:
             index.by_name.setdefault(ds.name, ds)
             index.by_uid.setdefault(ds.uid, ds)
             if ds.default and index.default is None:

@@ -84,17 +84,22 @@ def typed_target(data: dict[str, Any], position: int) -> Call | None:
 
 
 def _defaults(data: dict[str, Any]) -> dict[str, Any]:
-    config = data.get("fieldConfig") if isinstance(data.get("fieldConfig"), dict) else {}
-    return config.get("defaults") if isinstance(config.get("defaults"), dict) else {}
+    config = data.get("fieldConfig")
+    config = config if isinstance(config, dict) else {}
+    value = config.get("defaults")
+    return value if isinstance(value, dict) else {}
 
 
 def _overrides(data: dict[str, Any]) -> list[Any]:
-    config = data.get("fieldConfig") if isinstance(data.get("fieldConfig"), dict) else {}
-    return config.get("overrides") if isinstance(config.get("overrides"), list) else []
+    config = data.get("fieldConfig")
+    config = config if isinstance(config, dict) else {}
+    value = config.get("overrides")
+    return value if isinstance(value, list) else []
 
 
 def _options(data: dict[str, Any]) -> dict[str, Any]:
-    return data.get("options") if isinstance(data.get("options"), dict) else {}
+    value = data.get("options")
+    return value if isinstance(value, dict) else {}
 
 
 def _colors(defaults: dict[str, Any]) -> Call | None:
@@ -106,8 +111,10 @@ def _colors(defaults: dict[str, Any]) -> Call | None:
 
 def _timeseries(data: dict[str, Any], args: tuple[Any, ...], common: dict[str, Any]) -> Call:
     defaults, options = _defaults(data), _options(data)
-    custom = defaults.get("custom") if isinstance(defaults.get("custom"), dict) else {}
-    legend = options.get("legend") if isinstance(options.get("legend"), dict) else {}
+    custom = defaults.get("custom")
+    custom = custom if isinstance(custom, dict) else {}
+    legend = options.get("legend")
+    legend = legend if isinstance(legend, dict) else {}
     bars = custom.get("drawStyle") == "bars"
     kwargs = {
         **common,
@@ -222,7 +229,8 @@ def typed_variable(data: dict[str, Any], refs: References) -> Call | None:
     name = data.get("name")
     if not isinstance(name, str):
         return None
-    current = data.get("current") if isinstance(data.get("current"), dict) else {}
+    current = data.get("current")
+    current = current if isinstance(current, dict) else {}
     label = data.get("label")
     call: Call | None = None
     if kind == "query" and isinstance(data.get("query"), str) and isinstance(data.get("datasource"), dict):

@@ -470,8 +470,8 @@ def v30_value_mappings(dash: dict[str, Any], _: DatasourceIndex) -> None:
                     ):
                         prop["value"] = upgrade_value_mappings(prop["value"], None) if prop["value"] else []
         options = panel.get("options")
-        renamed = panel.get("type") in ("timeseries", "xychart", "xychart2") and isinstance(options, dict)
-        if renamed and "tooltipOptions" in options:
+        renamed = panel.get("type") in ("timeseries", "xychart", "xychart2")
+        if renamed and isinstance(options, dict) and "tooltipOptions" in options:
             options["tooltip"] = options.pop("tooltipOptions")
 
 
@@ -505,10 +505,13 @@ def v35_time_axis(dash: dict[str, Any], _: DatasourceIndex) -> None:
         config = panel.get("fieldConfig")
         if panel.get("type") != "timeseries" or not isinstance(config, dict):
             continue
-        defaults = config.get("defaults") if isinstance(config.get("defaults"), dict) else {}
-        custom = defaults.get("custom") if isinstance(defaults.get("custom"), dict) else {}
+        defaults = config.get("defaults")
+        defaults = defaults if isinstance(defaults, dict) else {}
+        custom = defaults.get("custom")
+        custom = custom if isinstance(custom, dict) else {}
         if custom.get("axisPlacement") == "hidden":
-            overrides = config.get("overrides") if isinstance(config.get("overrides"), list) else []
+            overrides = config.get("overrides")
+            overrides = overrides if isinstance(overrides, list) else []
             config["overrides"] = [
                 *overrides,
                 {
@@ -734,9 +737,8 @@ def _ensure_unique_ids(dash: dict[str, Any]) -> None:
 
 def _sort_by_grid(dash: dict[str, Any]) -> None:
     def position(panel: Any) -> tuple[float, float]:
-        grid = (
-            panel.get("gridPos") if isinstance(panel, dict) and isinstance(panel.get("gridPos"), dict) else {}
-        )
+        grid = panel.get("gridPos") if isinstance(panel, dict) else None
+        grid = grid if isinstance(grid, dict) else {}
         return (js.number(grid.get("y")) or 0, js.number(grid.get("x")) or 0)
 
     if isinstance(dash.get("panels"), list):

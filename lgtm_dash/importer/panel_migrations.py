@@ -107,9 +107,12 @@ def migrate_panel_type(panel: dict[str, Any]) -> tuple[dict[str, Any], str | Non
     migrated = {k: copy.deepcopy(v) for k, v in panel.items() if k in MUST_KEEP}
     migrated["type"] = new_type
     migrated["options"] = {}
-    config = migrated.get("fieldConfig") if isinstance(migrated.get("fieldConfig"), dict) else {}
-    defaults = config.get("defaults") if isinstance(config.get("defaults"), dict) else {}
-    overrides = config.get("overrides") if isinstance(config.get("overrides"), list) else []
+    config = migrated.get("fieldConfig")
+    config = config if isinstance(config, dict) else {}
+    defaults = config.get("defaults")
+    defaults = defaults if isinstance(defaults, dict) else {}
+    overrides = config.get("overrides")
+    overrides = overrides if isinstance(overrides, list) else []
     migrated["fieldConfig"] = {"defaults": {**defaults, "custom": {}}, "overrides": _standard_only(overrides)}
     options = handler(migrated, old)
     migrated["options"].update(options)
@@ -118,7 +121,8 @@ def migrate_panel_type(panel: dict[str, Any]) -> tuple[dict[str, Any], str | Non
 
 def _graph_target(panel: dict[str, Any]) -> str | None:
     """Graph panels in series or histogram mode become bar charts or histograms: not ported (None)."""
-    xaxis = panel.get("xaxis") if isinstance(panel.get("xaxis"), dict) else {}
+    xaxis = panel.get("xaxis")
+    xaxis = xaxis if isinstance(xaxis, dict) else {}
     if xaxis.get("mode") in ("series", "histogram"):
         return None
     return "timeseries"
@@ -192,7 +196,8 @@ def _times(value: Any, factor: float) -> int | float | None:
 def _flot_to_graph(angular: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     field_config = angular.get("fieldConfig") or {}
     overrides: list[Any] = list(field_config.get("overrides") or [])
-    yaxes = angular.get("yaxes") if isinstance(angular.get("yaxes"), list) else []
+    yaxes = angular.get("yaxes")
+    yaxes = yaxes if isinstance(yaxes, list) else []
     y1 = _axis_config(yaxes[0] if yaxes else None)
     if isinstance(field_config.get("defaults"), dict):
         y1 = {**field_config["defaults"], **y1}
@@ -343,7 +348,8 @@ def _flot_to_graph(angular: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
         y1["custom"]["thresholdsStyle"] = {"mode": mode}
         y1["thresholds"] = {"mode": "absolute", "steps": steps}
 
-    xaxis = angular.get("xaxis") if isinstance(angular.get("xaxis"), dict) else {}
+    xaxis = angular.get("xaxis")
+    xaxis = xaxis if isinstance(xaxis, dict) else {}
     if xaxis.get("show") is False and xaxis.get("mode") == "time":
         overrides.append(
             {
@@ -420,7 +426,7 @@ _TRANSFORMS = {
     "timeseries_aggregations": "reduce",
     "table": "merge",
 }
-_COLUMNS = {
+_COLUMNS: dict[Any, str] = {
     "avg": "mean",
     "min": "min",
     "max": "max",
@@ -647,8 +653,10 @@ def _singlestat_to_stat(panel: dict[str, Any], angular: dict[str, Any]) -> dict[
 def _singlestat_mappings(angular: dict[str, Any], thresholds: dict[str, Any] | None) -> list[Any]:
     """`convertOldAngularValueMappings`: valueMaps or rangeMaps, as the panel's mappingType chose."""
     kind = angular.get("mappingType")
-    value_maps = angular.get("valueMaps") if isinstance(angular.get("valueMaps"), list) else []
-    range_maps = angular.get("rangeMaps") if isinstance(angular.get("rangeMaps"), list) else []
+    value_maps = angular.get("valueMaps")
+    value_maps = value_maps if isinstance(value_maps, list) else []
+    range_maps = angular.get("rangeMaps")
+    range_maps = range_maps if isinstance(range_maps, list) else []
     if not js.truthy(kind):
         kind = 1 if value_maps else 2 if range_maps else None
     if kind == 1:

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from ..errors import DefinitionError
+from ..source import SourceLocation
 from ..yamlio import load_yaml_file
 from .findings import Finding, Severity, one_line
 from .inputs import DashboardDoc, KnownDashboard, LintInput, PanelDoc, RuleDoc, RuleGroupDoc
@@ -346,9 +347,10 @@ class LintContext:
         except InterpolationError as err:
             return None, f"cannot interpolate Grafana variables: {err}", ()
         if query.origin == "variable" and query.language in ("promql", "logql"):
-            text = variable_query_selector(text)
-            if text is None:
+            selector = variable_query_selector(text)
+            if selector is None:
                 return None, None, ()  # label_names(), metrics(...), label_values(label): nothing to parse
+            text = selector
         key = (query.language, text)
         cached = self._parse_cache.get(key)
         if cached is None:
@@ -442,6 +444,8 @@ class LintContext:
         if query is not None:
             dashboard, panel, rule_doc = query.dashboard, query.panel, query.rule
         ignores: tuple[str, ...] = ()
+        location: SourceLocation | None
+        source: str | None
         if rule_doc is not None:
             location = rule_doc.location()
             source, ignores = rule_doc.file, rule_doc.ignores

@@ -21,6 +21,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,8 @@ def lint_context(
                 pending.append(dash.load() if isinstance(dash, KnownDashboard) else dash)
                 keys[id(pending[-1])] = key
     else:
-        pending = list(lint_input.dashboards)
+        # without the cache every dashboard is a DashboardDoc; load() covers a KnownDashboard all the same
+        pending = [d.load() if isinstance(d, KnownDashboard) else d for d in lint_input.dashboards]
 
     jobs = _jobs(jobs, len(pending))
     if jobs > 1:
@@ -123,9 +125,9 @@ def lint_context(
     for group in lint_input.rule_groups:
         for rule in group.rules:
             for check in rule_checks:
-                run.collect(check, lambda c=check, r=rule: list(c.check_rule(r, ctx)), rule.file)
+                run.collect(check, partial(check.check_rule, rule, ctx), rule.file)
     for check in _overriding(checks, "check_run"):
-        run.collect(check, lambda c=check: list(c.check_run(ctx)), "")
+        run.collect(check, partial(check.check_run, ctx), "")
     if cache is not None:
         cache.save(lint_input.dashboards)
     return sorted(config.apply(run.findings))
@@ -169,14 +171,14 @@ class _Run:
         for query in queries:
             where = query.rule.file if query.rule else (query.dashboard.file if query.dashboard else "")
             for check in self.by_language.get(query.language, ()):
-                self.collect(check, lambda c=check, q=query: list(c.check_query(q, self.ctx)), where)
+                self.collect(check, partial(check.check_query, query, self.ctx), where)
 
     def dashboard(self, dash: DashboardDoc) -> list[Finding]:
         """The findings of one dashboard: its queries' and the dashboard checks'."""
         self.findings = set()
         self.queries(self.ctx.dashboard_queries(dash))
         for check in self.dashboard_checks:
-            self.collect(check, lambda c=check, d=dash: list(c.check_dashboard(d, self.ctx)), dash.file)
+            self.collect(check, partial(check.check_dashboard, dash, self.ctx), dash.file)
         return list(self.findings)
 
 

@@ -66,12 +66,18 @@ class Example:
     expected: tuple[tuple[int, str], ...] = ()
 
 
+def _language_and_role(info: str) -> tuple[str, str]:
+    """A fence's info string: `promql`, or a language and a role like `yaml catalog`."""
+    language, role = [*info.split(None, 1), ""][:2]
+    return language, role
+
+
 def examples(check: type[Check]) -> list[Example]:
     sections = doc_sections(check)
     found = []
     for heading, bad in (("Example", True), ("Use instead", False)):
         blocks = [
-            Block(*[*info.split(None, 1), ""][:2], text=body)  # type: ignore[misc]
+            Block(*_language_and_role(info), text=body)
             for info, body in FENCE.findall(sections.get(heading, ""))
         ]
         expected: list[tuple[int, str]] = []

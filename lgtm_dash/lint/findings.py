@@ -44,7 +44,7 @@ class Finding:
         }
 
 
-def one_line(text: str, limit: int = MAX_QUERY_IN_MESSAGE) -> str:
+def one_line(text: object, limit: int = MAX_QUERY_IN_MESSAGE) -> str:
     """A query shown inside a one-line message: whitespace collapsed, long ones shortened."""
     flat = " ".join(str(text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"

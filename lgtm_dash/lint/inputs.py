@@ -127,7 +127,7 @@ class KnownDashboard(_DashboardView):
         return self._doc
 
     @property
-    def data(self) -> Mapping[str, Any]:  # type: ignore[override]
+    def data(self) -> Mapping[str, Any]:  # type: ignore[override]  # (read-only here, a field in DashboardDoc)
         return self._doc.data
 
     @property
@@ -199,7 +199,7 @@ class RuleGroupDoc:
 @dataclass
 class LintInput:
     # DashboardDoc, or KnownDashboard (read from lint's cache) where a whole-run check may meet one.
-    dashboards: list[DashboardDoc] = field(default_factory=list)
+    dashboards: list[DashboardDoc | KnownDashboard] = field(default_factory=list)
     rule_groups: list[RuleGroupDoc] = field(default_factory=list)
     # Provisioned datasources, or None when unknown (loose files): then datasource UIDs are not checked.
     datasources: list[Mapping[str, Any]] | None = None
@@ -247,7 +247,8 @@ def dashboard_doc(
     if not shape_checked:
         check_shape(data, layout.DASHBOARD_SHAPE, file)  # a part of the wrong type is bad input, not a crash
     uid = data.get("uid") if isinstance(data.get("uid"), str) else None
-    title = data.get("title") if isinstance(data.get("title"), str) else ""
+    title = data.get("title")
+    title = title if isinstance(title, str) else ""
     return DashboardDoc(
         uid=uid or None,
         title=title,
@@ -291,8 +292,10 @@ def _flatten_panels(data: Mapping[str, Any]) -> Iterator[PanelDoc]:
 
 def _from_v2(resource: Mapping[str, Any]) -> dict[str, Any]:
     """Kubernetes-style v2 dashboards: map what the checks read onto the classic model."""
-    spec = resource.get("spec") if isinstance(resource.get("spec"), Mapping) else {}
-    metadata = resource.get("metadata") if isinstance(resource.get("metadata"), Mapping) else {}
+    spec = resource.get("spec")
+    spec = spec if isinstance(spec, Mapping) else {}
+    metadata = resource.get("metadata")
+    metadata = metadata if isinstance(metadata, Mapping) else {}
     panels = []
     for key, element in (spec.get("elements") or {}).items():
         element_spec = element.get("spec") if isinstance(element, Mapping) else None
@@ -303,15 +306,18 @@ def _from_v2(resource: Mapping[str, Any]) -> dict[str, Any]:
             if isinstance(element_spec.get("vizConfig"), Mapping)
             else {}
         )
-        viz_spec = viz.get("spec") if isinstance(viz.get("spec"), Mapping) else {}
+        viz_spec = viz.get("spec")
+        viz_spec = viz_spec if isinstance(viz_spec, Mapping) else {}
         targets = []
         queries = ((element_spec.get("data") or {}).get("spec") or {}).get("queries") or []
         for query in queries:
             query_spec = query.get("spec") if isinstance(query, Mapping) else None
             if not isinstance(query_spec, Mapping):
                 continue
-            inner = query_spec.get("query") if isinstance(query_spec.get("query"), Mapping) else {}
-            ds = inner.get("datasource") if isinstance(inner.get("datasource"), Mapping) else {}
+            inner = query_spec.get("query")
+            inner = inner if isinstance(inner, Mapping) else {}
+            ds = inner.get("datasource")
+            ds = ds if isinstance(ds, Mapping) else {}
             target = dict(inner.get("spec") or {})
             target["refId"] = query_spec.get("refId")
             target["datasource"] = {"type": inner.get("group"), "uid": ds.get("name") or ds.get("uid")}
@@ -340,7 +346,8 @@ def _from_v2(resource: Mapping[str, Any]) -> dict[str, Any]:
         if kind == "datasource":
             entry["query"] = var_spec.get("pluginId")
         elif isinstance(query, Mapping):
-            inner = query.get("spec") if isinstance(query.get("spec"), Mapping) else {}
+            inner = query.get("spec")
+            inner = inner if isinstance(inner, Mapping) else {}
             entry["query"] = inner.get("query") or inner.get("expr") or ""
             entry["datasource"] = {
                 "type": query.get("group"),
@@ -613,11 +620,14 @@ def read_paths(paths: list[Path], known: KnownFiles | None = None) -> LintInput:
         else:
             _read_one(result, path, lambda: result.rule_groups.extend(read_rule_file(path, strict=strict)))
 
+    def read_tree(path: Path) -> None:
+        _read_one(result, path, lambda: result.extend(read_out_tree(path, known)))
+
     for path in paths:
         if not path.exists():
             raise DefinitionError(f"{path} does not exist")
         if path.is_dir() and is_out_tree(path):
-            _read_one(result, path, lambda p=path: result.extend(read_out_tree(p, known)))
+            read_tree(path)
         elif path.is_dir():
             for child in sorted(path.rglob("*")):
                 if any(part.startswith(".") for part in child.relative_to(path).parts) or not child.is_file():

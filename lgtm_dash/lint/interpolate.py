@@ -94,11 +94,13 @@ class Variable:
         """Build from one entry of a dashboard's `templating.list` (any Grafana version's shape)."""
         name = str(entry.get("name") or "")
         kind = str(entry.get("type") or "")
-        current = entry.get("current") if isinstance(entry.get("current"), Mapping) else {}
+        current = entry.get("current")
+        current = current if isinstance(current, Mapping) else {}
         values = _as_strings(current.get("value"))
         texts = _as_strings(current.get("text"))
         if not values:
-            options = entry.get("options") if isinstance(entry.get("options"), list) else []
+            options = entry.get("options")
+            options = options if isinstance(options, list) else []
             values = tuple(
                 str(o.get("value"))
                 for o in options[:1]
@@ -201,7 +203,7 @@ class Interpolator:
                 return original
             return _placeholder(name, variable.kind, text, match.start(), fmt)
         texts = variable.texts if len(variable.texts) == len(values) else values
-        if in_string:
+        if quote_char is not None:  # in_string
             joined = "|".join(values) if fmt is None else _format(fmt, name, values, texts)
             return joined.replace("\\", "").replace(quote_char, "")
         return _format(fmt, name, values, texts) if fmt else "|".join(values)

@@ -240,7 +240,9 @@ def _from_unexpected_token(exc: UnexpectedToken, query: str, parser: Lark) -> Lo
 
 def _from_unexpected_characters(exc: UnexpectedCharacters, query: str) -> LogQLSyntaxError:
     line, column = exc.line or 1, exc.column or 1
-    char = query[exc.pos_in_stream] if 0 <= exc.pos_in_stream < len(query) else ""
+    # lark declares pos_in_stream None on UnexpectedInput; UnexpectedCharacters always sets the offset.
+    pos: int = exc.pos_in_stream  # type: ignore[assignment]
+    char = query[pos] if 0 <= pos < len(query) else ""
     if char in ('"', "`"):
         message = "syntax error: unterminated string"
     elif char == "[":
@@ -449,7 +451,7 @@ def _fail_at(message: str, node) -> NoReturn:
     token = _first_token(node)
     if token is None or token.line is None:
         _fail(message, 1, 1)
-    _fail(message, token.line, token.column)
+    _fail(message, token.line, token.column or 1)
 
 
 def _expr(node, acc: _Acc) -> int:
@@ -544,6 +546,7 @@ def _vector_agg(node, acc: _Acc) -> int:
 def _range_agg(node, acc: _Acc) -> int:
     op_token, op, param, grouping, log_range = _aggregation_parts(node)
     acc.functions.append(op)
+    assert log_range is not None  # the grammar requires the range operand
     has_unwrap = _log_range(log_range, acc)
     if param is not None and op != "quantile_over_time":
         _fail_at(f"parameter {param} not supported for operation {op}", param)
@@ -620,6 +623,7 @@ def _selector(node: Tree, acc: _Acc) -> None:
     constrained = False
     for child in node.children[1:]:
         name_token, op_token, value_token = child.children
+        assert isinstance(value_token, Token)  # the grammar's matcher value is a string token
         op = str(op_token)
         value = _unquote(str(value_token), value_token)
         if op == "=":
@@ -631,8 +635,8 @@ def _selector(node: Tree, acc: _Acc) -> None:
             if status == "bad":
                 _fail(
                     f"invalid regular expression {_show(value)}: {_regex_error(value)}",
-                    value_token.line,
-                    value_token.column,
+                    value_token.line or 1,
+                    value_token.column or 1,
                 )
             if status == "unknown":
                 matches_empty = False

@@ -31,7 +31,9 @@ _PATTERN_CAPTURE = re.compile(r"<([A-Za-z_][A-Za-z0-9_]*)>")
 def _tree(query: str) -> Tree | None:
     try:
         parse_logql(query)  # Loki's checks after parsing, cached
-        return _get_parser().parse(query).children[0]
+        root = _get_parser().parse(query).children[0]
+        assert isinstance(root, Tree)  # the grammar's start rule wraps one expression rule
+        return root
     except (LogQLSyntaxError, LarkError, RecursionError):
         return None
 

@@ -173,13 +173,13 @@ def _without_experimental_syntax(text: str) -> tuple[str, tuple[str, ...]]:
             close = text.find("]", i)
             close = len(text) if close < 0 else close
             parts = text[i + 1 : close].split(":")
-            plain = [
+            plain_parts = [
                 "1m" if p.strip() and not PLAIN_DURATION.match(p.strip()) and is_duration_expression(p) else p
                 for p in parts
             ]
-            if plain != parts:
+            if plain_parts != parts:
                 features.append("duration expression")
-            out.append("[" + ":".join(plain) + "]")
+            out.append("[" + ":".join(plain_parts) + "]")
             i = close
         else:
             match = OFFSET_EXPRESSION.match(text, i) if char == "o" else None

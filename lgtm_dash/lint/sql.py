@@ -334,7 +334,7 @@ def _sqlglot_schema(schema: Schema) -> Any:
     """sqlglot's schema object, built once per run (from a plain dict, qualify would rebuild it per query)."""
     from sqlglot.schema import MappingSchema
 
-    tables = {
+    tables: dict[str, object] = {
         table: dict.fromkeys(columns, "TEXT") for table, columns in schema.tables if columns is not None
     }
     return MappingSchema(tables, dialect="mysql")

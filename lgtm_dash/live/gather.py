@@ -137,9 +137,11 @@ class Gatherer:
     # ------------------------------------------------------------------ the clients (one place to swap them)
 
     def prometheus_api(self, state: ServerState) -> PrometheusApi:
+        assert state.http is not None  # server() gives every non-MySQL server its client
         return PrometheusApi(state.http)
 
     def loki_api(self, state: ServerState) -> LokiQueryApi:
+        assert state.http is not None  # server() gives every non-MySQL server its client
         return LokiQueryApi(state.http)
 
     def read_schema(self, state: ServerState) -> Schema:

@@ -45,8 +45,8 @@ class Held:
         }
         self.streams: list[dict[str, str]] = []
         for text in data.get("streams") or []:
-            (selector,) = loki_selectors(str(text))
-            self.streams.append({m.name: m.value for m in selector.matchers})
+            (stream,) = loki_selectors(str(text))
+            self.streams.append({m.name: m.value for m in stream.matchers})
         self.unreachable = data.get("unreachable")
         self.errors: dict[str, str] = dict(data.get("errors") or {})
         self.schema = parse_schema(schema, "the live database") if schema is not None else None

@@ -199,8 +199,8 @@ def live_answers(
                     gatherer.want_prom(state, selector)
             else:
                 use = QueryUse(state, loki=tuple(loki_selectors(text)))
-                for selector in use.loki:
-                    gatherer.want_loki(state, selector)
+                for stream in use.loki:
+                    gatherer.want_loki(state, stream)
         answers.uses.setdefault(id(query), []).append(use)
     answers.queries = len(answers.uses)
     gatherer.run()

@@ -220,7 +220,7 @@ def _prom_selectors(text: str, origin: str) -> list[PromSelector]:
         )
         usage, function = usage_override or _usage(ancestors), ""
         if usage == "range":
-            function = next(call_name(a) for a in reversed(ancestors) if call_name(a) in RANGE_FUNCTIONS)
+            function = next(name for a in reversed(ancestors) if (name := call_name(a)) in RANGE_FUNCTIONS)
         found.append(PromSelector(metric_name(selector), matchers, usage, function))
     return found
 

@@ -73,7 +73,8 @@ def _uid(ref: Any) -> str | None:
 def _datasource_variable_value(templating: list[Mapping[str, Any]], name: str) -> str | None:
     for entry in templating:
         if entry.get("name") == name and entry.get("type") == "datasource":
-            current = entry.get("current") if isinstance(entry.get("current"), Mapping) else {}
+            current = entry.get("current")
+            current = current if isinstance(current, Mapping) else {}
             value = current.get("value")
             if isinstance(value, list):
                 value = value[0] if value else None

@@ -278,7 +278,7 @@ class Route:
 
     def with_timings(self, timings: Mapping[str, str], *, root: bool = True) -> Route:
         """This tree with other timings: set on the root, replaced wherever a child route sets its own."""
-        changes = {k: v for k, v in timings.items() if root or getattr(self, k)}
+        changes: dict[str, Any] = {k: v for k, v in timings.items() if root or getattr(self, k)}
         return replace(
             self, **changes, routes=tuple(r.with_timings(timings, root=False) for r in self.routes)
         )

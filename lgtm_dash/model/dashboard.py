@@ -62,7 +62,7 @@ def plain_json(value: Any, *, in_steps: bool = False) -> Any:
     """
     kind = type(value)
     if kind is dict:
-        out = {}
+        out: dict[str, Any] = {}
         for key, item in value.items():
             if type(key) is not str:
                 return _round_trip(value, in_steps)

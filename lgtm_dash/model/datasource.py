@@ -7,7 +7,7 @@ provisioning file, with secrets as `${VAR}` placeholders.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,7 +114,12 @@ def external(uid: str, type: str, name: str | None = None) -> Datasource:
 
 
 def loki(
-    uid: str, name: str, *, derived_fields: list[dict[str, Any]] = (), max_lines: int = 1000, **json_data: Any
+    uid: str,
+    name: str,
+    *,
+    derived_fields: Sequence[Mapping[str, Any]] = (),
+    max_lines: int = 1000,
+    **json_data: Any,
 ) -> Datasource:
     """Loki with the tenant header; `derived_fields` from `trace_id_field()`."""
     fields = [dict(f) for f in derived_fields]
@@ -197,7 +202,7 @@ def tempo(
     logs_uid: str,
     metrics_uid: str,
     trace_id_log_query: str | None = None,
-    span_tags: list[dict[str, str]] = (),
+    span_tags: Sequence[Mapping[str, str]] = (),
     **json_data: Any,
 ) -> Datasource:
     """Tempo with trace-to-logs (filtered by trace id), trace-to-metrics and the service map."""

@@ -111,15 +111,15 @@ QUERY_TYPES = (PromQuery, LokiQuery, SqlQuery)
 
 
 def prom_target(expr: str, legend: str = "", *, instant: bool = False, table: bool = False) -> PromQuery:
-    return record(PromQuery(_dedent(expr), legend, instant or table, table=table))  # type: ignore[return-value]
+    return record(PromQuery(_dedent(expr), legend, instant or table, table=table))
 
 
 def loki_target(expr: str, legend: str = "", *, instant: bool = False) -> LokiQuery:
-    return record(LokiQuery(_dedent(expr), legend, instant))  # type: ignore[return-value]
+    return record(LokiQuery(_dedent(expr), legend, instant))
 
 
 def sql_target(sql: str, *, format: Literal["time_series", "table"] = "time_series") -> SqlQuery:
-    return record(SqlQuery(_dedent(sql), format))  # type: ignore[return-value]
+    return record(SqlQuery(_dedent(sql), format))
 
 
 def _dedent(text: str) -> str:
@@ -209,7 +209,7 @@ def data_link(title: str, url: str, *, new_tab: bool = False) -> dict[str, Any]:
 # --- Panels ---------------------------------------------------------------------------------------------------
 
 
-def _size(width: int | None, height: int | None) -> GridPos | None:
+def _size(width: int | None, height: int | None) -> GridPos:
     """The requested size; `layout()` places the panel. Zero means "share the row" / "the row's height"."""
     if width is not None and not 1 <= width <= GRID_WIDTH:
         raise DefinitionError(f"panel width {width} is outside 1..{GRID_WIDTH}", caller_location())
@@ -254,6 +254,7 @@ def lint_ignorable(helper: Any) -> Any:
     ignore = inspect.Parameter(
         "lint_ignore", inspect.Parameter.KEYWORD_ONLY, default=(), annotation="Sequence[str]"
     )
+    # typeshed's function type has no __signature__ (inspect.signature reads it all the same).
     with_lint_ignore.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[*signature.parameters.values(), ignore]
     )
@@ -495,7 +496,7 @@ class RawTarget:
 
 def target(**fields: Any) -> RawTarget:
     """`target(refId="A", expr="up", legendFormat="{{job}}", interval="1m")`: every key as Grafana stores it."""
-    return record(RawTarget(fields))  # type: ignore[return-value]
+    return record(RawTarget(fields))
 
 
 @attr.s
@@ -577,8 +578,8 @@ def panel(
     data.update(fields or {})
     grid = None
     if (x, y, width, height) != (None, None, None, None):
-        grid = _size(width, height)
-        grid = GridPos(h=grid.h, w=grid.w, x=x or 0, y=y or 0)
+        size = _size(width, height)
+        grid = GridPos(h=size.h, w=size.w, x=x or 0, y=y or 0)
     built = RawPanel(
         json=data,
         id=id,
@@ -586,7 +587,7 @@ def panel(
         targets=_panel_targets(targets) if targets else None,
         panels=list(panels) if panels is not None else None,
     )
-    return record(built)  # type: ignore[return-value]
+    return record(built)
 
 
 def _panel_targets(targets: Sequence[Query | RawTarget]) -> list[Query | RawTarget]:
@@ -597,7 +598,7 @@ def _panel_targets(targets: Sequence[Query | RawTarget]) -> list[Query | RawTarg
             placed.append(query)
         elif isinstance(query, QUERY_TYPES):
             named = query if query.ref_id else dataclasses.replace(query, ref_id=chr(ord("A") + index))
-            placed.append(record(named, location_of(query)))  # type: ignore[arg-type]
+            placed.append(record(named, location_of(query)))
         else:
             raise DefinitionError(f"not a query: {query!r}", caller_location())
     return placed
@@ -641,7 +642,7 @@ def layout(*rows: Row) -> list[Panel]:
                 id=band.id if band.id is not None else next(numbers),
                 gridPos=GridPos(h=ROW_HEADER_HEIGHT, w=GRID_WIDTH, x=0, y=y),
             )
-            placed.append(record(header, band.location))  # type: ignore[arg-type]
+            placed.append(record(header, band.location))
             y += ROW_HEADER_HEIGHT
         widths = _widths(band)
         x = 0
@@ -653,7 +654,7 @@ def layout(*rows: Row) -> list[Panel]:
                 x, line_height = 0, 0
             number = panel.id if getattr(panel, "id", None) is not None else next(numbers)
             moved = _placed(panel, number, GridPos(h=height, w=width, x=x, y=y))
-            placed.append(record(moved, location_of(panel)))  # type: ignore[arg-type]
+            placed.append(record(moved, location_of(panel)))
             x += width
             line_height = max(line_height, height)
         y += line_height

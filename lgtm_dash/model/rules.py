@@ -393,7 +393,7 @@ class RuleNamespace:
     def to_yaml(self, env: Any = None) -> str:
         """The rule file as written to out/: `to_file()`, with a `# lgtm-dash: ignore=` comment above each rule
         that has `lint_ignore` (lint reads them there, as in a hand-written file)."""
-        comments = {
+        comments: dict[tuple[str | int, ...], str] = {
             ("groups", g, "rules", r): lint_ignore_comment(rule.lint_ignore)
             for g, group in enumerate(self.groups)
             for r, rule in enumerate(group.rules)

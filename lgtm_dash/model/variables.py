@@ -32,7 +32,7 @@ def _with_current(template: Template, current: dict[str, Any] | None) -> Templat
     # grafanalib derives `current` from `default` as text=value; Grafana shows "All" (or a name) instead.
     if current is not None:
         template._current = current
-    return record(template)  # type: ignore[return-value]
+    return record(template)
 
 
 def query_variable(
@@ -142,4 +142,4 @@ class RawVariable:
 def variable(**fields: Any) -> RawVariable:
     """`variable(name="job", type="query", query="label_values(up, job)", datasource=PROMETHEUS, refresh=2)`:
     any variable type with every key as Grafana names it, for what the helpers above cannot say."""
-    return record(RawVariable(fields))  # type: ignore[return-value]
+    return record(RawVariable(fields))

@@ -260,7 +260,8 @@ def panel_view(item: Item, dom_id: str, site: Site, path: str) -> PanelView:
     panel = item.panel
     defaults = (panel.get("fieldConfig") or {}).get("defaults") or {}
     defaults = defaults if isinstance(defaults, Mapping) else {}
-    thresholds = defaults.get("thresholds") if isinstance(defaults.get("thresholds"), Mapping) else {}
+    thresholds = defaults.get("thresholds")
+    thresholds = thresholds if isinstance(thresholds, Mapping) else {}
     steps = [
         Step(
             css_color(step.get("color")),
@@ -321,7 +322,8 @@ def variables(data: Mapping[str, Any], site: Site) -> list[Variable]:
     for var in (data.get("templating") or {}).get("list") or []:
         if not isinstance(var, Mapping) or not var.get("name"):
             continue
-        current = var.get("current") if isinstance(var.get("current"), Mapping) else {}
+        current = var.get("current")
+        current = current if isinstance(current, Mapping) else {}
         text = current.get("text", current.get("value", ""))
         if isinstance(text, list):
             text = " + ".join(str(t) for t in text)

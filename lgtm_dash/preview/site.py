@@ -90,7 +90,8 @@ def from_files(paths: Sequence[Path], *, strict: bool = True) -> SiteInput:
             if strict:
                 raise DefinitionError(message, f"{display_path(path)}:1")
             continue
-        uid = data.get("uid") if isinstance(data.get("uid"), str) and data.get("uid") else path.stem
+        uid = data.get("uid")
+        uid = uid if isinstance(uid, str) and uid else path.stem
         folder = path.resolve().parent.name  # loose files are grouped by the directory holding them
         dashboards.append(
             Dashboard(uid=uid, folder_uid=folder, folder_title=folder, data=data, file=display_path(path))
@@ -191,7 +192,7 @@ def render_comparison(before: SiteInput, after: SiteInput, base: str) -> dict[st
     new = {d.uid: d for d in after.dashboards}
     old_paths = Site(before.dashboards, []).paths
     new_paths = Site(after.dashboards, []).paths
-    rows = []
+    rows: list[dict[str, Any]] = []
     for uid in old.keys() | new.keys():
         a, b = old.get(uid), new.get(uid)
         status = (
@@ -206,7 +207,7 @@ def render_comparison(before: SiteInput, after: SiteInput, base: str) -> dict[st
         rows.append(
             {
                 "uid": uid,
-                "title": (b or a).title,  # type: ignore[union-attr]
+                "title": (b or old[uid]).title,  # one side at least has it
                 "status": status,
                 "before": old_paths.get(uid),
                 "after": new_paths.get(uid),

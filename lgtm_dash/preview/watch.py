@@ -12,6 +12,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Sequence
+from functools import partial
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -140,13 +141,15 @@ def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
-            sent = None
+            sent: int | None = None
+
+            def moved_on(last: int | None) -> bool:
+                return state.generation != last
+
             try:
                 while True:
                     with state.changed:
-                        state.changed.wait_for(
-                            lambda last=sent: state.generation != last, timeout=KEEPALIVE_SECONDS
-                        )
+                        state.changed.wait_for(partial(moved_on, sent), timeout=KEEPALIVE_SECONDS)
                         generation = state.generation
                     if generation != sent:
                         self.wfile.write(f"data: {generation}\n\n".encode())
@@ -202,8 +205,7 @@ def watch(project: Path, env: str | None, uids: Sequence[str], port: int) -> int
         stop = threading.Event()
         poller = threading.Thread(target=poll, args=(project, builder, state, stop), daemon=True)
         poller.start()
-        host, bound = server.server_address[:2]
-        print(f"serving the preview on http://{host}:{bound}/ (Ctrl-C to stop)", flush=True)
+        print(f"serving the preview on http://{HOST}:{server.server_port}/ (Ctrl-C to stop)", flush=True)
         if error:
             print(f"definition error: {error}", file=sys.stderr, flush=True)
         try:

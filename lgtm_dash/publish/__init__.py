@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 from ..errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_REMOTE, UsageError
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from ..artifacts import Artifacts
     from ..environments import Environment
     from .plan import Clients, Plan
@@ -167,7 +169,7 @@ class _progress:
 
     def __init__(self, total: int) -> None:
         self.total = total
-        self._bar = None
+        self._bar: Progress | None = None
 
     def __enter__(self):
         from ..ui import err_console, interactive
@@ -176,10 +178,10 @@ class _progress:
             return lambda outcome: None
         from rich.progress import Progress
 
-        self._bar = Progress(console=err_console, transient=True)
-        self._bar.start()
-        task = self._bar.add_task("publishing", total=self.total)
-        return lambda outcome: self._bar.advance(task)
+        bar = self._bar = Progress(console=err_console, transient=True)
+        bar.start()
+        task = bar.add_task("publishing", total=self.total)
+        return lambda outcome: bar.advance(task)
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:

@@ -7,7 +7,7 @@ folders.yaml is bad input (exit 2, naming the file), never a recursion error.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -32,7 +32,7 @@ class FolderTree:
     parents: Mapping[str, str]
 
     @classmethod
-    def of(cls, folders: list[Mapping[str, Any]]) -> FolderTree:
+    def of(cls, folders: Iterable[Mapping[str, Any]]) -> FolderTree:
         return cls({str(f["uid"]): str(f.get("parentUid") or "") for f in folders})
 
     @cached_property

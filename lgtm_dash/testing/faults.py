@@ -326,6 +326,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "lgtm-dash-emulator"
     sys_version = ""
     emulator: HTTPEmulator  # set on the per-emulator subclass
+    _headers_buffer: list[bytes]  # BaseHTTPRequestHandler's pending header lines (absent from its stubs)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -432,7 +433,7 @@ class HTTPEmulator:
 
     def __init__(self, port: int = 0) -> None:
         self.faults = Faults()
-        self.lock = threading.RLock()
+        self.lock: contextlib.AbstractContextManager[object] = threading.RLock()  # (proxies: no lock)
         self._log_lock = threading.Lock()
         self.request_log: list[RequestRecord] = []
         self._server: _Server | None = None

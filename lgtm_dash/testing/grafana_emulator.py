@@ -1291,6 +1291,7 @@ class GrafanaEmulator(HTTPEmulator):
 
 def _pairs(value: Iterable[tuple[str, str]] | tuple[str, str]) -> list[tuple[str, str]]:
     """Accept one ``(user, password)`` pair or an iterable of them."""
+    # mypy cannot follow the all(isinstance(...)) test that tells one pair from a tuple of pairs.
     if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, str) for v in value):
         return [value]  # type: ignore[list-item]
     return [tuple(p) for p in value]  # type: ignore[misc]

@@ -436,8 +436,8 @@ class LokiEmulator(HTTPEmulator):
 
     def _window(self, form: dict[str, list[str]]) -> tuple[int, int]:
         now = self._now()
-        start = _timestamp((form.get("start") or [None])[0], now - DEFAULT_SINCE_NS)
-        end = _timestamp((form.get("end") or [None])[0], now)
+        start = _timestamp(next(iter(form.get("start") or []), None), now - DEFAULT_SINCE_NS)
+        end = _timestamp(next(iter(form.get("end") or []), None), now)
         return start, end
 
     def _in_window(self, tenant: str, form: dict[str, list[str]]) -> list[LokiStream]:

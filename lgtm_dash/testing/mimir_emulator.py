@@ -393,7 +393,8 @@ def _is_null(node: yaml.Node | None) -> bool:
     return node is None or (isinstance(node, yaml.ScalarNode) and node.tag == _NULL)
 
 
-def _type_error(node: yaml.Node, target: str) -> _DecodeError:
+def _type_error(node: yaml.Node | None, target: str) -> _DecodeError:
+    assert node is not None  # callers test _is_null() first: a null is never a type error
     kind = _KIND.get(type(node), "!!str")
     if isinstance(node, yaml.ScalarNode):
         kind = "!!" + node.tag.rsplit(":", 1)[-1]
@@ -742,7 +743,7 @@ _TLS_KEYS = ("ca_file", "cert_file", "key_file", "ca", "cert", "key")
 
 def _set(node: yaml.Node | None) -> bool:
     """A Go field counts as set when it is not the zero value."""
-    if _is_null(node):
+    if node is None or _is_null(node):
         return False
     if isinstance(node, yaml.ScalarNode):
         return node.value not in ("", "false", "False", "FALSE")
@@ -816,7 +817,7 @@ def _load_alertmanager_config(raw: str) -> dict[str, Any]:
     unknown = _unknown_fields(top, _TOP_LEVEL_KEYS)
     sections = {key: value for key, value, _ in top}
 
-    routes: list[tuple[yaml.Node, bool]] = []
+    routes: list[tuple[yaml.Node | None, bool]] = []
 
     def walk_route(node: yaml.Node | None, is_root: bool) -> None:
         pairs = _pairs(node, "config.plain")

@@ -73,7 +73,7 @@ class MimirQueryProxy(HTTPEmulator):
         """`prefix=""` and `require_tenant=False` make it a plain forwarding proxy (Thanos Query's shape),
         useful to put latency in front of the real Prometheus."""
         super().__init__()
-        self.lock = _NoLock()  # type: ignore[assignment]
+        self.lock = _NoLock()
         self.upstream = upstream.rstrip("/")
         self.prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
         self.require_tenant = require_tenant
@@ -95,7 +95,7 @@ class GrafanaDatasourceProxy(HTTPEmulator):
 
     def __init__(self, datasources: Mapping[str, tuple[str, Mapping[str, str]]], tokens: set[str]) -> None:
         super().__init__()
-        self.lock = _NoLock()  # type: ignore[assignment]
+        self.lock = _NoLock()
         self.datasources = dict(datasources)
         self.tokens = set(tokens)
 

@@ -11,6 +11,7 @@ mark names it, never a namespace out/ does not name.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ...artifacts import Artifacts
@@ -30,7 +31,7 @@ class LokiRuleGroups(RuleGroups):
     def limit(self, env: Environment) -> int:
         return env.loki.max_rule_groups if env.loki is not None else 0
 
-    def normalize(self, group: dict[str, Any]) -> dict[str, Any]:
+    def normalize(self, group: Mapping[str, Any]) -> dict[str, Any]:
         return normalize_loki_rule_group(group)
 
     def dropped(self, group: dict[str, Any]) -> list[str]:

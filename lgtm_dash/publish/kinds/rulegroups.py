@@ -26,6 +26,7 @@ client, artifacts, limit and normalisation (the mark's digest is of the group as
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -56,7 +57,7 @@ class RuleGroups(Kind):
         """The tenant's rule-group limit (0: none)."""
         return env.mimir.max_rule_groups
 
-    def normalize(self, group: dict[str, Any]) -> dict[str, Any]:
+    def normalize(self, group: Mapping[str, Any]) -> dict[str, Any]:
         """A group as the server stores and returns it."""
         return normalize_rule_group(group)
 

@@ -83,6 +83,7 @@ def _box(panel: PanelDoc) -> tuple[int, int, int, int] | None:
     if not isinstance(grid, Mapping) or not grid:  # legacy `rows` panels: Grafana lays them out from `span`
         return None
     try:
-        return tuple(int(grid.get(k, 0) or 0) for k in ("x", "y", "w", "h"))  # type: ignore[return-value]
+        x, y, w, h = (int(grid.get(k, 0) or 0) for k in ("x", "y", "w", "h"))
+        return x, y, w, h
     except (TypeError, ValueError):
         return (-1, -1, 0, 0)

@@ -52,8 +52,10 @@ class PanelUnit(Check):
             data = panel.data
             if data.get("type") not in UNIT_PANELS:
                 continue
-            config = data.get("fieldConfig") if isinstance(data.get("fieldConfig"), Mapping) else {}
-            defaults = config.get("defaults") if isinstance(config.get("defaults"), Mapping) else {}
+            config = data.get("fieldConfig")
+            config = config if isinstance(config, Mapping) else {}
+            defaults = config.get("defaults")
+            defaults = defaults if isinstance(defaults, Mapping) else {}
             properties = [
                 prop
                 for override in config.get("overrides") or []

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from ....model.uid import UID_MAX_LENGTH, UID_PATTERN
 from ...context import LintContext
 from ...findings import Finding, Severity
-from ...inputs import DashboardDoc
+from ...inputs import DashboardDoc, KnownDashboard
 from ...registry import Check, register
 
 
@@ -47,7 +47,7 @@ class DashboardUid(Check):
             )
 
     def check_run(self, ctx: LintContext) -> Iterable[Finding]:
-        seen: dict[str, DashboardDoc] = {}
+        seen: dict[str, DashboardDoc | KnownDashboard] = {}
         for dash in ctx.input.dashboards:
             if dash.uid and dash.uid in seen:
                 yield self.report(

@@ -57,7 +57,8 @@ class Duplicate(Check):
             for rule in group.rules:
                 if "record" not in rule.data and "alert" not in rule.data:
                     continue
-                labels = rule.data.get("labels") if isinstance(rule.data.get("labels"), Mapping) else {}
+                labels = rule.data.get("labels")
+                labels = labels if isinstance(labels, Mapping) else {}
                 label_key = tuple(sorted((str(k), str(v)) for k, v in labels.items()))
                 key = (
                     rule.file,

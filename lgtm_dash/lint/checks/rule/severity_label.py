@@ -55,7 +55,8 @@ class SeverityLabel(Check):
     def check_rule(self, rule: RuleDoc, ctx: LintContext) -> Iterable[Finding]:
         if not rule.is_alert:
             return
-        labels = rule.data.get("labels") if isinstance(rule.data.get("labels"), Mapping) else {}
+        labels = rule.data.get("labels")
+        labels = labels if isinstance(labels, Mapping) else {}
         value = labels.get("severity")
         if value not in SEVERITIES:
             problem = "no `severity` label" if value is None else f"severity {value!r}"
