@@ -283,8 +283,9 @@ def built_env(out_dir: Path) -> str | None:
 
 
 @contextmanager
-def _cycle_collection_paused() -> Iterator[None]:
-    """Read many dashboards without the cycle collector scanning them again and again while they pile up.
+def cycle_collection_paused() -> Iterator[None]:
+    """Read many dashboards without the cycle collector scanning them again and again while they pile up
+    (`read_artifacts`), or the answers of a plan that reads them all back (publish).
 
     Parsed JSON holds no reference cycles and stays alive until the run ends: collection is paused while
     it is read, then what was read is frozen (`gc.freeze`), so later collections skip it. Frozen objects
@@ -342,7 +343,7 @@ def read_artifacts(out_dir: Path, *, known_dashboard: Callable[[Path], bool] | N
             check_uid(entry.get("uid"), f"folder {entry.get('title')!r}", path)
             if entry.get("parentUid") is not None:
                 check_uid(entry["parentUid"], f"parent of folder {entry['uid']!r}", path)
-    with _cycle_collection_paused():
+    with cycle_collection_paused():
         for path in sorted((out_dir / DASHBOARDS_DIR).glob("*/*.json")):
             if known_dashboard is not None and known_dashboard(path):
                 arts.known_dashboards.append(path)
