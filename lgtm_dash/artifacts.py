@@ -6,10 +6,12 @@ Python definitions, so it works on a committed out/ and on dashboards nobody wro
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -280,6 +282,26 @@ def built_env(out_dir: Path) -> str | None:
     return env
 
 
+@contextmanager
+def cycle_collection_paused() -> Iterator[None]:
+    """Read many dashboards without the cycle collector scanning them again and again while they pile up
+    (`read_artifacts`), or the answers of a plan that reads them all back (publish).
+
+    Parsed JSON holds no reference cycles and stays alive until the run ends: collection is paused while
+    it is read, then what was read is frozen (`gc.freeze`), so later collections skip it. Frozen objects
+    are still freed by reference counting. A quarter of reading 1,000 dashboards, and of a no-op
+    publish's reads after it, was the collector's.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
+
+
 def read_artifacts(out_dir: Path, *, known_dashboard: Callable[[Path], bool] | None = None) -> Artifacts:
     """Read a built out/ directory. Missing parts are simply empty; malformed files are errors.
 
@@ -321,18 +343,21 @@ def read_artifacts(out_dir: Path, *, known_dashboard: Callable[[Path], bool] | N
             check_uid(entry.get("uid"), f"folder {entry.get('title')!r}", path)
             if entry.get("parentUid") is not None:
                 check_uid(entry["parentUid"], f"parent of folder {entry['uid']!r}", path)
-    for path in sorted((out_dir / DASHBOARDS_DIR).glob("*/*.json")):
-        if known_dashboard is not None and known_dashboard(path):
-            arts.known_dashboards.append(path)
-            continue
-        data = read_json_file(path)
-        if not isinstance(data, dict):
-            raise DefinitionError("a dashboard file must hold a JSON object", path)
-        check_shape(data, DASHBOARD_SHAPE, path)
-        uid = data.get("uid") or path.stem
-        check_uid(uid, "dashboard", path)
-        check_uid(path.parent.name, "folder (directory name)", path)
-        arts.dashboards.append(DashboardArtifact(uid=uid, folder_uid=path.parent.name, path=path, data=data))
+    with cycle_collection_paused():
+        for path in sorted((out_dir / DASHBOARDS_DIR).glob("*/*.json")):
+            if known_dashboard is not None and known_dashboard(path):
+                arts.known_dashboards.append(path)
+                continue
+            data = read_json_file(path)
+            if not isinstance(data, dict):
+                raise DefinitionError("a dashboard file must hold a JSON object", path)
+            check_shape(data, DASHBOARD_SHAPE, path)
+            uid = data.get("uid") or path.stem
+            check_uid(uid, "dashboard", path)
+            check_uid(path.parent.name, "folder (directory name)", path)
+            arts.dashboards.append(
+                DashboardArtifact(uid=uid, folder_uid=path.parent.name, path=path, data=data)
+            )
     for directory, namespaces, files in (
         (RULES_DIR, arts.rule_namespaces, arts.rule_files),
         (LOKI_RULES_DIR, arts.loki_rule_namespaces, arts.loki_rule_files),

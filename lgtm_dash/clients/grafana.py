@@ -1,11 +1,11 @@
-"""The Grafana HTTP API as lgtm-dash uses it, over grafana-client.
+"""The Grafana HTTP API as lgtm-dash uses it, over `clients.transport`.
 
 Every call goes through `_call`, which retries transient failures and classifies refusals
 (`clients.http.classify_refusal`): 401, or 403 on a read, is an `AuthError` naming the credential
 variable; 403 on a write is `Refused` with Grafana's reason; 409/412 is a `VersionConflict`; 404 on a
 read is `None` where the caller allows it. A dashboard stored as schema v2 answers 406 on the legacy
 API (`NotLegacyDashboard`). Each request is bounded as a whole (`clients.http.within`, the run's
-`--timeout`), redirects are refused but a read's to the same origin (`refuse_redirects`), and a TLS
+`--timeout`), redirects are refused but a read's to the same origin (`redirect_refusal`), and a TLS
 certificate that does not verify fails at once. Secret values never reach a message: they are redacted
 from everything the server or the HTTP library says (`clients.http.server_words`). What each endpoint
 answers is written down in docs/server-contract.md.
@@ -14,10 +14,12 @@ answers is written down in docs/server-contract.md.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
+
+import orjson
 
 from ..environments import GrafanaTarget
 from ..errors import RemoteError, UsageError
@@ -25,19 +27,14 @@ from ..secrets import basic_credentials
 from .http import (
     DEFAULT_TIMEOUT,
     RetryPolicy,
-    TLSVerificationFailed,
     TransientError,
     classify_refusal,
-    connection_problem,
     is_retryable_status,
-    is_tls_failure,
     parse_retry_after,
-    refuse_redirects,
     server_words,
-    within,
 )
+from .transport import Answer, HttpTransport, Params, basic_auth
 
-T = TypeVar("T")
 PAGE_SIZE = 1000  # GET /api/folders pages (its default limit)
 SEARCH_PAGE_SIZE = 5000  # GET /api/search answers 422 above this (contract row G-SEARCH)
 
@@ -72,38 +69,17 @@ class Grafana:
             "password": target.password or "",
             "basic auth": basic_credentials(target.user, target.password),
         }
-        self._local = threading.local()
+        authorization = (
+            f"Bearer {target.token}" if target.token else basic_auth(target.user or "", target.password or "")
+        )
+        headers = {"Authorization": authorization}
+        if target.org_id != 1:
+            headers["X-Grafana-Org-Id"] = str(target.org_id)
+        self._http = HttpTransport(self.url, service="Grafana", headers=headers, secrets=self._secrets)
         self._identity: str | None = None
         self._identity_lock = threading.Lock()
 
     # --- plumbing -------------------------------------------------------------------------------------
-
-    def _api(self) -> tuple[Any, dict[str, Any]]:
-        """This thread's API object and the facts its response hook records (Retry-After)."""
-        api = getattr(self._local, "api", None)
-        if api is None:
-            from grafana_client import GrafanaApi
-
-            credential: Any = self.target.token or (self.target.user, self.target.password)
-            api = GrafanaApi.from_url(self.url, credential=credential, timeout=self.timeout)
-            if self.target.org_id != 1:
-                api.client.s.headers["X-Grafana-Org-Id"] = str(self.target.org_id)
-            seen: dict[str, Any] = {}
-
-            # grafana-client raises without the response headers; keep Retry-After from a hook.
-            def remember(response: Any, *args: Any, **kwargs: Any) -> Any:
-                seen["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
-                return response
-
-            hooks = api.client.s.hooks["response"]
-            hooks.append(refuse_redirects("Grafana", self.url, self._secrets))
-            hooks.append(remember)
-            self._local.api, self._local.seen = api, seen
-        return api, self._local.seen
-
-    def _forget_api(self) -> None:
-        """Drop this thread's API object (an abandoned request may still be using its connection)."""
-        self._local.api = None
 
     def _clean(self, text: object) -> str:
         return server_words(text, self._secrets, limit=2000)
@@ -112,60 +88,51 @@ class Grafana:
         self,
         what: str,
         method: str,
-        operation: Callable[..., T],  # (api); `...` lets it bind loop values as default arguments
+        path: str,
         *,
+        params: Params | None = None,
+        body: Any = None,
         missing_ok: bool = False,
         once: bool = False,
-    ) -> T | None:
-        """Run `operation(api)` (an HTTP `method`) with retries (`once`: no retry, for mere hints);
-        `what` names the object in messages."""
-        from grafana_client.client import GrafanaException
-        from niquests.exceptions import RequestException
+    ) -> Any:
+        """`method` `/api<path>` with retries (`once`: no retry, for mere hints): the decoded answer, None for
+        an answer without a body (or a tolerated 404). `what` names the object in messages."""
+        data = None if body is None else orjson.dumps(body)
 
-        def attempt() -> T | None:
-            api, seen = self._api()
-            seen["retry_after"] = None
-            timeout = self.retry.request_timeout(self.timeout)
-            api.client.timeout = timeout
-            try:
-                return within(timeout, lambda: operation(api), what, self._forget_api)
-            except GrafanaException as err:
-                status = int(err.status_code or 0)
-                detail = self._clean(_server_message(err.response) or err.message)
-                refusal = classify_refusal(
-                    method,
-                    status,
-                    what,
-                    detail,
-                    service="Grafana",
-                    url=self.url,
-                    credential=self.target.credential_name,
-                )
-                if refusal is not None:
-                    raise refusal from None
-                if status == 404 and missing_ok:
-                    return None
-                if status == 406:
-                    raise NotLegacyDashboard(f"{what}: {detail}") from None
-                if status == 0 and is_tls_failure(err):
-                    raise self._tls_failure(what, err) from None
-                if status == 0 or is_retryable_status(status):
-                    raise TransientError(f"{what}: {detail}", status or None, seen["retry_after"]) from None
-                raise RemoteError(f"{what}: Grafana answered HTTP {status}: {detail}") from None
-            except RequestException as err:
-                if is_tls_failure(err):
-                    raise self._tls_failure(what, err) from None
-                raise TransientError(
-                    f"{what}: cannot reach Grafana at {self.url}: {self._clean(connection_problem(err))}"
-                ) from None
+        def attempt() -> Any:
+            answer = self._http.request(
+                method,
+                "/api" + path,
+                what=what,
+                timeout=self.retry.request_timeout(self.timeout),
+                params=params,
+                body=data,
+            )
+            status = answer.status
+            if status < 300:
+                return _decoded(answer, what)
+            detail = self._clean(_server_message(answer))
+            refusal = classify_refusal(
+                method,
+                status,
+                what,
+                detail,
+                service="Grafana",
+                url=self.url,
+                credential=self.target.credential_name,
+            )
+            if refusal is not None:
+                raise refusal from None
+            if status == 404 and missing_ok:
+                return None
+            if status == 406:
+                raise NotLegacyDashboard(f"{what}: {detail}") from None
+            if is_retryable_status(status):
+                retry_after = parse_retry_after(answer.headers.get("Retry-After"))
+                raise TransientError(f"{what}: Grafana answered HTTP {status}: {detail}", status, retry_after)
+            raise RemoteError(f"{what}: Grafana answered HTTP {status}: {detail}") from None
 
         return (replace(self.retry, attempts=1) if once else self.retry).call(attempt, what=what)
-
-    def _tls_failure(self, what: str, err: BaseException) -> TLSVerificationFailed:
-        return TLSVerificationFailed(
-            f"{what}: the TLS certificate of Grafana at {self.url} does not verify "
-            f"({self._clean(connection_problem(err))}); not retried: fix the certificate or the CA bundle"
-        )
 
     # --- who publishes ------------------------------------------------------------------------------------
 
@@ -178,9 +145,7 @@ class Grafana:
         with self._identity_lock:  # asked once, whichever planning thread asks first
             if self._identity is None:
                 try:
-                    answer = self._call(
-                        "who am I", "GET", lambda api: api.client.GET("/user"), missing_ok=True, once=True
-                    )
+                    answer = self._call("who am I", "GET", "/user", missing_ok=True, once=True)
                 except RemoteError:
                     answer = None
                 self._identity = str(answer.get("login") or "") if isinstance(answer, dict) else ""
@@ -189,28 +154,24 @@ class Grafana:
     # --- datasources ----------------------------------------------------------------------------------
 
     def list_datasources(self) -> list[dict[str, Any]]:
-        return self._call("list datasources", "GET", lambda api: api.datasource.list_datasources()) or []
+        return self._call("list datasources", "GET", "/datasources") or []
 
     def get_datasource(self, uid: str) -> dict[str, Any] | None:
-        return self._call(
-            f"datasource {uid}", "GET", lambda api: api.datasource.get_datasource_by_uid(uid), missing_ok=True
-        )
+        return self._call(f"datasource {uid}", "GET", f"/datasources/uid/{_segment(uid)}", missing_ok=True)
 
     def create_datasource(self, body: dict[str, Any]) -> None:
-        self._call(
-            f"datasource {body.get('uid')}", "POST", lambda api: api.datasource.create_datasource(body)
-        )
+        self._call(f"datasource {body.get('uid')}", "POST", "/datasources", body=body)
 
     def update_datasource(self, uid: str, body: dict[str, Any]) -> None:
-        self._call(f"datasource {uid}", "PUT", lambda api: api.datasource.update_datasource_by_uid(uid, body))
+        self._call(f"datasource {uid}", "PUT", f"/datasources/uid/{_segment(uid)}", body=body)
 
     def delete_datasource(self, uid: str) -> None:
-        self._call(f"datasource {uid}", "DELETE", lambda api: api.datasource.delete_datasource_by_uid(uid))
+        self._call(f"datasource {uid}", "DELETE", f"/datasources/uid/{_segment(uid)}")
 
     # --- folders --------------------------------------------------------------------------------------
 
     def get_folder(self, uid: str) -> dict[str, Any] | None:
-        return self._call(f"folder {uid}", "GET", lambda api: api.folder.get_folder(uid), missing_ok=True)
+        return self._call(f"folder {uid}", "GET", f"/folders/{_segment(uid)}", missing_ok=True)
 
     def list_folders(self) -> list[dict[str, Any]]:
         """Every folder of the organisation, parents before children (`GET /api/folders` per level)."""
@@ -224,9 +185,8 @@ class Grafana:
                 hits = self._call(
                     "list folders",
                     "GET",
-                    lambda api, p=parent, n=page: api.client.GET(
-                        "/folders", params={"limit": PAGE_SIZE, "page": n, **({"parentUid": p} if p else {})}
-                    ),
+                    "/folders",
+                    params={"limit": PAGE_SIZE, "page": page, **({"parentUid": parent} if parent else {})},
                 )
                 hits = hits or []
                 for hit in hits:
@@ -245,15 +205,17 @@ class Grafana:
         body: dict[str, Any] = {"uid": uid, "title": title}
         if parent_uid:
             body["parentUid"] = parent_uid
-        self._call(f"folder {uid}", "POST", lambda api: api.client.POST("/folders", json=body))
+        self._call(f"folder {uid}", "POST", "/folders", body=body)
 
     def update_folder(self, uid: str, title: str, version: int | None) -> None:
         body: dict[str, Any] = {"title": title}
         body.update({"version": version} if version is not None else {"overwrite": True})
-        self._call(f"folder {uid}", "PUT", lambda api: api.client.PUT(f"/folders/{uid}", json=body))
+        self._call(f"folder {uid}", "PUT", f"/folders/{_segment(uid)}", body=body)
 
     def move_folder(self, uid: str, parent_uid: str | None) -> None:
-        self._call(f"folder {uid}", "POST", lambda api: api.folder.move_folder(uid, parent_uid or ""))
+        self._call(
+            f"folder {uid}", "POST", f"/folders/{_segment(uid)}/move", body={"parentUid": parent_uid or ""}
+        )
 
     def folder_counts(self, uid: str) -> dict[str, int] | None:
         """What a folder and its sub-folders hold, by kind (`GET /api/folders/:uid/counts`, row
@@ -261,7 +223,7 @@ class Grafana:
         answer = self._call(
             f"folder {uid} contents",
             "GET",
-            lambda api: api.client.GET(f"/folders/{quote(uid, safe='')}/counts"),
+            f"/folders/{_segment(uid)}/counts",
             missing_ok=True,
         )
         if answer is None:
@@ -279,7 +241,7 @@ class Grafana:
         self._call(
             f"folder {uid}",
             "DELETE",
-            lambda api: api.client.DELETE(f"/folders/{quote(uid, safe='')}"),
+            f"/folders/{_segment(uid)}",
             missing_ok=True,
         )
 
@@ -294,9 +256,14 @@ class Grafana:
             batch = self._call(
                 "search dashboards",
                 "GET",
-                lambda api, n=page: api.search.search_dashboards(
-                    tag=tag, type_="dash-db", folder_uids=folder_uid, limit=SEARCH_PAGE_SIZE, page=n
-                ),
+                "/search",
+                params={
+                    "type": "dash-db",
+                    "limit": SEARCH_PAGE_SIZE,
+                    "page": page,
+                    **({"tag": tag} if tag is not None else {}),
+                    **({"folderUIDs": folder_uid} if folder_uid is not None else {}),
+                },
             )
             hits.extend(batch or [])
             if len(batch or []) < SEARCH_PAGE_SIZE:
@@ -305,9 +272,7 @@ class Grafana:
 
     def get_dashboard(self, uid: str) -> dict[str, Any] | None:
         """`{"dashboard": {...}, "meta": {...}}`, None when absent; NotLegacyDashboard for schema v2."""
-        return self._call(
-            f"dashboard {uid}", "GET", lambda api: api.dashboard.get_dashboard(uid), missing_ok=True
-        )
+        return self._call(f"dashboard {uid}", "GET", f"/dashboards/uid/{_segment(uid)}", missing_ok=True)
 
     def latest_version(self, uid: str) -> dict[str, Any] | None:
         """The newest saved version's row (`version`, `createdBy`, `message`), for telling who saved last.
@@ -319,7 +284,8 @@ class Grafana:
         answer = self._call(
             f"dashboard {uid} versions",
             "GET",
-            lambda api: api.client.GET(f"/dashboards/uid/{uid}/versions", params={"limit": 1}),
+            f"/dashboards/uid/{_segment(uid)}/versions",
+            params={"limit": 1},
             missing_ok=True,
         )
         rows = answer.get("versions") if isinstance(answer, dict) else answer
@@ -347,16 +313,36 @@ class Grafana:
         else:
             data.pop("version", None)
         body = {"dashboard": data, "folderUid": folder_uid, "message": message, "overwrite": overwrite}
-        answer = self._call(
-            f"dashboard {dashboard.get('uid')}", "POST", lambda api: api.dashboard.update_dashboard(body)
-        )
+        answer = self._call(f"dashboard {dashboard.get('uid')}", "POST", "/dashboards/db", body=body)
         return answer if isinstance(answer, dict) else {}
 
     def delete_dashboard(self, uid: str) -> None:
-        self._call(f"dashboard {uid}", "DELETE", lambda api: api.dashboard.delete_dashboard(uid))
+        self._call(f"dashboard {uid}", "DELETE", f"/dashboards/uid/{_segment(uid)}")
 
 
-def _server_message(response: object) -> str:
-    if isinstance(response, dict):
-        return str(response.get("message") or "")
-    return str(response or "")
+def _segment(value: str) -> str:
+    """One URL path segment (a uid is checked when read, but a live one may hold anything)."""
+    return quote(value, safe="")
+
+
+def _decoded(answer: Answer, what: str) -> Any:
+    """A successful answer's JSON; None when it has no body, text for a text/* answer."""
+    if answer.status == 204 or not answer.body.strip():
+        return None
+    if (answer.headers.get("Content-Type") or "").startswith("text/"):
+        return answer.text
+    try:
+        return answer.json()
+    except ValueError:
+        raise RemoteError(f"{what}: Grafana answered something other than JSON") from None
+
+
+def _server_message(answer: Answer) -> str:
+    """Grafana's own reason: the `message` of a JSON error body, else the body's text."""
+    try:
+        data = answer.json()
+    except ValueError:
+        return answer.text
+    if isinstance(data, dict) and data.get("message"):
+        return str(data["message"])
+    return answer.text

@@ -16,14 +16,15 @@ Time: a request's socket timeout bounds each read, not the whole answer, so a se
 every few seconds would hold a request forever. `within` bounds the whole request (headers and body), and
 a run's `Deadline` (`--timeout`) bounds every request and every retry wait of the run (`OutOfTime`).
 
-Redirects: `refuse_redirects` is a response hook every client installs (Grafana's, and `clients.ruler` for
-Mimir's and Loki's). A write is never redirected (its body holds secrets: a datasource password, a Slack
+Redirects (`redirect_refusal`, applied by `clients.transport` to every client's requests): a write is never
+redirected (its body holds secrets: a datasource password, a Slack
 webhook URL), and nothing is ever redirected to another scheme, host or port; a read may follow a redirect on
 the same origin. Anything else is a `RedirectRefused` naming only the target's origin.
 """
 
 from __future__ import annotations
 
+import queue
 import random
 import re
 import threading
@@ -31,7 +32,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from ..errors import EXIT_FINDINGS, RemoteError
 from ..secrets import redact
@@ -159,6 +160,24 @@ def abandon_requests() -> None:
             done.set()
 
 
+class _Runner:
+    """The helper thread `within` runs calls on: one per calling thread, reused from call to call (starting
+    a thread per request cost a tenth of a no-op publish's CPU). A runner left behind by a call that
+    overran is retired: it ends once that call returns."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self.retired = False
+        threading.Thread(target=self._loop, name="lgtm-dash-request", daemon=True).start()
+
+    def _loop(self) -> None:
+        while not self.retired:
+            self.jobs.get()()
+
+
+_runners = threading.local()
+
+
 def within(seconds: float, call: Callable[[], T], what: str, on_timeout: Callable[[], None]) -> T:
     """`call()` bounded as a whole: a TransientError when no complete answer came within `seconds`.
 
@@ -177,19 +196,24 @@ def within(seconds: float, call: Callable[[], T], what: str, on_timeout: Callabl
         finally:
             done.set()
 
+    runner: _Runner | None = getattr(_runners, "runner", None)
+    if runner is None:
+        runner = _runners.runner = _Runner()
     with _waiting_lock:
         _waiting.add(done)
     try:
-        threading.Thread(target=run, name="lgtm-dash-request", daemon=True).start()
+        runner.jobs.put(run)
         finished = done.wait(max(0.0, seconds))
     finally:
         with _waiting_lock:
             _waiting.discard(done)
-    if not finished:
+    if "value" not in box and "error" not in box:  # still running: its runner cannot take the next call
+        runner.retired = True
+        runner.jobs.put(lambda: None)  # wakes it, should the call end without another job queued
+        _runners.runner = None
         on_timeout()
-        raise TransientError(f"{what}: no complete answer within {seconds:.3g} s")
-    if "value" not in box and "error" not in box:
-        on_timeout()
+        if not finished:
+            raise TransientError(f"{what}: no complete answer within {seconds:.3g} s")
         raise Abandoned(f"{what}: no answer awaited, the run was interrupted")
     if "error" in box:
         raise box["error"]
@@ -202,26 +226,27 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme.lower(), (parts.hostname or "").lower(), port
 
 
-def refuse_redirects(service: str, base_url: str, secrets: Mapping[str, str] | None = None):
-    """A `requests`/`niquests` response hook: stop every redirect but a read's to the same origin."""
-
-    def hook(response: Any, *args: Any, **kwargs: Any) -> Any:
-        if not response.is_redirect:
-            return response
-        method = str(response.request.method or "").upper()
-        target = urljoin(response.url, response.headers.get("location") or "")
-        if method in READ_METHODS and _origin(target) == _origin(response.url):
-            return response
-        scheme, host, port = _origin(target)
-        where = server_words(f"{scheme}://{host}:{port}", secrets)
-        why = "a write is never redirected" if method not in READ_METHODS else "it is another origin"
-        raise RedirectRefused(
-            f"{service} at {base_url} answered {method} {urlsplit(response.url).path} with HTTP "
-            f"{response.status_code}, a redirect to {where}: not followed ({why}); "
-            "point the URL in environments.yaml (or its environment variable) at the address that answers"
-        )
-
-    return hook
+def redirect_refusal(
+    service: str,
+    base_url: str,
+    method: str,
+    from_url: str,
+    status: int,
+    to_url: str,
+    secrets: Mapping[str, str] | None = None,
+) -> RedirectRefused | None:
+    """None when `method` may follow this redirect (a read, to the same origin), else the error to raise."""
+    method = method.upper()
+    if method in READ_METHODS and _origin(to_url) == _origin(from_url):
+        return None
+    scheme, host, port = _origin(to_url)
+    where = server_words(f"{scheme}://{host}:{port}", secrets)
+    why = "a write is never redirected" if method not in READ_METHODS else "it is another origin"
+    return RedirectRefused(
+        f"{service} at {base_url} answered {method} {urlsplit(from_url).path} with HTTP "
+        f"{status}, a redirect to {where}: not followed ({why}); "
+        "point the URL in environments.yaml (or its environment variable) at the address that answers"
+    )
 
 
 def connection_problem(err: BaseException) -> str:

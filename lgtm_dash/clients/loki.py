@@ -40,9 +40,7 @@ class LokiRuler(RulerClient):
         timeout: float = DEFAULT_TIMEOUT,
         secrets: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(
-            target, target.address.rstrip("/") + RULES_PATH, retry=retry, timeout=timeout, secrets=secrets
-        )
+        super().__init__(target, RULES_PATH, retry=retry, timeout=timeout, secrets=secrets)
 
     def list_rules(self) -> dict[str, list[dict[str, Any]]]:
         """Every namespace of the tenant (Loki's 404 for "no rule groups" is `{}`)."""

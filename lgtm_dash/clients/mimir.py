@@ -1,4 +1,4 @@
-"""Mimir's ruler config API and Alertmanager config API, over requests.
+"""Mimir's ruler config API and Alertmanager config API.
 
 The ruler part is `clients.ruler` (shared with Loki's ruler): `X-Scope-OrgID` and basic auth on every request,
 percent-encoded path segments. Ruler routes live under the environment's `ruler_prefix` (default
@@ -32,20 +32,19 @@ class Mimir(RulerClient):
         timeout: float = DEFAULT_TIMEOUT,
         secrets: Mapping[str, str] | None = None,
     ) -> None:
-        url = target.address.rstrip("/")
         prefix = target.ruler_prefix.strip("/")
-        base = f"{url}/{prefix}/config/v1/rules" if prefix else f"{url}/config/v1/rules"
+        base = f"/{prefix}/config/v1/rules" if prefix else "/config/v1/rules"
         super().__init__(target, base, retry=retry, timeout=timeout, secrets=secrets)
 
     # --- Alertmanager ---------------------------------------------------------------------------------
 
     def get_alertmanager(self) -> dict[str, Any] | None:
         """`{"template_files": {...}, "alertmanager_config": "<yaml>"}`, or None when none is stored."""
-        text = self._request("GET", f"{self.url}/api/v1/alerts", "Alertmanager config", missing_ok=True)
+        text = self._request("GET", "/api/v1/alerts", "Alertmanager config", missing_ok=True)
         if text is None:
             return None
         data = load_yaml(text) or {}
         return data if isinstance(data, dict) else None
 
     def set_alertmanager(self, body: dict[str, Any]) -> None:
-        self._request("POST", f"{self.url}/api/v1/alerts", "Alertmanager config", body=dump_yaml(body))
+        self._request("POST", "/api/v1/alerts", "Alertmanager config", body=dump_yaml(body))

@@ -12,9 +12,10 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from ..errors import RemoteError
-from ..secrets import redact
+from ..secrets import basic_credentials, redact
 from .http import (
     AuthError,
     Deadline,
@@ -22,11 +23,10 @@ from .http import (
     RetryPolicy,
     TransientError,
     auth_message,
-    connection_problem,
     is_retryable_status,
     parse_retry_after,
-    refuse_redirects,
 )
+from .transport import HttpTransport, basic_auth
 
 __all__ = [
     "ApiTarget",
@@ -83,6 +83,7 @@ class ApiTarget:
         values = {"password": self.password or "", "bearer": self.bearer or ""}
         if self.basic_auth:
             values["basic"] = self.basic_auth[1]
+            values["basic auth"] = basic_credentials(*self.basic_auth)
         return {k: v for k, v in values.items() if v}
 
 
@@ -95,7 +96,7 @@ def envelope_data(body: Any, what: str) -> Any:
 
 
 class HttpApi:
-    """GET/POST JSON from one target; thread-safe (one `requests.Session` per worker thread)."""
+    """GET/POST JSON from one target; thread-safe (a connection per worker thread)."""
 
     def __init__(
         self,
@@ -112,33 +113,18 @@ class HttpApi:
         self.deadline = deadline
         self.requests_made = 0
         self._count_lock = threading.Lock()
-        self._local = threading.local()
-
-    def _session(self) -> Any:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            import requests
-
-            session = requests.Session()
-            session.headers.update(self.target.headers)
-            if self.target.bearer:
-                session.headers["Authorization"] = f"Bearer {self.target.bearer}"
-            elif self.target.basic_auth:
-                session.auth = self.target.basic_auth
-            session.hooks["response"].append(
-                refuse_redirects(self.target.name, self.base, self.target.secrets())
-            )
-            self._local.session = session
-        return session
+        headers = dict(target.headers)
+        if target.bearer:
+            headers["Authorization"] = f"Bearer {target.bearer}"
+        elif target.basic_auth:
+            headers["Authorization"] = basic_auth(*target.basic_auth)
+        self._http = HttpTransport(self.base, service=target.name, headers=headers, secrets=target.secrets())
 
     def get_json(self, path: str, params: list[tuple[str, str]] | None = None, *, post: bool = False) -> Any:
         """The decoded JSON body of a successful request to `base + path`.
 
         `post` sends the parameters as a form body (long selectors; Prometheus and Loki accept both).
         """
-        import requests
-
-        url = self.base + path
         what = f"{self.target.name}: {path}"
 
         def attempt() -> Any:
@@ -149,21 +135,24 @@ class HttpApi:
                 timeout = max(0.5, min(timeout, self.deadline.remaining()))
             with self._count_lock:
                 self.requests_made += 1
-            try:
-                if post:
-                    response = self._session().post(url, data=params or [], timeout=timeout)
-                else:
-                    response = self._session().get(url, params=params or [], timeout=timeout)
-            except requests.RequestException as err:
-                detail = redact(connection_problem(err), self.target.secrets())
-                raise TransientError(f"cannot reach {self.target.name} at {self.base}: {detail}") from None
-            status = response.status_code
+            if post:
+                answer = self._http.request(
+                    "POST",
+                    path,
+                    what=what,
+                    timeout=timeout,
+                    body=urlencode(params or []).encode("ascii"),
+                    content_type="application/x-www-form-urlencoded",
+                )
+            else:
+                answer = self._http.request("GET", path, what=what, timeout=timeout, params=params)
+            status = answer.status
             if status < 300:
                 try:
-                    return response.json()
+                    return answer.json()
                 except ValueError:
                     raise QueryRefused(f"{what}: the answer is not JSON", status) from None
-            detail = redact(" ".join(response.text.split())[:300], self.target.secrets())
+            detail = redact(" ".join(answer.text.split())[:300], self.target.secrets())
             if status in (401, 403):
                 raise AuthError(
                     auth_message(self.target.name, self.base, status, self.target.credential, detail)
@@ -172,7 +161,7 @@ class HttpApi:
                 raise TransientError(
                     f"{self.target.name} at {self.base} answered HTTP {status}: {detail}",
                     status,
-                    parse_retry_after(response.headers.get("Retry-After")),
+                    parse_retry_after(answer.headers.get("Retry-After")),
                 )
             raise QueryRefused(f"{what}: HTTP {status}: {detail}", status)
 

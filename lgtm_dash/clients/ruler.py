@@ -1,18 +1,16 @@
-"""A tenant of a Prometheus-style ruler config API, over requests: what Mimir's and Loki's rulers share.
+"""A tenant of a Prometheus-style ruler config API, over `clients.transport`: what Mimir's and Loki's rulers share.
 
 Both come from Cortex's ruler API: `GET <base>` lists `{namespace: [group, ...]}` in YAML, `POST
 <base>/<namespace>` upserts one group, `DELETE <base>/<namespace>/<group>` deletes one. Every request carries
 `X-Scope-OrgID` (the tenant) and, when a key is configured, basic auth (a key without a user authenticates as the
 tenant, like mimirtool and lokitool). Path segments are percent-encoded. Requests are bounded, never redirected
 on a write nor to another origin, and what the server says is redacted before it is printed, like Grafana's
-(`clients.http`: `within`, `refuse_redirects`, `server_words`); a TLS certificate that does not verify is not
-retried. Where the two differ (Mimir lists an
+(`clients.transport`, `clients.http.server_words`); a TLS certificate that does not verify is not retried. Where the two differ (Mimir lists an
 empty tenant as `{}`, Loki answers 404) is in docs/server-contract.md and in the subclasses.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol
 from urllib.parse import quote
@@ -23,17 +21,13 @@ from ..yamlio import dump_yaml, load_yaml
 from .http import (
     DEFAULT_TIMEOUT,
     RetryPolicy,
-    TLSVerificationFailed,
     TransientError,
     classify_refusal,
-    connection_problem,
     is_retryable_status,
-    is_tls_failure,
     parse_retry_after,
-    refuse_redirects,
     server_words,
-    within,
 )
+from .transport import HttpTransport, basic_auth
 
 
 class RulerTarget(Protocol):
@@ -51,7 +45,7 @@ class RulerTarget(Protocol):
 
 
 class RulerClient:
-    """One tenant's rule groups. Thread-safe: each worker thread gets its own `requests.Session`."""
+    """One tenant's rule groups. Thread-safe (a connection per worker thread)."""
 
     service: ClassVar[str]  # "Mimir", as messages name the server
     tenant_variable: ClassVar[str]  # the variable that overrides the tenant, named when access is refused
@@ -60,7 +54,7 @@ class RulerClient:
     def __init__(
         self,
         target: RulerTarget,
-        rules_base: str,
+        rules_base: str,  # the path of the rules API below the address
         *,
         retry: RetryPolicy | None = None,
         timeout: float = DEFAULT_TIMEOUT,
@@ -76,61 +70,29 @@ class RulerClient:
             "key": target.key or "",
             "basic auth": basic_credentials(target.user or target.tenant, target.key),
         }
-        self._local = threading.local()
-
-    def _session(self) -> Any:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            import requests
-
-            session = requests.Session()
-            session.headers["X-Scope-OrgID"] = self.target.tenant
-            if self.target.key:
-                session.auth = (self.target.user or self.target.tenant, self.target.key)
-            session.hooks["response"].append(refuse_redirects(self.service, self.url, self._secrets))
-            self._local.session = session
-        return session
-
-    def _forget_session(self) -> None:
-        """Drop this thread's session (an abandoned request may still be using its connection)."""
-        self._local.session = None
+        headers = {"X-Scope-OrgID": target.tenant}
+        if target.key:
+            headers["Authorization"] = basic_auth(target.user or target.tenant, target.key)
+        self._http = HttpTransport(self.url, service=self.service, headers=headers, secrets=self._secrets)
 
     def _request(
-        self, method: str, url: str, what: str, *, body: str | None = None, missing_ok: bool = False
+        self, method: str, path: str, what: str, *, body: str | None = None, missing_ok: bool = False
     ) -> str | None:
-        """The response text of a successful request; None for a tolerated 404."""
-        import requests
+        """The response text of a successful request (`path` below the address); None for a tolerated 404."""
 
         def attempt() -> str | None:
-            session = self._session()
-            timeout = self.retry.request_timeout(self.timeout)
-            try:
-                response = within(
-                    timeout,
-                    lambda: session.request(
-                        method,
-                        url,
-                        data=body.encode("utf-8") if body is not None else None,
-                        headers={"Content-Type": "application/yaml"} if body is not None else None,
-                        timeout=timeout,
-                    ),
-                    what,
-                    self._forget_session,
-                )
-            except requests.RequestException as err:
-                message = server_words(connection_problem(err), self._secrets)
-                if is_tls_failure(err):
-                    raise TLSVerificationFailed(
-                        f"{what}: the TLS certificate of {self.service} at {self.url} does not verify "
-                        f"({message}); not retried: fix the certificate or the CA bundle"
-                    ) from None
-                raise TransientError(
-                    f"{what}: cannot reach {self.service} at {self.url}: {message}"
-                ) from None
-            status = response.status_code
+            answer = self._http.request(
+                method,
+                path,
+                what=what,
+                timeout=self.retry.request_timeout(self.timeout),
+                body=body.encode("utf-8") if body is not None else None,
+                content_type="application/yaml",
+            )
+            status = answer.status
             if status < 300:
-                return response.text
-            detail = server_words(response.text, self._secrets)  # redacted before it is cut to length
+                return answer.text
+            detail = server_words(answer.text, self._secrets)  # redacted before it is cut to length
             refusal = classify_refusal(
                 method,
                 status,
@@ -148,7 +110,7 @@ class RulerClient:
                 raise TransientError(
                     f"{what}: {self.service} answered HTTP {status}: {detail}",
                     status,
-                    parse_retry_after(response.headers.get("Retry-After")),
+                    parse_retry_after(answer.headers.get("Retry-After")),
                 )
             raise RemoteError(f"{what}: {self.service} answered HTTP {status}: {detail}")
 

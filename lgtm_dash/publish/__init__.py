@@ -86,7 +86,7 @@ def configure_publish(parser: argparse.ArgumentParser) -> None:
 
 
 def _prepare(args: argparse.Namespace) -> tuple[Plan, Clients, dict[str, str]]:
-    from ..artifacts import read_artifacts
+    from ..artifacts import cycle_collection_paused, read_artifacts
     from ..clients.options import retry_policy
     from ..environments import resolve_environment
     from .plan import PlanOptions, check_environment, compute_plan, make_clients, secret_values
@@ -106,7 +106,9 @@ def _prepare(args: argparse.Namespace) -> tuple[Plan, Clients, dict[str, str]]:
     )
     secrets = secret_values(env, arts, os.environ)
     clients = make_clients(env, arts, options, retry, secrets, timeout=args.request_timeout)
-    return compute_plan(env, arts, clients, options), clients, secrets
+    with cycle_collection_paused():  # reading 1,000 dashboards back creates no cycles worth a collection
+        plan = compute_plan(env, arts, clients, options)
+    return plan, clients, secrets
 
 
 def run_plan(args: argparse.Namespace) -> int:

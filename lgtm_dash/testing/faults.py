@@ -32,6 +32,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import orjson
+
 __all__ = [
     "FaultRule",
     "Faults",
@@ -93,7 +95,12 @@ class Response:
 
     @classmethod
     def json(cls, status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
-        body = json.dumps(payload, separators=(",", ":")).encode("utf-8")  # compact, like Go
+        # Compact UTF-8, like Go's encoder; orjson is 10x faster than the standard library on a large
+        # dashboard, which keeps the emulator's CPU out of what the benchmark charges to the client.
+        try:
+            body = orjson.dumps(payload)
+        except TypeError:  # beyond orjson (integers over 64 bits)
+            body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         return cls(status, body, {"Content-Type": "application/json", **(headers or {})})
 
     @classmethod

@@ -54,13 +54,14 @@ class Dashboards(Kind):
 
         def one(art: Any) -> Change:
             uid = art.uid
+            data = art.data
             folder_uid = "" if art.folder_uid == "general" else art.folder_uid
             deps = (f"folder:{folder_uid}",) if folder_uid in tree.parents else ()
             source = ctx.source(f"dashboard:{uid}")
 
             def body() -> dict[str, Any]:  # only built for a write: the digest costs a full serialisation
                 return {
-                    "dashboard": mark_dashboard(art.data, tree.chain(folder_uid)),
+                    "dashboard": mark_dashboard(data, tree.chain(folder_uid)),
                     "folderUid": folder_uid,
                 }
 
@@ -75,7 +76,7 @@ class Dashboards(Kind):
             ctx.witness_folders(marked_folders(live["dashboard"]))
             meta = live.get("meta", {})
             have = normalize_dashboard(live["dashboard"])
-            want = normalize_dashboard(art.data)
+            want = normalize_dashboard(data)
             live_folder = meta.get("folderUid") or ""
             if have == want and live_folder == folder_uid:
                 return Change(self.name, uid, "unchanged", source=source)
