@@ -486,6 +486,32 @@ def test_live_import_reads_dashboards_folders_datasources_and_rules(project: Pat
     assert rules["groups"][0]["name"] == "slo"
 
 
+def test_a_grafana_datasource_named_like_a_project_placeholder_is_refused_with_its_dashboards(
+    project: Path, live: Any
+) -> None:
+    grafana, _mimir = live
+    grafana.add_datasource(
+        "Loki", "loki", "team-loki", url="http://loki:3100"
+    )  # init wrote a "Loki" (uid loki)
+    logs = {"type": "logs", "title": "Logs", "datasource": {"uid": "team-loki", "type": "loki"}}
+    grafana.seed_dashboard({"uid": "logs", "title": "Logs", "schemaVersion": 41, "panels": [logs]}, "")
+    code, output = cli("import", "--project", str(project), "--live", "--uid", "logs", "--uid", "other")
+    assert code == 2
+    assert (
+        "datasource 'team-loki' is named 'Loki' in Grafana, like datasources/loki.py (uid 'loki'); names are "
+        "unique in Grafana: delete or rename that module (lgtm-dash init writes placeholders), then import again"
+    ) in " ".join(output.split())
+    assert (
+        not (project / "dashboards/logs.py").exists() and not (project / "datasources/team_loki.py").exists()
+    )
+    assert (project / "dashboards/other.py").is_file()  # the others are still imported
+    assert cli("build", "--project", str(project))[0] == 0
+    (project / "datasources/loki.py").unlink()  # as the message says
+    code, output = cli("import", "--project", str(project), "--live", "--uid", "logs")
+    assert code == 0, output
+    assert cli("build", "--project", str(project))[0] == 0
+
+
 def test_live_import_of_one_uid_and_a_missing_one(project: Path, live: Any) -> None:
     code, output = cli("import", "--project", str(project), "--live", "--uid", "other", "--uid", "nope")
     assert code == 2

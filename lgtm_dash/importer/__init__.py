@@ -76,6 +76,12 @@ def import_into(
             prepared.append(prepare(source, project, index))
         except LgtmError as err:
             report.failures.append(_located(source.origin, err))
+    clashes = _name_clashes(prepared, live, project)
+    for item in prepared:
+        clash = next((clashes[uid] for uid in item.unresolved if uid in clashes), None)
+        if clash:
+            report.failures.append(f"{item.source.origin}: {clash}")
+    prepared = [item for item in prepared if not set(item.unresolved) & clashes.keys()]
     external = _externals(root, prepared, live, index, taken, chosen, files, report)
 
     uids: dict[str, str] = {}
@@ -151,6 +157,29 @@ def _module_name(
     if project.module_exists(package, name) and not force:
         raise ImportFailure(f"{package}/{name}.py exists: not overwritten (use --force to replace it)")
     return name
+
+
+def _name_clashes(
+    prepared: list[Prepared], live: list[KnownDatasource], project: ProjectInfo
+) -> dict[str, str]:
+    """Datasources the dashboards use whose Grafana name a project datasource of another uid already has.
+
+    Grafana's datasource names are unique: declaring both would never build (nor publish). Typically the
+    project still holds the placeholders `lgtm-dash init` wrote.
+    """
+    named = {d.obj.name: d for d in project.datasources}
+    clashes: dict[str, str] = {}
+    for item in prepared:
+        for uid in item.unresolved:
+            known = next((d for d in live if d.uid == uid or d.name == uid), None)
+            mine = named.get(known.name) if known else None
+            if known and mine and uid not in clashes:
+                clashes[uid] = (
+                    f"datasource {uid!r} is named {known.name!r} in Grafana, like {mine.package}/"
+                    f"{mine.module}.py (uid {mine.obj.uid!r}); names are unique in Grafana: delete or rename "
+                    "that module (lgtm-dash init writes placeholders), then import again"
+                )
+    return clashes
 
 
 def _externals(
