@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lgtm_dash.artifacts import BUILD_OUTPUTS, read_artifacts
+from lgtm_dash.artifacts import BUILD_OUTPUTS, parse_json, read_artifacts
 from lgtm_dash.compile import build
 from lgtm_dash.errors import DefinitionError, RemoteError
+from lgtm_dash.limits import MAX_NESTING
 from lgtm_dash.outdir import KILL_AT_VARIABLE, MARKER
 from lgtm_dash.urlpath import safe_path_segment
 from tests.helpers import LGTM, REPO, run_cli
@@ -345,6 +346,25 @@ def test_json_nested_too_deep_is_bad_input(depth: int, tmp_path: Path, built: Pa
     assert_bad_input(bounded_cli("lint", str(built)), dashboard.name, "nested")
     result = bounded_cli("configmaps", "--artifacts", str(built), "--out", str(tmp_path / "k8s"))
     assert_bad_input(result, dashboard.name, "nested")
+
+
+def _nested_json(depth: int, shape: str) -> str:
+    """`depth` containers one inside the other; the innermost holds a 70-bit integer for "big-integer"."""
+    inner = "[1180591620717411303424]" if shape == "big-integer" else "[]"
+    text = inner
+    for level in range(depth - 1):
+        as_object = shape == "objects" or (shape == "mixed" and level % 2)
+        text = f'{{"k": {text}}}' if as_object else f"[{text}]"
+    return text
+
+
+@pytest.mark.parametrize("shape", ["lists", "objects", "mixed", "big-integer"])
+def test_the_json_nesting_limit_is_exactly_the_limit(shape: str) -> None:
+    assert parse_json(_nested_json(MAX_NESTING, shape), "at-limit.json") is not None
+    with pytest.raises(
+        DefinitionError, match=f"at-limit.json: invalid JSON: nested deeper than {MAX_NESTING}"
+    ):
+        parse_json(_nested_json(MAX_NESTING + 1, shape), "at-limit.json")
 
 
 def test_yaml_nested_too_deep_is_bad_input(tmp_path: Path, project_copy: Path) -> None:
