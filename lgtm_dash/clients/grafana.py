@@ -24,15 +24,7 @@ import orjson
 from ..environments import GrafanaTarget
 from ..errors import RemoteError, UsageError
 from ..secrets import basic_credentials
-from .http import (
-    DEFAULT_TIMEOUT,
-    RetryPolicy,
-    TransientError,
-    classify_refusal,
-    is_retryable_status,
-    parse_retry_after,
-    server_words,
-)
+from .http import DEFAULT_TIMEOUT, RetryPolicy, failed_answer, server_words
 from .transport import Answer, HttpTransport, Params, basic_auth
 
 PAGE_SIZE = 1000  # GET /api/folders pages (its default limit)
@@ -111,8 +103,12 @@ class Grafana:
             status = answer.status
             if status < 300:
                 return _decoded(answer, what)
+            if status == 404 and missing_ok:
+                return None
             detail = self._clean(_server_message(answer))
-            refusal = classify_refusal(
+            if status == 406:
+                raise NotLegacyDashboard(f"{what}: {detail}")
+            raise failed_answer(
                 method,
                 status,
                 what,
@@ -120,17 +116,8 @@ class Grafana:
                 service="Grafana",
                 url=self.url,
                 credential=self.target.credential_name,
+                retry_after=answer.headers.get("Retry-After"),
             )
-            if refusal is not None:
-                raise refusal from None
-            if status == 404 and missing_ok:
-                return None
-            if status == 406:
-                raise NotLegacyDashboard(f"{what}: {detail}") from None
-            if is_retryable_status(status):
-                retry_after = parse_retry_after(answer.headers.get("Retry-After"))
-                raise TransientError(f"{what}: Grafana answered HTTP {status}: {detail}", status, retry_after)
-            raise RemoteError(f"{what}: Grafana answered HTTP {status}: {detail}") from None
 
         return (replace(self.retry, attempts=1) if once else self.retry).call(attempt, what=what)
 

@@ -125,6 +125,32 @@ def classify_refusal(
     return None
 
 
+def failed_answer(
+    method: str,
+    status: int,
+    what: str,
+    detail: str,
+    *,
+    service: str,
+    url: str,
+    credential: str,
+    retry_after: str | None = None,
+    refused_by: str | None = None,
+) -> Exception:
+    """What an unsuccessful answer raises, once the caller has handled the statuses it tolerates (a 404):
+    a refusal (`classify_refusal`, naming `refused_by`, by default the service), a `TransientError` for a
+    status worth retrying (with the `Retry-After` header's hint), else a `RemoteError`."""
+    refusal = classify_refusal(
+        method, status, what, detail, service=refused_by or service, url=url, credential=credential
+    )
+    if refusal is not None:
+        return refusal
+    message = f"{what}: {service} answered HTTP {status}: {detail}"
+    if is_retryable_status(status):
+        return TransientError(message, status, parse_retry_after(retry_after))
+    return RemoteError(message)
+
+
 def server_words(text: object, secrets: Mapping[str, str] | None, limit: int = 300) -> str:
     """What a server (or the HTTP library) said, safe to print: secrets redacted first, then one line."""
     cleaned = " ".join(redact(str(text), secrets).split())

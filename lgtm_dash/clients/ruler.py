@@ -18,15 +18,7 @@ from urllib.parse import quote
 from ..errors import RemoteError
 from ..secrets import basic_credentials
 from ..yamlio import dump_yaml, load_yaml
-from .http import (
-    DEFAULT_TIMEOUT,
-    RetryPolicy,
-    TransientError,
-    classify_refusal,
-    is_retryable_status,
-    parse_retry_after,
-    server_words,
-)
+from .http import DEFAULT_TIMEOUT, RetryPolicy, failed_answer, server_words
 from .transport import HttpTransport, basic_auth
 
 
@@ -92,27 +84,19 @@ class RulerClient:
             status = answer.status
             if status < 300:
                 return answer.text
-            detail = server_words(answer.text, self._secrets)  # redacted before it is cut to length
-            refusal = classify_refusal(
+            if status == 404 and missing_ok:
+                return None
+            raise failed_answer(
                 method,
                 status,
                 what,
-                detail,
-                service=f"{self.service} (tenant {self.target.tenant})",
+                server_words(answer.text, self._secrets),  # redacted before it is cut to length
+                service=self.service,
+                refused_by=f"{self.service} (tenant {self.target.tenant})",
                 url=self.url,
                 credential=f"{self.target.credential_name} and {self.tenant_variable}",
+                retry_after=answer.headers.get("Retry-After"),
             )
-            if refusal is not None:
-                raise refusal
-            if status == 404 and missing_ok:
-                return None
-            if is_retryable_status(status):
-                raise TransientError(
-                    f"{what}: {self.service} answered HTTP {status}: {detail}",
-                    status,
-                    parse_retry_after(answer.headers.get("Retry-After")),
-                )
-            raise RemoteError(f"{what}: {self.service} answered HTTP {status}: {detail}")
 
         return self.retry.call(attempt, what=what)
 

@@ -159,6 +159,11 @@ def _module_name(
     return name
 
 
+def _instance_datasource(live: list[KnownDatasource], uid: str) -> KnownDatasource | None:
+    """The instance's datasource a reference names, by uid or (a legacy reference) by name."""
+    return next((d for d in live if d.uid == uid or d.name == uid), None)
+
+
 def _name_clashes(
     prepared: list[Prepared], live: list[KnownDatasource], project: ProjectInfo
 ) -> dict[str, str]:
@@ -171,7 +176,7 @@ def _name_clashes(
     clashes: dict[str, str] = {}
     for item in prepared:
         for uid in item.unresolved:
-            known = next((d for d in live if d.uid == uid or d.name == uid), None)
+            known = _instance_datasource(live, uid)
             mine = named.get(known.name) if known else None
             if known and mine and uid not in clashes:
                 clashes[uid] = (
@@ -198,7 +203,7 @@ def _externals(
         for uid in item.unresolved:
             if uid in declared:
                 continue
-            known = next((d for d in live if d.uid == uid or d.name == uid), None)
+            known = _instance_datasource(live, uid)
             kind = known.type if known else guess_type(uid, item.migrated)
             name = known.name if known else uid
             module = unique_name(python_name(uid), chosen["datasources"] | taken["datasources"])
